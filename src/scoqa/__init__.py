@@ -1,0 +1,18 @@
+"""scoqa: ask questions about the documents in ``corpus/`` and get cited passages.
+
+The public API is small::
+
+    from scoqa import retrieve
+    hits = retrieve("When was the SCO founded?", k=5)
+    hits[0].text, hits[0].score, hits[0].citation
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import build_index, index_status, retrieve, update_index  # noqa: E402
+from .config import Settings  # noqa: E402
+from .retrieve import Hit  # noqa: E402
+
+__all__ = ["Hit", "Settings", "__version__", "build_index", "index_status", "retrieve", "update_index"]

@@ -1,0 +1,232 @@
+"""Blocks -> :class:`Chunk` records: passages sized for the embedding model, with citations.
+
+A paragraph becomes one or more passages of whole sentences within a word-piece budget; a list
+entry becomes one passage of its own. Each passage keeps the text the user reads (``text``) and,
+separately, the text that is indexed (``context``): the section heading, and for list entries the
+list's lead-in and date, prepended so that "How many died in Beslan?" finds the entry even though
+the entry itself never says "terrorist attack". Lengths are measured with the model's tokenizer:
+all-MiniLM-L6-v2 silently drops everything past 256 word pieces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from .clean import Block, clean_document
+from .config import MODEL_MAX_TOKENS
+from .ingest import Document
+
+TokenCounter = Callable[[str], int]
+#: Room for [CLS] and [SEP].
+SPECIAL_TOKENS = 2
+#: Paragraphs shorter than this (in word pieces) are merged into their neighbour: damage such as
+#: a lone "goals" line carries no meaning on its own.
+MIN_PARAGRAPH_TOKENS = 12
+#: Lead-ins are cut to this many words in the indexed text so they do not drown the entry.
+LEAD_IN_WORDS = 16
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage of the corpus.
+
+    Attributes:
+        id: Stable identifier: source, line span and a hash of the text.
+        source: File path relative to the corpus folder.
+        section: Section heading(s) the passage sits under.
+        page: Page number (PDF) or None.
+        line_start: First source line (1-based).
+        line_end: Last source line (inclusive).
+        kind: ``"paragraph"`` or ``"item"`` (a list entry).
+        text: The passage as shown to the user.
+        context: The text that is embedded and searched (heading, lead-in, date, text).
+        lead_in: For a list entry, the sentence introducing the list.
+        date: For an entry of a dated list, its date.
+    """
+
+    id: str
+    source: str
+    section: str
+    page: int | None
+    line_start: int
+    line_end: int
+    kind: str
+    text: str
+    context: str
+    lead_in: str = ""
+    date: str = ""
+
+    @property
+    def citation(self) -> str:
+        """Where the passage comes from, for people: ``file · section · p. 3`` or ``lines 12–15``."""
+        return format_citation(self.source, self.section, self.page, self.line_start, self.line_end)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of the record's fields."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Chunk:
+        """Rebuild a chunk from :meth:`to_dict` output."""
+        return cls(**data)  # type: ignore[arg-type]
+
+
+def format_citation(source: str, section: str, page: int | None, line_start: int, line_end: int) -> str:
+    """Human-readable origin of a passage."""
+    parts = [source]
+    if section:
+        parts.append(f"“{section}”")
+    if page is not None:
+        parts.append(f"p. {page}")
+    else:
+        parts.append(f"line {line_start}" if line_start == line_end else f"lines {line_start}–{line_end}")
+    return ", ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (pysbd, which knows abbreviations)."""
+    spans = []
+    for piece in _segmenter().segment(text):
+        start, end = piece.start, piece.end
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans or [(0, len(text))]
+
+
+def context_text(section: str, text: str, lead_in: str = "", date: str = "") -> str:
+    """The indexed form of a passage: its section, lead-in and date before its own words."""
+    lead = " ".join(lead_in.split()[-LEAD_IN_WORDS:]) if lead_in else ""
+    prefix = " — ".join(p for p in (section, lead, date) if p)
+    return f"{prefix}: {text}" if prefix else text
+
+
+def _chunk_id(source: str, line_start: int, line_end: int, text: str) -> str:
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return f"{source}:{line_start}-{line_end}:{digest}"
+
+
+def _fit_context(section: str, text: str, lead_in: str, date: str, count: TokenCounter) -> str:
+    """Build the indexed text, dropping the lead-in, then the section, if it would not fit the model."""
+    limit = MODEL_MAX_TOKENS - SPECIAL_TOKENS
+    for candidate in (
+        context_text(section, text, lead_in, date),
+        context_text(section, text, "", date),
+        context_text("", text, "", date),
+    ):
+        if count(candidate) <= limit:
+            return candidate
+    return text
+
+
+def _split_long(text: str, start: int, end: int, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
+    """Cut one over-long sentence at word boundaries into pieces within ``budget``."""
+    pieces: list[tuple[int, int]] = []
+    piece_start = start
+    last_good = start
+    position = start
+    while position < end:
+        space = text.find(" ", position + 1, end)
+        position = end if space == -1 else space
+        if count(text[piece_start:position]) > budget and last_good > piece_start:
+            pieces.append((piece_start, last_good))
+            piece_start = last_good + 1
+        last_good = position
+    pieces.append((piece_start, end))
+    return pieces
+
+
+def _pack(text: str, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
+    """Greedily group whole sentences into spans of at most ``budget`` word pieces."""
+    units: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        if count(text[start:end]) > budget:
+            units.extend(_split_long(text, start, end, budget, count))
+        else:
+            units.append((start, end))
+    groups: list[tuple[int, int]] = []
+    for start, end in units:
+        if groups and count(text[groups[-1][0]:end]) <= budget:
+            groups[-1] = (groups[-1][0], end)
+        else:
+            groups.append((start, end))
+    return groups
+
+
+def _merge_scraps(blocks: list[Block], count: TokenCounter) -> list[Block]:
+    """Fold very short paragraphs into the next paragraph of the same section."""
+    merged: list[Block] = []
+    pending: Block | None = None
+    for block in blocks:
+        if block.kind == "heading":
+            continue
+        if pending is not None:
+            if block.kind == "paragraph" and block.section == pending.section:
+                offset = len(pending.text) + 1
+                block = Block(
+                    "paragraph", f"{pending.text} {block.text}", block.section, pending.page,
+                    pending.line_start, block.line_end,
+                    line_map=pending.line_map + tuple((o + offset, n, p) for o, n, p in block.line_map),
+                )
+            else:
+                merged.append(pending)
+            pending = None
+        if block.kind == "paragraph" and count(block.text) < MIN_PARAGRAPH_TOKENS:
+            pending = block
+            continue
+        merged.append(block)
+    if pending is not None:
+        merged.append(pending)
+    return merged
+
+
+def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: TokenCounter) -> list[Chunk]:
+    """Cut cleaned blocks of one document into passages.
+
+    Args:
+        source: The document's path relative to the corpus.
+        blocks: Output of :func:`scoqa.clean.clean_document`.
+        budget: Maximum word pieces of a passage's own text.
+        count: Word-piece counter of the embedding model (no special tokens).
+
+    Returns:
+        Passages in reading order.
+    """
+    chunks: list[Chunk] = []
+    for block in _merge_scraps(list(blocks), count):
+        for start, end in _pack(block.text, budget, count):
+            text = block.text[start:end]
+            line_start, line_end, page = block.span_of(start, end)
+            context = _fit_context(block.section, text, block.lead_in, block.date, count)
+            chunks.append(
+                Chunk(
+                    id=_chunk_id(source, line_start, line_end, text),
+                    source=source,
+                    section=block.section,
+                    page=page,
+                    line_start=line_start,
+                    line_end=line_end,
+                    kind=block.kind,
+                    text=text,
+                    context=context,
+                    lead_in=block.lead_in,
+                    date=block.date,
+                )
+            )
+    return chunks
+
+
+def chunk_document(doc: Document, budget: int, count: TokenCounter) -> list[Chunk]:
+    """Clean and chunk one document (see :func:`chunk_blocks`)."""
+    return chunk_blocks(doc.source, clean_document(doc), budget, count)

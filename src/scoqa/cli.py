@@ -1,0 +1,220 @@
+"""The ``scoqa`` command line: build, inspect and update the index; search.
+
+Heavy modules (torch, faiss, gradio) are imported inside the commands so that ``scoqa --help``
+answers at once. Errors are printed as one sentence, never as a traceback
+(set ``SCOQA_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from .config import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+def _wrap(text: str, indent: str = "   ") -> str:
+    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
+
+
+# -- index ---------------------------------------------------------------------------------------
+def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
+    from . import build
+
+    run = build.build_index if args.force else build.update_index
+    report = run(settings, show_progress=not args.json, lock_wait=args.wait)
+    if args.json:
+        _print_json(asdict(report))
+        return 0
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if not report.changed:
+        print(f"index is up to date: {report.chunks} passages from {report.files} file(s) "
+              f"(use --force to rebuild from scratch)")
+    else:
+        print(f"indexed {report.chunks} passages from {report.files} file(s) into {settings.index_dir} "
+              f"in {report.seconds:.1f}s ({report.embedded} embedded, {report.reused} reused, "
+              f"{report.removed} removed)")
+    return 0
+
+
+def cmd_index_update(args: argparse.Namespace, settings: Settings) -> int:
+    from . import build
+
+    report = build.update_index(settings, show_progress=not args.json, lock_wait=args.wait)
+    if args.json:
+        _print_json({"embedded": report.embedded, "reused": report.reused, "removed": report.removed,
+                     "chunks": report.chunks, "problems": report.problems, "seconds": round(report.seconds, 3)})
+        return 0
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if not report.changed:
+        print(f"index is up to date: {report.chunks} passages from {report.files} file(s)")
+    else:
+        print(f"updated {settings.index_dir}: {report.embedded} passages embedded, {report.reused} reused, "
+              f"{report.removed} removed; {report.chunks} passages from {report.files} file(s)")
+    return 0
+
+
+def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
+    from . import build
+
+    status = build.index_status(settings)
+    if args.json:
+        _print_json({
+            "stale": status.stale, "added": status.added, "changed": status.changed, "removed": status.removed,
+            "chunks": status.chunks, "exists": status.exists, "files": status.files, "model": status.model,
+            "built_at": status.built_at, "faiss_index": status.faiss_index, "problems": status.problems,
+        })
+        return 0
+    if not status.exists:
+        print(f"no index at {settings.index_dir} yet: run `scoqa index build`")
+    else:
+        print(f"index:   {settings.index_dir} — {status.chunks} passages from {status.files} file(s), "
+              f"model {status.model}, {status.faiss_index}, built {status.built_at}")
+        print(f"corpus:  {settings.corpus_dir} — " + ("STALE, run `scoqa index update`" if status.stale else "up to date"))
+    for label, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed)):
+        for name in names:
+            print(f"  {label:8} {name}")
+    for problem in status.problems:
+        print(f"  {problem}")
+    return 0
+
+
+# -- search --------------------------------------------------------------------------------------
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import get_engine
+
+    hits = get_engine(settings).retrieve(args.query, k=args.k, mode=args.mode)
+    if args.json:
+        _print_json([asdict(h) for h in hits])
+        return 0
+    if not hits:
+        print("no passages found")
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. [{hit.score:.4f}] {hit.citation}")
+        print(_wrap(hit.text))
+        print()
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------------
+def _common(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS keeps a value given before the sub-command from being reset by the sub-parser.
+    parser.add_argument("--corpus", metavar="DIR", default=argparse.SUPPRESS,
+                        help="folder of .txt/.md/.pdf sources (default: $SCOQA_CORPUS or ./corpus)")
+    parser.add_argument("--index", metavar="DIR", default=argparse.SUPPRESS,
+                        help="index folder (default: $SCOQA_INDEX or ./index)")
+    parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
+                        help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``scoqa`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="scoqa", description="Ask questions about the documents in corpus/ and get cited passages.")
+    parser.add_argument("--version", action="version", version=f"scoqa {__version__}")
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    index = commands.add_parser("index", help="build, inspect and update the index")
+    _common(index)
+    index_commands = index.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+
+    p = index_commands.add_parser("build", help="build the index (incrementally; --force for from scratch)")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="re-read and re-embed everything")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="give up if another build holds the lock longer than this (default: wait)")
+    p.set_defaults(handler=cmd_index_build)
+
+    p = index_commands.add_parser("update", help="re-embed only what changed in the corpus")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print {embedded, reused, removed} as JSON")
+    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="give up if another build holds the lock longer than this (default: wait)")
+    p.set_defaults(handler=cmd_index_update)
+
+    p = index_commands.add_parser("status", help="show the index and what changed in the corpus since")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print {stale, added, changed, removed, chunks} as JSON")
+    p.set_defaults(handler=cmd_index_status)
+
+    p = commands.add_parser("search", help="print the passages that best match a question")
+    _common(p)
+    p.add_argument("query", help="the question")
+    p.add_argument("-k", type=_positive_int, default=5, help="number of passages (default 5)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid",
+                   help="ranking: hybrid (default), dense or bm25")
+    p.add_argument("--json", action="store_true", help="print the hits as JSON")
+    p.set_defaults(handler=cmd_search)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        model=getattr(args, "model", None),
+    )
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .embed import ModelError
+    from .ingest import SourceError
+    from .store import IndexProblem
+
+    return (ValueError, FileNotFoundError, IndexProblem, ModelError, SourceError, PermissionError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``scoqa`` command; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="scoqa: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "bm25s", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        print("scoqa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("SCOQA_DEBUG"):
+            raise
+        known = isinstance(exc, _user_errors())
+        detail: Any = exc if known else f"unexpected {type(exc).__name__}: {exc} (set SCOQA_DEBUG=1 for details)"
+        print(f"scoqa: error: {detail}", file=sys.stderr)
+        return 2 if known else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

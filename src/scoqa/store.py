@@ -1,0 +1,394 @@
+"""The index on disk: manifest, FAISS vectors, chunk records and the BM25 index; atomic save/load.
+
+Layout of ``index/``::
+
+    manifest.json   format version, scoqa version, model and dimension, chunking parameters,
+                    sha256 per source file, build time, FAISS index type, build id
+    chunks.jsonl    one Chunk record per line, in vector order
+    vectors.npy     float32 normalised embeddings (the embedding cache for updates)
+    dense.faiss     the FAISS index over those vectors (inner product)
+    bm25/           the bm25s lexical index over the chunks' indexed text
+
+A build is written into a temporary folder beside ``index/`` and swapped in with one rename
+(``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so a reader never sees half an index and
+a build killed at any moment leaves the previous index in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .chunk import Chunk
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+VECTORS = "vectors.npy"
+FAISS_FILE = "dense.faiss"
+BM25_DIR = "bm25"
+#: Below this many vectors search is exact (IndexFlatIP); above it, HNSW.
+EXACT_SEARCH_LIMIT = 200_000
+#: Written into every index folder so that git ignores the built files.
+_GITIGNORE = "# built by `scoqa index build`; not versioned\n*\n!.gitignore\n"
+
+
+class IndexProblem(Exception):
+    """Base class of index problems; the message always says what to run."""
+
+
+class IndexNotFound(IndexProblem, FileNotFoundError):
+    """No index has been built at that location yet."""
+
+
+class IndexMismatch(IndexProblem, ValueError):
+    """The index was built with another model, dimension or format."""
+
+
+class IndexCorrupt(IndexProblem, ValueError):
+    """An index file is missing, truncated or unreadable."""
+
+
+@dataclass
+class Index:
+    """A loaded index.
+
+    Attributes:
+        path: Folder it was loaded from.
+        manifest: The parsed ``manifest.json``.
+        chunks: Passages, in the order of the vectors.
+        vectors: Normalised embeddings, one row per chunk.
+        dense: The FAISS index over ``vectors``.
+        lexical: The bm25s retriever over the chunks' indexed text.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    dense: Any
+    lexical: Any
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def build_id(self) -> str:
+        """Identifier of the build, changed by every rebuild or update."""
+        return str(self.manifest.get("build_id", ""))
+
+
+# -- FAISS ---------------------------------------------------------------------------------------
+def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT) -> tuple[Any, str]:
+    """Build the FAISS index for normalised vectors: exact below ``exact_limit`` rows, HNSW above.
+
+    Returns:
+        The index and its description for the manifest.
+    """
+    import faiss
+
+    n, dim = vectors.shape if vectors.size else (0, vectors.shape[1] if vectors.ndim == 2 else 0)
+    if n <= exact_limit:
+        index = faiss.IndexFlatIP(dim)
+        kind = "IndexFlatIP"
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+        kind = "IndexHNSWFlat(M=32,efSearch=128)"
+    if n:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+# -- BM25 ----------------------------------------------------------------------------------------
+def _stemmer():  # type: ignore[no-untyped-def]
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # PyStemmer is optional for bm25s
+        return None
+
+
+def tokenize_for_bm25(texts: list[str]):  # type: ignore[no-untyped-def]
+    """Tokenise texts the same way for indexing and for queries."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+def make_bm25(texts: list[str]):  # type: ignore[no-untyped-def]
+    """Build a bm25s retriever over ``texts``."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    if texts:
+        retriever.index(tokenize_for_bm25(texts), show_progress=False)
+    return retriever
+
+
+# -- saving --------------------------------------------------------------------------------------
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def new_manifest(*, model: str, dim: int, chunking: dict[str, Any], sources: dict[str, str],
+                 chunks: int, faiss_index: str, problems: list[str]) -> dict[str, Any]:
+    """Describe a build (see the module docstring for the fields)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "scoqa_version": __version__,
+        "model": model,
+        "dim": dim,
+        "chunking": chunking,
+        "sources": dict(sorted(sources.items())),
+        "chunks": chunks,
+        "faiss_index": faiss_index,
+        "problems": problems,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_id": f"{time.time_ns():x}-{os.getpid()}",
+    }
+
+
+def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """Write every index file into ``folder`` (which must be new); the manifest goes last."""
+    import faiss
+
+    folder.mkdir(parents=True, exist_ok=False)
+    (folder / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
+    with (folder / CHUNKS).open("w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
+    np.save(folder / VECTORS, vectors.astype(np.float32, copy=False))
+    dense, kind = make_faiss_index(vectors)
+    manifest = {**manifest, "faiss_index": kind}
+    faiss.write_index(dense, str(folder / FAISS_FILE))
+    make_bm25([c.context for c in chunks]).save(str(folder / BM25_DIR))
+    _write_json(folder / MANIFEST, manifest)
+    _fsync_tree(folder)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in [*folder.rglob("*"), folder]:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EXDEV, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def swap_in(staged: Path, target: Path) -> None:
+    """Make ``staged`` the index at ``target`` in one step and delete the previous one."""
+    if not target.exists():
+        os.replace(staged, target)
+        return
+    if _exchange(staged, target):
+        shutil.rmtree(staged, ignore_errors=True)  # it now holds the old index
+        return
+    # Fallback for filesystems without RENAME_EXCHANGE: two renames, with a short window in which
+    # readers retry (see load_index).
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_folder(target: Path) -> Iterator[Path]:
+    """A fresh folder name beside ``target`` for a build, removed if the build fails."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    parent = tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    staged = Path(parent) / "index"
+    try:
+        yield staged
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def save_index(target: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """Write a complete index beside ``target`` and swap it in atomically."""
+    with staging_folder(target) as staged:
+        write_index_files(staged, manifest, chunks, vectors)
+        swap_in(staged, target)
+
+
+# -- loading -------------------------------------------------------------------------------------
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Parse ``manifest.json`` of an index folder.
+
+    Raises:
+        IndexNotFound: if there is no index there.
+        IndexCorrupt: if the manifest cannot be parsed.
+    """
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise IndexNotFound(f"no index at {str(folder)!r}: run `scoqa index build`")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexCorrupt(
+            f"index manifest {str(path)!r} is unreadable ({exc}): run `scoqa index build --force`"
+        ) from None
+    return manifest
+
+
+def check_manifest(manifest: dict[str, Any], folder: Path, model: str | None = None) -> None:
+    """Refuse an index this version cannot use, saying what to run.
+
+    Raises:
+        IndexMismatch: for another format version or another embedding model.
+    """
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index at {str(folder)!r} has format version {version!r}, this scoqa {__version__} reads "
+            f"version {FORMAT_VERSION}: run `scoqa index build --force`"
+        )
+    if model is not None and manifest.get("model") != model:
+        raise IndexMismatch(
+            f"index at {str(folder)!r} was built with model {manifest.get('model')!r} "
+            f"(dimension {manifest.get('dim')}), but the model setting is {model!r}: run "
+            f"`scoqa index build --force` to rebuild with {model!r}, or set SCOQA_MODEL={manifest.get('model')}"
+        )
+
+
+def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
+    import bm25s
+    import faiss
+
+    try:
+        with (folder / CHUNKS).open(encoding="utf-8") as fh:
+            chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+        vectors = np.load(folder / VECTORS, allow_pickle=False)
+        dense = faiss.read_index(str(folder / FAISS_FILE))
+        lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else make_bm25([])
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # json, numpy, faiss and bm25s each fail in their own way on bad files
+        raise IndexCorrupt(
+            f"index at {str(folder)!r} is damaged ({type(exc).__name__}: {exc}): run `scoqa index build --force`"
+        ) from None
+    dim = manifest.get("dim")
+    if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest.get("chunks")) or (
+        chunks and vectors.shape[1] != dim
+    ):
+        raise IndexCorrupt(
+            f"index at {str(folder)!r} is inconsistent ({len(chunks)} chunks, {vectors.shape[0]} vectors, "
+            f"{dense.ntotal} in FAISS, manifest says {manifest.get('chunks')}): run `scoqa index build --force`"
+        )
+    return Index(folder, manifest, chunks, vectors, dense, lexical)
+
+
+def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Index:
+    """Load the index in ``folder``, checking its manifest.
+
+    A build may swap a new index in while this reads; the build id is read before and after and
+    the load retried if it changed, so the result is always one consistent build.
+
+    Args:
+        folder: The index folder.
+        model: If given, the model the index must have been built with.
+        attempts: How often to retry when a concurrent swap is detected.
+
+    Raises:
+        IndexNotFound, IndexMismatch, IndexCorrupt: with a message saying what to run.
+    """
+    last_error: Exception | None = None
+    for _ in range(attempts):
+        try:
+            manifest = read_manifest(folder)
+            check_manifest(manifest, folder, model)
+            index = _load_files(folder, manifest)
+            if read_manifest(folder).get("build_id") == manifest.get("build_id"):
+                return index
+        except FileNotFoundError as exc:  # a swap removed a file under us, or no index at all
+            last_error = exc
+            if isinstance(exc, IndexNotFound) and not any(folder.parent.glob(f".{folder.name}.old-*")):
+                raise
+        time.sleep(0.05)
+    if isinstance(last_error, IndexProblem):
+        raise last_error
+    raise IndexCorrupt(
+        f"index at {str(folder)!r} kept changing or has missing files ({last_error}): "
+        "run `scoqa index build --force`"
+    )
+
+
+# -- build lock ----------------------------------------------------------------------------------
+class IndexLocked(IndexProblem, RuntimeError):
+    """Another process is building this index."""
+
+
+@contextlib.contextmanager
+def build_lock(target: Path, wait: float | None = None) -> Iterator[None]:
+    """Hold the build lock of ``target`` (a ``.NAME.lock`` file beside it).
+
+    Args:
+        target: The index folder.
+        wait: Seconds to wait for another build to finish; None waits as long as needed.
+
+    Raises:
+        IndexLocked: if the lock is still held after ``wait`` seconds.
+    """
+    import fcntl
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = target.with_name(f".{target.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = None if wait is None else time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                    raise IndexLocked(
+                        f"another build of {str(target)!r} is running (pid {holder}); wait for it to "
+                        "finish, or run the command again later"
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock

@@ -1,0 +1,57 @@
+"""Chunking: passages fit the model, keep their line spans, and carry context for indexing."""
+
+from __future__ import annotations
+
+from scoqa.chunk import chunk_document
+from scoqa.config import MODEL_MAX_TOKENS
+from scoqa.ingest import Document, Line, load_corpus
+
+from .conftest import CORPUS
+
+
+def doc(text: str) -> Document:
+    return Document("t.txt", "text", tuple(Line(t, i) for i, t in enumerate(text.split("\n"), start=1)), "0")
+
+
+def test_no_passage_of_the_report_exceeds_the_model_limit(count_tokens) -> None:
+    docs, problems = load_corpus(CORPUS)
+    assert docs and not problems
+    chunks = [c for d in docs for c in chunk_document(d, 160, count_tokens)]
+    assert len(chunks) > 50
+    assert max(count_tokens(c.context) for c in chunks) <= MODEL_MAX_TOKENS - 2
+    assert max(count_tokens(c.text) for c in chunks) <= 160
+
+
+def test_a_long_paragraph_is_split_into_sentences_within_budget(count_tokens) -> None:
+    sentence = "The member states agreed to exchange information on terrorist groups and their financing."
+    lines = ["Cooperation", ""] + [sentence] * 30
+    chunks = chunk_document(doc("\n".join(lines)), 64, count_tokens)
+    assert len(chunks) > 3
+    assert all(count_tokens(c.text) <= 64 for c in chunks)
+    assert all(c.text.endswith(".") for c in chunks)  # whole sentences
+    assert chunks[0].line_start == 3 and chunks[-1].line_end == 32
+    assert all(a.line_end < b.line_start for a, b in zip(chunks, chunks[1:]))
+
+
+def test_a_single_giant_sentence_is_cut_at_word_boundaries(count_tokens) -> None:
+    giant = " ".join(["counterterrorism cooperation"] * 400)
+    chunks = chunk_document(doc(giant), 100, count_tokens)
+    assert len(chunks) > 5
+    assert all(count_tokens(c.context) <= MODEL_MAX_TOKENS - 2 for c in chunks)
+
+
+def test_list_entries_are_indexed_with_heading_lead_in_and_date(count_tokens) -> None:
+    text = "Attacks\n\nSome attacks are listed below:\nSeptember 2004\n\nBeslan, Russia: 300 dead, half of them children\n"
+    (entry,) = [c for c in chunk_document(doc(text), 160, count_tokens) if c.kind == "item"]
+    assert entry.text == "Beslan, Russia: 300 dead, half of them children"
+    assert entry.context.startswith("Attacks — Some attacks are listed below: — September 2004:")
+    assert entry.citation == "t.txt, “Attacks”, line 6"
+
+
+def test_tiny_scraps_are_folded_into_the_next_paragraph(count_tokens) -> None:
+    text = "Members\n\ngoals\n\nChina views the organisation as having a symbolic meaning and a valuable asset.\n"
+    chunks = chunk_document(doc(text), 160, count_tokens)
+    assert [c.text for c in chunks] == [
+        "goals China views the organisation as having a symbolic meaning and a valuable asset."
+    ]
+    assert (chunks[0].line_start, chunks[0].line_end) == (3, 5)

@@ -1,0 +1,61 @@
+"""The scoqa command line, run as a user would: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from scoqa.config import Settings
+
+from .conftest import ROOT
+
+
+def scoqa(*args: str, settings: Settings | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    if settings is not None:
+        environ |= {"SCOQA_CORPUS": str(settings.corpus_dir), "SCOQA_INDEX": str(settings.index_dir)}
+    environ |= env or {}
+    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, text=True,
+                          env=environ, cwd=ROOT, timeout=600)
+
+
+def test_search_shows_the_founding_passage_first_with_its_citation(report_settings) -> None:
+    result = scoqa("search", "When was the SCO founded?", "-k", "3", settings=report_settings)
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.split("\n\n")[0]
+    assert first.startswith("1. [") and "sco-counter-terrorism-cooperation-report.txt" in first
+    assert "June 2001" in first
+    assert "3. [" in result.stdout
+
+
+def test_search_json(report_settings) -> None:
+    result = scoqa("search", "Where is RATS located?", "--json", "-k", "2", settings=report_settings)
+    hits = json.loads(result.stdout)
+    assert len(hits) == 2 and {"text", "score", "citation", "source", "line_start"} <= set(hits[0])
+
+
+def test_index_status_and_build_are_up_to_date(report_settings) -> None:
+    status = json.loads(scoqa("index", "status", "--json", settings=report_settings).stdout)
+    assert status["stale"] is False and status["chunks"] > 50
+    assert status["added"] == status["changed"] == status["removed"] == []
+    built = scoqa("index", "build", settings=report_settings)
+    assert built.returncode == 0 and "up to date" in built.stdout
+
+
+def test_folder_options_override_the_environment(report_settings, tmp_path) -> None:
+    result = scoqa("--corpus", str(report_settings.corpus_dir), "--index", str(report_settings.index_dir),
+                   "index", "status", env={"SCOQA_INDEX": str(tmp_path / "elsewhere")})
+    assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_errors_are_one_sentence_not_a_traceback(report_settings, tmp_path) -> None:
+    empty = scoqa("search", "   ", settings=report_settings)
+    assert empty.returncode == 2 and "query is empty" in empty.stderr
+    missing = scoqa("--corpus", str(tmp_path / "nope"), "index", "status")
+    assert missing.returncode == 2 and "corpus folder" in missing.stderr and "does not exist" in missing.stderr
+    bad_k = scoqa("search", "x", "-k", "0", settings=report_settings)
+    assert bad_k.returncode == 2 and "must be >= 1" in bad_k.stderr
+    for result in (empty, missing, bad_k):
+        assert "Traceback" not in result.stderr

@@ -1,0 +1,74 @@
+"""The index on disk: round trip, manifest, and FAISS against brute force."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from scoqa import store
+from scoqa.api import Engine
+from scoqa.config import Settings
+from scoqa.retrieve import Searcher
+
+
+def test_manifest_describes_the_build(report_settings: Settings) -> None:
+    manifest = json.loads((report_settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dim"] == 384
+    assert manifest["chunking"]["chunk_tokens"] == report_settings.chunk_tokens
+    (source, sha), = manifest["sources"].items()
+    assert source == "sco-counter-terrorism-cooperation-report.txt" and len(sha) == 64
+    assert manifest["built_at"].endswith("Z") and manifest["scoqa_version"]
+
+
+def test_save_and_load_round_trip_gives_identical_results(report_settings: Settings, engine, tmp_path) -> None:
+    original = store.load_index(report_settings.index_dir)
+    copy_dir = tmp_path / "copy"
+    store.save_index(copy_dir, original.manifest, original.chunks, original.vectors)
+    reloaded = store.load_index(copy_dir)
+    assert reloaded.chunks == original.chunks
+    np.testing.assert_array_equal(reloaded.vectors, original.vectors)
+    a = Searcher(original, engine.embedder)
+    b = Searcher(reloaded, engine.embedder)
+    for question in ["When was the SCO founded?", "How many died in Beslan?", "Where is RATS located?"]:
+        for mode in ("hybrid", "dense", "bm25"):
+            assert a.search(question, 5, mode) == b.search(question, 5, mode)
+
+
+def test_faiss_agrees_with_brute_force_numpy(report_settings: Settings, engine) -> None:
+    index = store.load_index(report_settings.index_dir)
+    searcher = Searcher(index, engine.embedder)
+    for question in ["joint exercises in Kazakhstan", "legal documents adopted", "Shanghai Spirit"]:
+        vector = searcher.embed_query(question)
+        rows, scores = searcher.dense(vector, 10)
+        brute = index.vectors @ vector
+        expected = np.argsort(-brute, kind="stable")[:10]
+        np.testing.assert_allclose(scores, brute[expected], rtol=1e-5, atol=1e-6)
+        assert set(rows.tolist()) == set(expected.tolist())
+
+
+def test_vectors_are_normalised(report_settings: Settings) -> None:
+    vectors = store.load_index(report_settings.index_dir).vectors
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-4)
+
+
+def test_an_index_built_with_another_model_is_refused(report_settings: Settings) -> None:
+    with pytest.raises(store.IndexMismatch, match="built with model 'all-MiniLM-L6-v2'.*scoqa index build --force"):
+        store.load_index(report_settings.index_dir, model="some-other-model")
+
+
+def test_a_missing_index_says_what_to_run(tmp_path) -> None:
+    with pytest.raises(store.IndexNotFound, match="scoqa index build"):
+        store.load_index(tmp_path / "nothing")
+
+
+def test_first_retrieve_builds_a_missing_index(tmp_path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "note.md").write_text("# Note\n\nThe RATS is located in Bishkek, Kyrgyzstan.\n", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    hits = Engine(settings).retrieve("Where is RATS?", k=3)
+    assert (tmp_path / "index" / "manifest.json").is_file()
+    assert "Bishkek" in hits[0].text
