@@ -5,14 +5,22 @@ The public API is small::
     from scoqa import retrieve
     hits = retrieve("When was the SCO founded?", k=5)
     hits[0].text, hits[0].score, hits[0].citation
+
+    from scoqa import ask
+    reply = ask("How many people died in Beslan?")
+    reply.text, reply.sources, reply.answered
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .answer import Quote, Reply, ask  # noqa: E402
 from .api import build_index, index_status, retrieve, update_index  # noqa: E402
 from .config import Settings  # noqa: E402
 from .retrieve import Hit  # noqa: E402
 
-__all__ = ["Hit", "Settings", "__version__", "build_index", "index_status", "retrieve", "update_index"]
+__all__ = [
+    "Hit", "Quote", "Reply", "Settings", "__version__", "ask", "build_index", "index_status", "retrieve",
+    "update_index",
+]

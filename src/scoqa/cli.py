@@ -111,6 +111,45 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -- answers -------------------------------------------------------------------------------------
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .answer import ask
+
+    reply = ask(args.question, k=args.k, settings=settings)
+    if args.json:
+        _print_json(asdict(reply))
+        return 0
+    print(reply.text)
+    print()
+    label = "Sources:" if reply.answered else "Possibly related:"
+    print(label)
+    for n, hit in enumerate(reply.sources, start=1):
+        print(f"[{n}] {hit.citation}")
+        print(_wrap(hit.text, indent="    "))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    print("scoqa chat is not available yet", file=sys.stderr)
+    return 1
+
+
+# -- evaluation and benchmarks ---------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    print("scoqa eval is not available yet", file=sys.stderr)
+    return 1
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    print("scoqa bench is not available yet", file=sys.stderr)
+    return 1
+
+
+def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
+    print("scoqa index watch is not available yet", file=sys.stderr)
+    return 1
+
+
 # -- parser --------------------------------------------------------------------------------------
 def _common(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps a value given before the sub-command from being reset by the sub-parser.
@@ -166,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print {stale, added, changed, removed, chunks} as JSON")
     p.set_defaults(handler=cmd_index_status)
 
+    p = index_commands.add_parser("watch", help="update the index whenever corpus/ changes")
+    _common(p)
+    p.set_defaults(handler=cmd_index_watch)
+
     p = commands.add_parser("search", help="print the passages that best match a question")
     _common(p)
     p.add_argument("query", help="the question")
@@ -174,6 +217,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ranking: hybrid (default), dense or bm25")
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
     p.set_defaults(handler=cmd_search)
+
+    p = commands.add_parser("ask", help="answer a question with quoted, cited sentences")
+    _common(p)
+    p.add_argument("question", help="the question")
+    p.add_argument("-k", type=_positive_int, default=5, help="passages to consider (default 5)")
+    p.add_argument("--json", action="store_true", help="print the reply as JSON")
+    p.set_defaults(handler=cmd_ask)
+
+    p = commands.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
+    _common(p)
+    p.set_defaults(handler=cmd_chat)
+
+    p = commands.add_parser("eval", help="measure retrieval and answers on a gold set")
+    _common(p)
+    p.set_defaults(handler=cmd_eval)
+
+    p = commands.add_parser("bench", help="measure build, update, latency, memory and scale")
+    _common(p)
+    p.set_defaults(handler=cmd_bench)
     return parser
 
 
