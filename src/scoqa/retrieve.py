@@ -1,8 +1,10 @@
 """Lexical (BM25) and dense (FAISS) search over a loaded index, and their fusion.
 
 Dense search finds paraphrases; BM25 finds names, dates and numbers that a small embedding
-model blurs. The two ranked lists are fused with reciprocal rank fusion (see README, "Retrieval
-design", for the measurement behind the choice).
+model blurs. Both are scored on a shared candidate set and fused as a weighted sum of
+normalised scores: BM25 divided by its best score, cosine min-max scaled over the candidates.
+Measured on the gold set this beats reciprocal rank fusion, which throws away how far ahead the
+best BM25 match is (README, "Retrieval design").
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import numpy as np
 
 from .chunk import Chunk
 from .embed import Embedder
-from .store import Index, tokenize_for_bm25
+from .lexical import expand_query, find_acronyms, query_terms
+from .store import Index
 
 MODES = ("hybrid", "dense", "bm25")
-#: Reciprocal rank fusion constant (Cormack et al. 2009 use 60).
-RRF_K = 60
+#: Weight of the normalised BM25 score in the fused score (the rest is dense).
+LEXICAL_WEIGHT = 0.5
 #: Each ranker contributes this many candidates (at least) to the fusion.
-MIN_CANDIDATES = 50
+CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Hit:
         lead_in: For a list entry, the sentence that introduces its list.
         date: For an entry of a dated list, its date.
         dense_score: Cosine similarity of the query and the passage.
+        lexical_score: BM25 score of the passage for the (expanded) query.
     """
 
     text: str
@@ -55,9 +59,10 @@ class Hit:
     lead_in: str = ""
     date: str = ""
     dense_score: float = 0.0
+    lexical_score: float = 0.0
 
     @classmethod
-    def from_chunk(cls, chunk: Chunk, score: float, dense_score: float = 0.0) -> Hit:
+    def from_chunk(cls, chunk: Chunk, score: float, dense_score: float = 0.0, lexical_score: float = 0.0) -> Hit:
         """Make a hit from an index passage."""
         return cls(
             text=chunk.text,
@@ -73,6 +78,7 @@ class Hit:
             lead_in=chunk.lead_in,
             date=chunk.date,
             dense_score=float(dense_score),
+            lexical_score=float(lexical_score),
         )
 
 
@@ -83,6 +89,7 @@ class Searcher:
         self.index = index
         self.embedder = embedder
         self._vocab = set(getattr(index.lexical, "vocab_dict", {}) or {})
+        self.acronyms = find_acronyms(c.text for c in index.chunks)
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's normalised embedding."""
@@ -100,21 +107,20 @@ class Searcher:
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query term is indexed)."""
         n = len(self.index.chunks)
-        tokens = [t for t in tokenize_for_bm25_query(query) if t in self._vocab]
+        tokens = [t for t in query_terms(query) if t in self._vocab]
         if not tokens or n == 0:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self.index.lexical.get_scores(tokens), dtype=np.float32)
 
-    def lexical(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` rows by BM25: (rows, scores); passages scoring 0 are left out."""
-        scores = self.bm25_scores(query)
+    @staticmethod
+    def _top(scores: np.ndarray, k: int) -> np.ndarray:
+        """Rows of the ``k`` best positive scores, best first."""
         if not scores.size:
-            return np.zeros(0, dtype=np.int64), scores
+            return np.zeros(0, dtype=np.int64)
         k = min(k, scores.size)
         rows = np.argpartition(-scores, k - 1)[:k]
         rows = rows[np.argsort(-scores[rows], kind="stable")]
-        rows = rows[scores[rows] > 0]
-        return rows, scores[rows]
+        return rows[scores[rows] > 0]
 
     def search(self, query: str, k: int, mode: str = "hybrid", query_vector: np.ndarray | None = None) -> list[Hit]:
         """Rank passages for ``query``.
@@ -126,35 +132,29 @@ class Searcher:
             query_vector: The query's embedding, if already computed.
         """
         chunks = self.index.chunks
+        # Acronyms help BM25 match both forms; measured, they blur the dense query, so dense
+        # search sees the question as asked.
+        lexical_query = expand_query(query, self.acronyms)
         if mode == "bm25":
-            rows, scores = self.lexical(query, k)
-            return [Hit.from_chunk(chunks[r], s) for r, s in zip(rows, scores)]
+            bm25 = self.bm25_scores(lexical_query)
+            return [Hit.from_chunk(chunks[r], bm25[r], lexical_score=bm25[r]) for r in self._top(bm25, k)]
         vector = self.embed_query(query) if query_vector is None else query_vector
         if mode == "dense":
             rows, scores = self.dense(vector, k)
             return [Hit.from_chunk(chunks[r], s, s) for r, s in zip(rows, scores)]
-        depth = max(k, MIN_CANDIDATES)
-        dense_rows, dense_scores = self.dense(vector, depth)
-        lex_rows, _ = self.lexical(query, depth)
-        fused: dict[int, float] = {}
-        for ranking in (dense_rows, lex_rows):
-            for rank, row in enumerate(ranking):
-                fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (RRF_K + rank + 1)
-        cosine = dict(zip(map(int, dense_rows), map(float, dense_scores)))
-        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
-        hits = []
-        for row in best:
-            dense_score = cosine.get(row)
-            if dense_score is None:
-                dense_score = float(self.index.vectors[row] @ vector)
-            hits.append(Hit.from_chunk(chunks[row], fused[row], dense_score))
-        return hits
-
-
-def tokenize_for_bm25_query(query: str) -> list[str]:
-    """Query terms as the BM25 index knows them (same stop words and stemmer as indexing)."""
-    import bm25s
-
-    tokenized = tokenize_for_bm25([query])
-    inverse = {v: k for k, v in tokenized.vocab.items()}
-    return [inverse[i] for i in tokenized.ids[0]] if isinstance(tokenized, bm25s.tokenization.Tokenized) else []
+        depth = max(k, CANDIDATES)
+        dense_rows, _ = self.dense(vector, depth)
+        bm25 = self.bm25_scores(lexical_query)
+        candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
+        if not candidates.size:
+            return []
+        cosine = self.index.vectors[candidates] @ vector
+        spread = float(cosine.max() - cosine.min())
+        dense_norm = (cosine - cosine.min()) / spread if spread > 0 else np.ones_like(cosine)
+        best_bm25 = float(bm25.max()) if bm25.size else 0.0
+        lexical_norm = bm25[candidates] / best_bm25 if best_bm25 > 0 else np.zeros(len(candidates))
+        fused = LEXICAL_WEIGHT * lexical_norm + (1 - LEXICAL_WEIGHT) * dense_norm
+        order = np.lexsort((candidates, -fused))[:k]
+        return [
+            Hit.from_chunk(chunks[candidates[i]], fused[i], cosine[i], bm25[candidates[i]]) for i in order
+        ]

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import __version__
 from .chunk import Chunk
+from .lexical import make_bm25
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -111,33 +112,6 @@ def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT)
     if n:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index, kind
-
-
-# -- BM25 ----------------------------------------------------------------------------------------
-def _stemmer():  # type: ignore[no-untyped-def]
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # PyStemmer is optional for bm25s
-        return None
-
-
-def tokenize_for_bm25(texts: list[str]):  # type: ignore[no-untyped-def]
-    """Tokenise texts the same way for indexing and for queries."""
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
-
-
-def make_bm25(texts: list[str]):  # type: ignore[no-untyped-def]
-    """Build a bm25s retriever over ``texts``."""
-    import bm25s
-
-    retriever = bm25s.BM25()
-    if texts:
-        retriever.index(tokenize_for_bm25(texts), show_progress=False)
-    return retriever
 
 
 # -- saving --------------------------------------------------------------------------------------

@@ -1,0 +1,109 @@
+"""The lexical side of retrieval: BM25 (bm25s) tokenisation and acronym expansion.
+
+Names, dates and numbers are where a small embedding model blurs and BM25 is exact, so the
+tokeniser keeps one-character and numeric tokens ("6+N" -> "6", "n"; "2005"). Acronyms are
+learned from the corpus itself — "Regional Anti-Terrorist Structure (RATS)" — so that a question
+using one form also matches passages that use the other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+#: Keep single characters and digits: "6+N", "Tian-shan-1-2006".
+TOKEN_PATTERN = r"(?u)\b\w+\b"
+_ACRONYM = re.compile(r"\(([A-Z][A-Z0-9]{1,9})\)")
+_WORD = re.compile(r"[\w’'-]+")
+_LINK_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "a", "an"})
+#: How far before "(ABC)" to look for its long form.
+_ACRONYM_WINDOW_WORDS = 10
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # PyStemmer is optional for bm25s
+        return None
+
+
+def tokenize(texts: list[str]) -> Any:
+    """Tokenise texts for bm25s, the same way for documents and queries."""
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False,
+                          token_pattern=TOKEN_PATTERN)
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's tokens as strings (stop words removed, stemmed)."""
+    tokenized = tokenize([query])
+    inverse = {v: k for k, v in tokenized.vocab.items()}
+    return [inverse[i] for i in tokenized.ids[0]]
+
+
+def make_bm25(texts: list[str]) -> Any:
+    """Build a bm25s retriever over ``texts``."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    if texts:
+        retriever.index(tokenize(texts), show_progress=False)
+    return retriever
+
+
+def _initials(words: list[str]) -> str:
+    return "".join(part[0] for w in words if w.lower() not in _LINK_WORDS for part in w.split("-") if part).upper()
+
+
+def find_acronyms(texts: Iterable[str]) -> dict[str, str]:
+    """Acronyms defined in the texts, mapped to their long form.
+
+    An acronym is defined by "Long Form Words (LFW)": the capitalised words just before the
+    parenthesis whose initials spell it ("of", "the", ... are skipped; hyphenated words give one
+    initial per part, so "Anti-Terrorist" gives "AT").
+
+    >>> find_acronyms(["the Regional Anti-Terrorist Structure of the SCO (RATS) operates"])
+    {'RATS': 'Regional Anti-Terrorist Structure'}
+    """
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in _ACRONYM.finditer(text):
+            acronym = match.group(1)
+            if acronym in found:
+                continue
+            words = _WORD.findall(text[max(0, match.start() - 200):match.start()])[-_ACRONYM_WINDOW_WORDS:]
+            best: list[str] | None = None
+            for start in range(len(words)):
+                if words[start].lower() in _LINK_WORDS:
+                    continue
+                for end in range(start + 1, len(words) + 1):
+                    span = words[start:end]
+                    if _initials(span) == acronym and all(w[0].isupper() or w.lower() in _LINK_WORDS for w in span):
+                        best = span  # the last match is the one nearest the parenthesis
+            if best:
+                while best and best[-1].lower() in _LINK_WORDS:
+                    best = best[:-1]
+                found[acronym] = " ".join(best)
+    return found
+
+
+def expand_query(query: str, acronyms: dict[str, str]) -> str:
+    """Add the other form of every acronym or long form the query uses.
+
+    >>> expand_query("Where is RATS?", {"RATS": "Regional Anti-Terrorist Structure"})
+    'Where is RATS? Regional Anti-Terrorist Structure'
+    """
+    extra = []
+    lowered = query.lower()
+    for acronym, long_form in acronyms.items():
+        if re.search(rf"\b{re.escape(acronym)}\b", query):
+            extra.append(long_form)
+        elif long_form.lower() in lowered:
+            extra.append(acronym)
+    return f"{query} {' '.join(extra)}" if extra else query
