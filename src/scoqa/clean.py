@@ -319,9 +319,9 @@ class _LayoutReader:
             return False
         first_word = nxt.split()[0]
         entry_first_word = self.buf[0].text.split()[0] if self.buf else ""
-        if first_word == entry_first_word and len(prev) > self.width:
-            # Entries of one list often open alike ("Declaration of ...", "On July 10, ...");
-            # a line merged by extraction cannot be measured, so trust that parallel.
+        if first_word == entry_first_word:
+            # Entries of one list often open alike ("Declaration of ...", "On July 10, ..."), and a
+            # line merged by extraction cannot be measured: trust the parallel.
             return True
         # If the next word would have fit on the line, the line ended on purpose.
         return len(prev) + 1 + len(first_word) < 0.9 * self.width

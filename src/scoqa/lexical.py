@@ -107,3 +107,39 @@ def expand_query(query: str, acronyms: dict[str, str]) -> str:
         elif long_form.lower() in lowered:
             extra.append(acronym)
     return f"{query} {' '.join(extra)}" if extra else query
+
+
+def _spelling_key(word: str) -> str:
+    return re.sub(r"[’'\-]", "", word).lower()
+
+
+class Spelling:
+    """The corpus's own words, to match a question's spelling of a name to the report's.
+
+    "Andijan" finds "Andijian" and "Nalchik" finds "Nal’chik": names are where spellings vary
+    (transliteration) and where BM25 otherwise matches nothing at all.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.words: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        for text in texts:
+            for word in re.findall(r"[A-Za-z][\w’'-]*", text):
+                key = _spelling_key(word)
+                self.words.setdefault(key, word)
+                if word[0].isupper():
+                    self.names.setdefault(key, word)
+        self._name_keys = list(self.names)
+
+    def correct(self, word: str, cutoff: float = 0.8) -> str | None:
+        """The corpus's spelling of ``word``: itself if known, else for a capitalised word of five
+        letters or more the closest capitalised word of the corpus; None if there is none."""
+        import difflib
+
+        key = _spelling_key(word)
+        if key in self.words:
+            return self.words[key]
+        if len(key) < 5 or not word[:1].isupper():
+            return None
+        match = difflib.get_close_matches(key, self._name_keys, n=1, cutoff=cutoff)
+        return self.names[match[0]] if match else None

@@ -9,14 +9,16 @@ best BM25 match is (README, "Retrieval design").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .chunk import Chunk
 from .embed import Embedder
-from .lexical import expand_query, find_acronyms, query_terms
+from .lexical import Spelling, expand_query, find_acronyms, query_terms
 from .store import Index
+from .units import Units, best_unit_scores, build_units
 
 MODES = ("hybrid", "dense", "bm25")
 #: Weight of the normalised BM25 score in the fused score (the rest is dense).
@@ -90,6 +92,31 @@ class Searcher:
         self.embedder = embedder
         self._vocab = set(getattr(index.lexical, "vocab_dict", {}) or {})
         self.acronyms = find_acronyms(c.text for c in index.chunks)
+        self._units: Units | None = None
+        self.spelling = Spelling(c.text for c in index.chunks)
+
+    @property
+    def units(self) -> Units:
+        """Sentence-level units of the index with their embeddings (computed on first use)."""
+        if self._units is None:
+            self._units = build_units(self.index.chunks, self.embedder.encode, self.embedder.dim)
+        return self._units
+
+    def lexical_query(self, query: str, acronyms: bool = True) -> str:
+        """The query for BM25: acronyms given both forms, names respelled as the corpus spells them."""
+        extra = []
+        for word in re.findall(r"[A-Za-z][\w’'-]*", query):
+            if word[:1].isupper() and not any(t in self._vocab for t in query_terms(word)):
+                corrected = self.spelling.correct(word)
+                if corrected and corrected != word:
+                    extra.append(corrected)
+        expanded = expand_query(query, self.acronyms) if acronyms else query
+        return f"{expanded} {' '.join(extra)}" if extra else expanded
+
+    def is_known(self, word: str) -> bool:
+        """Whether the corpus uses ``word`` (in any spelling close to it)."""
+        terms = query_terms(word)
+        return (bool(terms) and all(t in self._vocab for t in terms)) or self.spelling.correct(word) is not None
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's normalised embedding."""
@@ -134,7 +161,7 @@ class Searcher:
         chunks = self.index.chunks
         # Acronyms help BM25 match both forms; measured, they blur the dense query, so dense
         # search sees the question as asked.
-        lexical_query = expand_query(query, self.acronyms)
+        lexical_query = self.lexical_query(query)
         if mode == "bm25":
             bm25 = self.bm25_scores(lexical_query)
             return [Hit.from_chunk(chunks[r], bm25[r], lexical_score=bm25[r]) for r in self._top(bm25, k)]
@@ -144,11 +171,15 @@ class Searcher:
             return [Hit.from_chunk(chunks[r], s, s) for r, s in zip(rows, scores)]
         depth = max(k, CANDIDATES)
         dense_rows, _ = self.dense(vector, depth)
+        unit_rows = self.units.owner[self._top(self.units.vectors @ vector + 1.0, depth * 3)]
+        dense_rows = np.union1d(dense_rows, unit_rows)
         bm25 = self.bm25_scores(lexical_query)
         candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
         if not candidates.size:
             return []
-        cosine = self.index.vectors[candidates] @ vector
+        # A passage is as close to the question as its closest sentence (measured: better than
+        # the passage vector alone for this small model).
+        cosine = best_unit_scores(self.units, vector, candidates)
         spread = float(cosine.max() - cosine.min())
         dense_norm = (cosine - cosine.min()) / spread if spread > 0 else np.ones_like(cosine)
         best_bm25 = float(bm25.max()) if bm25.size else 0.0

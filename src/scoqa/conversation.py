@@ -1,0 +1,136 @@
+"""Follow-up questions without a language model: resolve a question against earlier turns.
+
+"When did it happen?" after "How many people died in Beslan?" searches for
+"When did it happen? Beslan people died": the names and dates of the previous question (or, if it
+has none, its other content words) are carried into retrieval when the new question leans on it (a pronoun, "the 2009 one", "What about
+Kyrgyzstan?", "And the Convention Against Terrorism?", or too few words of its own). When the
+follow-up names a new entity or number, it replaces the previous one of the same kind rather than
+adding to it. A question that stands on its own is searched as asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: Words that point back to something said before.
+_ANAPHORA = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|there|he|him|his|she|her|"
+    r"the same|the latter|the former|the (?:\d{4}|first|second|last|other) one|that one|this one)\b",
+    re.IGNORECASE,
+)
+#: Openings of an elliptical follow-up: "What about ...", "And ...", "How about ...".
+_ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of|also|then)\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.–-]*")
+_QUESTION_WORDS = frozenset(
+    "what when where which who whom whose why how many much did does do is are was were was the a an of in on "
+    "to for and or about with at by from tell me please can could would you happen happened take took place "
+    "held hold one ones more also then".split()
+)
+#: A question with fewer own content words than this is treated as leaning on the previous turn.
+_MIN_OWN_TERMS = 2
+
+
+def message_text(content: Any) -> str:
+    """The text of a chat message's content: a string, or Gradio 6 content blocks."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, Iterable):
+        return " ".join(message_text(part) for part in content).strip()
+    return str(content)
+
+
+def user_questions(history: Sequence[dict[str, Any]] | None) -> list[str]:
+    """The user's earlier questions, oldest first, from role/content messages."""
+    questions = []
+    for message in history or []:
+        if not isinstance(message, dict):
+            continue
+        if message.get("role") == "user":
+            text = message_text(message.get("content")).strip()
+            if text:
+                questions.append(text)
+    return questions
+
+
+def content_terms(text: str) -> list[str]:
+    """Words of a question that carry its topic (question words and fillers removed)."""
+    return [w.strip("?.,!;:") for w in _WORD.findall(text) if w.lower().strip("?.,!;:") not in _QUESTION_WORDS]
+
+
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+
+
+def _kind(word: str) -> str:
+    """``"when"`` for dates and numbers, ``"name"`` for capitalised words, else ``""``."""
+    if word[:1].isdigit() or word.lower() in _MONTHS:
+        return "when"
+    return "name" if word[:1].isupper() else ""
+
+
+def _own_kinds(question: str) -> set[str]:
+    """Kinds of entity the question names itself (its first word is capitalised by grammar)."""
+    kinds = set()
+    for position, match in enumerate(_WORD.finditer(question)):
+        word = match.group().strip("?.,!;:")
+        if word.lower() in _QUESTION_WORDS:
+            continue
+        kind = _kind(word)
+        if kind == "name" and position == 0:
+            continue
+        if kind:
+            kinds.add(kind)
+    return kinds
+
+
+def needs_context(question: str) -> bool:
+    """Whether a question leans on an earlier turn to make sense."""
+    if _ANAPHORA.search(question) or _ELLIPSIS.search(question):
+        return True
+    return len(content_terms(question)) < _MIN_OWN_TERMS
+
+
+def resolve(question: str, previous: str) -> str:
+    """The search query for ``question`` given the (resolved) previous question.
+
+    Args:
+        question: The new question.
+        previous: The previous question, itself already resolved.
+
+    Returns:
+        ``question`` unchanged if it stands alone, else the question followed by the previous
+        question's salient terms (minus those its own entities replace).
+    """
+    if not previous or not needs_context(question):
+        return question
+    own = {w.lower() for w in content_terms(question)}
+    own_kinds = _own_kinds(question)
+    carried: list[str] = []
+    for word in content_terms(previous):
+        # "What about Kyrgyzstan?" replaces the earlier place, it does not add to it; a new date
+        # replaces the earlier date.
+        if _kind(word) and _kind(word) in own_kinds:
+            continue
+        if word.lower() not in own and word not in carried:
+            carried.append(word)
+    # Names and dates are what a follow-up refers back to; the previous question's other words
+    # ("located", "died") would pull retrieval towards the old question, so they are carried only
+    # when no name or date is.
+    named = [w for w in carried if _kind(w)]
+    carried = named or carried
+    return f"{question} {' '.join(carried)}".strip() if carried else question
+
+
+def resolve_history(question: str, history: Sequence[dict[str, Any]] | None) -> str:
+    """Resolve ``question`` against the whole conversation, each earlier turn resolved in turn."""
+    resolved = ""
+    for earlier in user_questions(history):
+        resolved = resolve(earlier, resolved)
+    return resolve(question, resolved)

@@ -1,0 +1,82 @@
+"""Answer units: the sentences of paragraph passages and whole list entries.
+
+A passage is ranked by its best unit as well as by its whole text: all-MiniLM-L6-v2 matches a
+question to one sentence far better than to a paragraph that also talks about other things.
+The same units are what an answer quotes. Each unit is embedded with its section and date so that
+"What happened in Moscow in March 2010?" meets "March 2010: Moscow, Russia: bombers strike".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunk import Chunk, sentence_spans
+
+
+@dataclass(frozen=True)
+class Units:
+    """All units of an index, grouped by passage.
+
+    Attributes:
+        owner: Row of the passage each unit belongs to (non-decreasing).
+        spans: (start, end) character offsets of each unit in its passage's text.
+        first: ``first[i]:first[i + 1]`` are the units of passage ``i``.
+        vectors: Normalised embeddings of the units' indexed text.
+    """
+
+    owner: np.ndarray
+    spans: np.ndarray
+    first: np.ndarray
+    vectors: np.ndarray
+
+    def of(self, row: int) -> range:
+        """Unit numbers of passage ``row``."""
+        return range(int(self.first[row]), int(self.first[row + 1]))
+
+
+def unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """Spans of a passage's units: one for a list entry, one per sentence otherwise."""
+    if chunk.kind == "item":
+        return [(0, len(chunk.text))]
+    return sentence_spans(chunk.text)
+
+
+def unit_text(chunk: Chunk, start: int, end: int) -> str:
+    """The indexed text of a unit: section and date, then the unit's words."""
+    prefix = " — ".join(p for p in (chunk.section, chunk.date) if p)
+    body = chunk.text[start:end]
+    return f"{prefix}: {body}" if prefix else body
+
+
+def build_units(chunks: Sequence[Chunk], encode: Callable[[list[str]], np.ndarray], dim: int) -> Units:
+    """Split passages into units and embed them."""
+    owner: list[int] = []
+    spans: list[tuple[int, int]] = []
+    first = [0]
+    texts: list[str] = []
+    for row, chunk in enumerate(chunks):
+        for start, end in unit_spans(chunk):
+            owner.append(row)
+            spans.append((start, end))
+            texts.append(unit_text(chunk, start, end))
+        first.append(len(owner))
+    vectors = encode(texts) if texts else np.zeros((0, dim), dtype=np.float32)
+    return Units(
+        owner=np.asarray(owner, dtype=np.int64),
+        spans=np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+        first=np.asarray(first, dtype=np.int64),
+        vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+    )
+
+
+def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each passage in ``rows``, the best cosine of its units with the query."""
+    scores = np.full(len(rows), -1.0, dtype=np.float32)
+    for i, row in enumerate(rows):
+        span = units.of(int(row))
+        if len(span):
+            scores[i] = float(np.max(units.vectors[span.start:span.stop] @ query_vector))
+    return scores
