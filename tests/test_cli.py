@@ -59,3 +59,44 @@ def test_errors_are_one_sentence_not_a_traceback(report_settings, tmp_path) -> N
     assert bad_k.returncode == 2 and "must be >= 1" in bad_k.stderr
     for result in (empty, missing, bad_k):
         assert "Traceback" not in result.stderr
+
+
+def test_ask_prints_the_answer_and_its_numbered_sources(report_settings) -> None:
+    result = scoqa("ask", "How many people died in Beslan?", settings=report_settings)
+    assert result.returncode == 0, result.stderr
+    answer, sources = result.stdout.split("\n\nSources:\n")
+    assert answer == "In September 2004, Beslan, Russia: 300 dead, half of them children [1]"
+    assert sources.startswith("[1] sco-counter-terrorism-cooperation-report.txt")
+
+
+def test_ask_says_when_the_report_does_not_cover_it(report_settings) -> None:
+    result = scoqa("ask", "What is the capital of France?", settings=report_settings)
+    assert result.returncode == 0 and "does not seem to cover" in result.stdout
+    assert "Possibly related:" in result.stdout
+
+
+def test_chat_keeps_the_conversation(report_settings) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    environ |= {"SCOQA_CORPUS": str(report_settings.corpus_dir), "SCOQA_INDEX": str(report_settings.index_dir)}
+    result = subprocess.run([sys.executable, "-m", "scoqa.cli", "chat"], input="Which exercise was held in Zhambyl?\n"
+                            "When did it take place?\nquit\n", capture_output=True, text=True, env=environ,
+                            cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.split("you> ")[1:3]
+    assert "Peace Mission-2010" in first
+    assert "September 9–25, 2010" in second
+
+
+def test_eval_prints_the_comparison_table(report_settings, tmp_path) -> None:
+    gold = [{"question": "When was the SCO founded?", "answers": ["June 2001"]},
+            {"question": "How many people died in Beslan?", "answers": ["300 dead"]}]
+    (tmp_path / "gold_retrieval.jsonl").write_text("\n".join(json.dumps(g) for g in gold), encoding="utf-8")
+    result = scoqa("eval", "--data", str(tmp_path), "--retrieval-only", "--json", settings=report_settings)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["mode"] for r in report["retrieval"]] == ["hybrid", "dense", "bm25"]
+    assert report["retrieval"][0]["recall_at_1"] == 1.0 and report["query_embedding_p50_ms"] > 0
+    table = scoqa("eval", "--data", str(tmp_path), "--retrieval-only", settings=report_settings)
+    assert "recall@1" in table.stdout and "MRR@10" in table.stdout and "hybrid" in table.stdout
+    missing = scoqa("eval", "--data", str(tmp_path / "none"), settings=report_settings)
+    assert missing.returncode == 2 and "pass --data DIR" in missing.stderr

@@ -15,6 +15,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from .config import Settings
@@ -112,32 +113,59 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- answers -------------------------------------------------------------------------------------
+def _print_reply(reply: Any) -> None:
+    print(reply.text)
+    # An answer lists the passages it cites; a "not covered" reply lists what came closest.
+    shown = reply.sources[: len({q.source for q in reply.quotes})] if reply.answered else reply.sources
+    if shown:
+        print()
+        print("Sources:" if reply.answered else "Possibly related:")
+    for n, hit in enumerate(shown, start=1):
+        print(f"[{n}] {hit.citation}")
+        print(_wrap(hit.text, indent="    "))
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .answer import ask
 
     reply = ask(args.question, k=args.k, settings=settings)
     if args.json:
         _print_json(asdict(reply))
-        return 0
-    print(reply.text)
-    print()
-    label = "Sources:" if reply.answered else "Possibly related:"
-    print(label)
-    for n, hit in enumerate(reply.sources, start=1):
-        print(f"[{n}] {hit.citation}")
-        print(_wrap(hit.text, indent="    "))
+    else:
+        _print_reply(reply)
     return 0
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    print("scoqa chat is not available yet", file=sys.stderr)
-    return 1
+    from .answer import ask
+
+    print("Ask about the report; follow-up questions work. Empty line, 'quit' or Ctrl-D to leave.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question or question.lower() in {"quit", "exit", ":q"}:
+            return 0
+        reply = ask(question, history, settings=settings)
+        print()
+        _print_reply(reply)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
 # -- evaluation and benchmarks ---------------------------------------------------------------------
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    print("scoqa eval is not available yet", file=sys.stderr)
-    return 1
+    from .api import get_engine
+    from .evaluate import format_report, run_eval
+
+    report = run_eval(get_engine(settings), args.data, answers=not args.retrieval_only)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_report(report))
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -231,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("eval", help="measure retrieval and answers on a gold set")
     _common(p)
+    p.add_argument("--data", type=Path, default=Path("tests") / "data", metavar="DIR",
+                   help="folder with gold_retrieval.jsonl, answers.jsonl, conversations.jsonl and "
+                        "unanswerable.jsonl (default: tests/data)")
+    p.add_argument("--retrieval-only", action="store_true", help="skip the answer sets")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=cmd_eval)
 
     p = commands.add_parser("bench", help="measure build, update, latency, memory and scale")

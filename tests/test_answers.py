@@ -1,0 +1,113 @@
+"""Answers with the real model: short cited answers, follow-ups, and "not in the report".
+
+The sets in tests/data are written from the report in a reader's words: answers.jsonl (question
+and expected short answer), conversations.jsonl (turns whose last only makes sense with the
+history), unanswerable.jsonl (off-topic and near-topic questions the report cannot answer).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from scoqa import Reply, ask
+
+from .conftest import load_jsonl
+
+ANSWERS = load_jsonl("answers.jsonl")
+CONVERSATIONS = load_jsonl("conversations.jsonl")
+UNANSWERABLE = load_jsonl("unanswerable.jsonl")
+GOLD = load_jsonl("gold_retrieval.jsonl")
+
+
+def cites_answer(reply: Reply, expected: list[str]) -> bool:
+    """The answer contains an expected substring and a cited source holds it (text or date)."""
+    if not any(e in reply.text for e in expected):
+        return False
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)}
+    sources = [reply.sources[n - 1] for n in cited]
+    return any(e in f"{s.date} {s.text}" for s in sources for e in expected)
+
+
+def test_sets_are_large_enough() -> None:
+    assert len(ANSWERS) >= 40 and len(CONVERSATIONS) >= 10 and len(UNANSWERABLE) >= 8
+    assert {u["kind"] for u in UNANSWERABLE} == {"off-topic", "near-topic"}
+    assert all(len(c["turns"]) >= 2 for c in CONVERSATIONS)
+
+
+def test_answers_are_short_cited_and_correct(report_settings) -> None:
+    wrong = []
+    for item in ANSWERS:
+        reply = ask(item["question"], settings=report_settings)
+        assert len(reply.text) <= 400, reply.text
+        if not (reply.answered and cites_answer(reply, item["answers"])):
+            wrong.append((item["question"], reply.text))
+    accuracy = 1 - len(wrong) / len(ANSWERS)
+    assert accuracy >= 0.9, f"answer accuracy {accuracy:.3f}; wrong: {wrong}"
+
+
+def test_markers_refer_to_sources_and_quotes_are_verbatim(report_settings) -> None:
+    reply = ask("How many people died in Beslan?", settings=report_settings)
+    assert reply.answered and reply.text.endswith("[1]")
+    assert reply.text.startswith("In September 2004, Beslan, Russia: 300 dead")
+    for quote in reply.quotes:
+        source = reply.sources[quote.source]
+        assert source.text[quote.start:quote.end] in reply.text
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)}
+    assert markers and max(markers) <= len(reply.sources)
+
+
+def test_follow_ups_are_answered_with_the_history(report_settings) -> None:
+    wrong = []
+    for conversation in CONVERSATIONS:
+        history: list[dict] = []
+        for turn in conversation["turns"][:-1]:
+            earlier = ask(turn, history, settings=report_settings)
+            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": earlier.text}]
+        reply = ask(conversation["turns"][-1], history, settings=report_settings)
+        if not (reply.answered and cites_answer(reply, conversation["answers"])):
+            wrong.append((conversation["turns"], reply.search_query, reply.text))
+    accuracy = 1 - len(wrong) / len(CONVERSATIONS)
+    assert accuracy >= 0.9, f"follow-up accuracy {accuracy:.3f}; wrong: {wrong}"
+
+
+def test_a_follow_up_needs_its_history(report_settings) -> None:
+    alone = ask("When did it happen?", settings=report_settings)
+    assert "September 2004" not in alone.text
+    history = [{"role": "user", "content": [{"type": "text", "text": "How many people died in Beslan?"}]},
+               {"role": "assistant", "content": "In September 2004, Beslan, Russia: 300 dead [1]"}]
+    assert "September 2004" in ask("When did it happen?", history, settings=report_settings).text
+
+
+def test_self_contained_questions_ignore_unrelated_history(report_settings) -> None:
+    history = [{"role": "user", "content": "What did Quentin Peel say about the SCO?"},
+               {"role": "assistant", "content": "a dog that does not bark [1]"}]
+    for item in ANSWERS[:12]:
+        plain = ask(item["question"], settings=report_settings)
+        with_history = ask(item["question"], history, settings=report_settings)
+        assert with_history.search_query == item["question"]
+        assert with_history.text == plain.text
+
+
+def test_unanswerable_questions_are_declined(report_settings) -> None:
+    for item in UNANSWERABLE:
+        reply = ask(item["question"], settings=report_settings)
+        assert not reply.answered, (item["question"], reply.text)
+        assert "does not" in reply.text and "[" not in reply.text
+        assert reply.sources  # offered as "possibly related"
+
+
+def test_answerable_questions_stay_answered(report_settings) -> None:
+    questions = [item["question"] for item in ANSWERS + GOLD]
+    declined = [q for q in questions if not ask(q, settings=report_settings).answered]
+    assert 1 - len(declined) / len(questions) >= 0.95, declined
+
+
+@pytest.mark.parametrize(("question", "history", "message"), [
+    ("", None, "query is empty"),
+    ("Beslan?", "not a list", "history must be a list"),
+])
+def test_bad_input_is_refused(question, history, message, report_settings) -> None:
+    with pytest.raises(ValueError, match=message):
+        ask(question, history, settings=report_settings)

@@ -1,0 +1,52 @@
+"""Follow-up resolution, without the model: which questions lean on history and what they carry."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoqa.conversation import message_text, needs_context, resolve, resolve_history
+
+
+def history(*questions: str) -> list[dict]:
+    turns = []
+    for q in questions:
+        turns += [{"role": "user", "content": q}, {"role": "assistant", "content": "an answer [1]"}]
+    return turns
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "expected"),
+    [
+        ("When did it happen?", "How many people died in Beslan?", "When did it happen? Beslan"),
+        ("What about Kyrgyzstan?", "Which attacks happened in Tajikistan?", "What about Kyrgyzstan? attacks"),
+        ("Where was the 2009 one held?", "Tell me about the Peace Mission exercises.",
+         "Where was the 2009 one held? Peace Mission"),
+        ("And the Norak one?", "What did the Vostok exercise simulate?", "And the Norak one? exercise simulate"),
+        ("Which attack did he comment on in August 2009?", "Who was the SCO Secretary-General in 2009?",
+         "Which attack did he comment on in August 2009? SCO Secretary-General"),
+    ],
+)
+def test_follow_ups_carry_names_and_dates_of_the_previous_question(question, previous, expected) -> None:
+    assert resolve(question, previous) == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["When was the SCO founded?", "Which exercise was held in Zhambyl?", "How many people died in Beslan?"],
+)
+def test_self_contained_questions_are_not_disturbed(question: str) -> None:
+    assert not needs_context(question)
+    assert resolve_history(question, history("What are the three evil forces?")) == question
+
+
+def test_each_earlier_turn_is_resolved_in_turn() -> None:
+    turns = history("Tell me about the attacks in Kashgar.", "What happened there in August 2008?")
+    assert resolve_history("How many were wounded?", turns) == "How many were wounded? August 2008 Kashgar"
+
+
+def test_gradio_content_blocks_and_odd_messages_are_read() -> None:
+    blocks = [{"role": "user", "content": [{"type": "text", "text": "How many people died in Beslan?"}]},
+              {"role": "assistant", "content": {"type": "text", "text": "300 [1]"}, "metadata": {"title": "x"}},
+              {"role": "user", "content": None}, "not a message"]
+    assert resolve_history("When did it happen?", blocks) == "When did it happen? Beslan"
+    assert message_text([{"type": "image", "url": "x"}, {"type": "text", "text": "hi"}]) == "hi"
