@@ -2,7 +2,12 @@
 
 ``build_index`` rebuilds from scratch; ``update_index`` compares the corpus with the manifest by
 content hash and re-embeds only the passages whose indexed text is new. Both write atomically
-(see :mod:`scoqa.store`) under a lock, so two builds never interleave.
+(see :mod:`scoqa.store`) under a lock, so two builds never interleave, and both clear away what a
+killed build left behind.
+
+A source that cannot be read is reported once, by name and reason, and never stops the others.
+If it was indexed before, its earlier passages stay in the index: nothing indexed is lost to a
+file that went bad.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,13 +27,15 @@ from . import store
 from .chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS, Chunk, chunk_document
 from .config import Settings
 from .embed import get_embedder, get_token_counter
-from .ingest import SourceError, SourceProblem, check_readable, discover, file_sha256, read_document, relative_source
+from .ingest import Document, SourceError, SourceProblem, check_readable, discover, file_sha256, read_document, relative_source
 
 log = logging.getLogger(__name__)
 
 #: progress(done, total, description), called while embedding.
 ProgressFn = Callable[[int, int, str], None]
 EMBED_BATCH = 64
+#: Appended to the reason of a failing source whose earlier passages the index keeps.
+KEPT_NOTE = "; the index keeps its earlier passages"
 
 
 @dataclass(frozen=True)
@@ -35,13 +44,17 @@ class IndexStatus:
 
     Attributes:
         exists: Whether an index has been built.
-        stale: Whether any source was added, changed or removed since the build.
+        stale: Whether any source was added, changed or removed since the build, or the chunking
+            settings changed.
         added, changed, removed: Source paths relative to the corpus.
         chunks: Passages in the index.
         files: Sources in the index.
-        problems: Files in the corpus that cannot be indexed, with reasons.
+        problems: Files in the corpus that cannot be indexed, one line each with the reason.
         model: Model the index was built with.
         built_at: Build time (UTC, ISO 8601).
+        faiss_index: The FAISS index type.
+        note: Why the index cannot be used as it is (other model, format or chunking), with what
+            to run; empty when it can.
     """
 
     exists: bool
@@ -55,11 +68,24 @@ class IndexStatus:
     model: str = ""
     built_at: str = ""
     faiss_index: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class BuildReport:
-    """What a build or update did."""
+    """What a build or update did.
+
+    Attributes:
+        chunks: Passages in the index now.
+        files: Sources in the index now.
+        embedded: Passages embedded by this run.
+        reused: Passages whose vector was taken from the previous index.
+        removed: Passages of the previous index that are gone (removed files, edited passages).
+        seconds: Wall time.
+        problems: Files that could not be indexed, one line each with the reason.
+        changed: False when the index was already up to date and nothing was written.
+        note: Why the previous index could not be reused, if it could not.
+    """
 
     chunks: int
     files: int
@@ -69,6 +95,31 @@ class BuildReport:
     seconds: float
     problems: list[str] = field(default_factory=list)
     changed: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CorpusDiff:
+    """The corpus compared with the sources an index holds.
+
+    Attributes:
+        hashes: sha256 of every source that can be indexed now.
+        documents: The added and changed sources, already read (so an update reads them once).
+        added, changed, removed: Source paths, sorted.
+        problems: The files that cannot be indexed.
+    """
+
+    hashes: dict[str, str]
+    documents: dict[str, Document]
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    problems: list[SourceProblem]
+
+    @property
+    def stale(self) -> bool:
+        """Whether the index misses any change."""
+        return bool(self.added or self.changed or self.removed)
 
 
 def _context_key(model: str, text: str) -> str:
@@ -83,18 +134,78 @@ def _chunking_params(settings: Settings) -> dict[str, int]:
     }
 
 
-def scan_corpus(corpus_dir: Path) -> tuple[dict[str, str], list[SourceProblem]]:
-    """Hash every indexable file of the corpus (cheap checks only; no parsing)."""
+def corpus_signature(corpus_dir: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """A cheap fingerprint of the corpus: path, size, mtime and inode of every file (no reading).
+
+    Equal signatures mean nothing worth hashing has moved; it is what a long-running process
+    checks every few seconds before it pays for :func:`index_status`.
+
+    Raises:
+        FileNotFoundError: if the corpus folder does not exist.
+    """
+    paths, problems = discover(corpus_dir)
+    entries = []
+    for path in [*paths, *(corpus_dir / p.source for p in problems)]:
+        try:
+            st = path.stat()
+            entries.append((relative_source(path, corpus_dir), st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            entries.append((relative_source(path, corpus_dir), -1, -1, -1))
+    return tuple(sorted(entries))
+
+
+def diff_corpus(corpus_dir: Path, indexed: dict[str, str]) -> CorpusDiff:
+    """Compare the corpus with ``indexed`` (source -> sha256) by content hash.
+
+    Unchanged files are only hashed; added and changed files are read in full, so that a file
+    that cannot be parsed is reported as a problem rather than as a change.
+
+    Raises:
+        FileNotFoundError: if the corpus folder does not exist.
+    """
     paths, problems = discover(corpus_dir)
     hashes: dict[str, str] = {}
+    documents: dict[str, Document] = {}
     for path in paths:
         source = relative_source(path, corpus_dir)
         try:
-            check_readable(path, corpus_dir)
-            hashes[source] = file_sha256(path)
-        except (SourceError, OSError) as exc:
+            if source in indexed:
+                check_readable(path, corpus_dir)
+                sha = file_sha256(path)
+                if sha == indexed[source]:
+                    hashes[source] = sha
+                    continue
+            document = read_document(path, corpus_dir)
+        except SourceError as exc:
             problems.append(SourceProblem(source, str(exc)))
-    return hashes, problems
+            continue
+        except OSError as exc:  # hashing an indexed file that has just become unreadable
+            problems.append(SourceProblem(source, f"cannot be read ({exc.strerror or exc}); check its permissions"))
+            continue
+        hashes[source] = document.sha256
+        if indexed.get(source) != document.sha256:  # it may have changed back while being read
+            documents[source] = document
+    failing = {p.source for p in problems}
+    return CorpusDiff(
+        hashes=hashes,
+        documents=documents,
+        added=sorted(s for s in documents if s not in indexed),
+        changed=sorted(s for s in documents if s in indexed),
+        removed=sorted(s for s in indexed if s not in hashes and s not in failing),
+        problems=sorted(problems, key=lambda p: p.source),
+    )
+
+
+def _problem_lines(problems: list[SourceProblem], kept: set[str]) -> list[str]:
+    return [f"{p}{KEPT_NOTE}" if p.source in kept else str(p) for p in problems]
+
+
+def _chunking_note(manifest: dict[str, Any], settings: Settings) -> str:
+    """Empty if the index was chunked as ``settings`` say, else what differs."""
+    chunking = _chunking_params(settings)
+    if manifest.get("chunking") == chunking:
+        return ""
+    return f"the index was built with chunking {manifest.get('chunking')}, the settings say {chunking}"
 
 
 def index_status(settings: Settings | None = None) -> IndexStatus:
@@ -102,30 +213,37 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
 
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
+        store.IndexCorrupt: if the manifest is unreadable or an index file is missing or truncated.
     """
     settings = settings or Settings.from_env()
-    hashes, problems = scan_corpus(settings.corpus_dir)
+    discover(settings.corpus_dir)  # a missing corpus is the first thing to tell
     try:
         manifest = store.read_manifest(settings.index_dir)
     except store.IndexNotFound:
-        return IndexStatus(False, True, added=sorted(hashes), problems=[str(p) for p in problems])
+        diff = diff_corpus(settings.corpus_dir, {})
+        return IndexStatus(False, True, added=diff.added, problems=_problem_lines(diff.problems, set()))
+    store.verify_files(settings.index_dir, manifest)
     indexed: dict[str, str] = manifest.get("sources", {})
-    problem_sources = {p.source for p in problems}
-    added = sorted(set(hashes) - set(indexed))
-    changed = sorted(s for s in hashes if s in indexed and hashes[s] != indexed[s])
-    removed = sorted(s for s in indexed if s not in hashes and s not in problem_sources)
+    diff = diff_corpus(settings.corpus_dir, indexed)
+    chunking = _chunking_note(manifest, settings)
+    try:
+        store.check_manifest(manifest, settings.index_dir, settings.model)
+        note = f"{chunking}: run `scoqa index update`" if chunking else ""
+    except store.IndexMismatch as exc:
+        note = str(exc)
     return IndexStatus(
         exists=True,
-        stale=bool(added or changed or removed),
-        added=added,
-        changed=changed,
-        removed=removed,
+        stale=diff.stale or bool(chunking),
+        added=diff.added,
+        changed=diff.changed,
+        removed=diff.removed,
         chunks=int(manifest.get("chunks", 0)),
         files=len(indexed),
-        problems=[str(p) for p in problems],
+        problems=_problem_lines(diff.problems, set(indexed)),
         model=str(manifest.get("model", "")),
         built_at=str(manifest.get("built_at", "")),
         faiss_index=str(manifest.get("faiss_index", "")),
+        note=note,
     )
 
 
@@ -151,69 +269,73 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
     return np.vstack(parts)
 
 
-def _build(
+def _assemble(
     settings: Settings,
     previous: store.Index | None,
-    keep_sources: set[str],
+    diff: CorpusDiff,
+    *,
+    reuse_vectors: bool,
     progress: ProgressFn | None,
     show_progress: bool,
+    note: str,
 ) -> BuildReport:
-    """Assemble a new index: keep ``previous``'s passages of ``keep_sources``, read the rest."""
+    """Write a new index: the sources of ``diff``, plus ``previous``'s passages where allowed.
+
+    Unchanged sources (in ``diff.hashes`` but not ``diff.documents``) keep their passages from
+    ``previous``; a source that fails now but was indexed keeps them too. With ``reuse_vectors``,
+    a passage whose indexed text was embedded before (same model) takes its vector from
+    ``previous`` instead of being embedded again.
+    """
     started = time.perf_counter()
-    hashes, problems = scan_corpus(settings.corpus_dir)
     count = get_token_counter(settings.model)
-    chunks: list[Chunk] = []
-    sources: dict[str, str] = {}
-    old_by_source: dict[str, list[int]] = {}
-    if previous is not None:
-        for i, chunk in enumerate(previous.chunks):
-            old_by_source.setdefault(chunk.source, []).append(i)
-    kept_rows: dict[int, int] = {}  # new position -> row in previous.vectors
-    for source in sorted(hashes):
-        if previous is not None and source in keep_sources:
-            for row in old_by_source.get(source, []):
-                kept_rows[len(chunks)] = row
-                chunks.append(previous.chunks[row])
-            sources[source] = hashes[source]
-            continue
-        try:
-            doc = read_document(settings.corpus_dir / source, settings.corpus_dir)
-        except SourceError as exc:
-            problems.append(SourceProblem(source, str(exc)))
-            continue
-        chunks.extend(chunk_document(doc, settings.chunk_tokens, count))
-        sources[source] = doc.sha256
-    # Sources that fail now but were indexed before keep their passages: nothing indexed is lost.
-    failing = {p.source for p in problems}
-    if previous is not None:
-        for source, sha in previous.manifest.get("sources", {}).items():
-            if source in failing and source not in sources:
-                for row in old_by_source.get(source, []):
-                    kept_rows[len(chunks)] = row
-                    chunks.append(previous.chunks[row])
-                sources[source] = sha
-                log.warning("%s: keeping its passages from the previous build", source)
-    # Reuse vectors by (model, indexed text): edits elsewhere in a file do not re-embed the rest.
-    cache: dict[str, int] = {}
+    old_manifest = previous.manifest if previous is not None else {}
+    old_rows: dict[str, list[int]] = {}
     if previous is not None:
         for row, chunk in enumerate(previous.chunks):
+            old_rows.setdefault(chunk.source, []).append(row)
+    chunks: list[Chunk] = []
+    rows: list[int | None] = []  # row of each new chunk's vector in previous.vectors, if reused
+    sources: dict[str, str] = {}
+
+    def keep_previous(source: str) -> None:
+        for row in old_rows.get(source, []):
+            chunks.append(previous.chunks[row])  # type: ignore[union-attr]
+            rows.append(row if reuse_vectors else None)
+
+    for source in sorted(diff.hashes):
+        document = diff.documents.get(source)
+        if document is None:
+            keep_previous(source)
+        else:
+            new = chunk_document(document, settings.chunk_tokens, count)
+            chunks.extend(new)
+            rows.extend([None] * len(new))
+        sources[source] = diff.hashes[source]
+    # Sources that fail now but were indexed before keep their passages: nothing indexed is lost.
+    kept = {p.source for p in diff.problems if p.source in old_manifest.get("sources", {})}
+    for source in sorted(kept):
+        keep_previous(source)
+        sources[source] = old_manifest["sources"][source]
+    if reuse_vectors and previous is not None:
+        cache: dict[str, int] = {}
+        for row, chunk in enumerate(previous.chunks):
             cache.setdefault(_context_key(settings.model, chunk.context), row)
-    rows: list[int | None] = []
-    for position, chunk in enumerate(chunks):
-        rows.append(kept_rows.get(position, cache.get(_context_key(settings.model, chunk.context))))
+        rows = [cache.get(_context_key(settings.model, c.context)) if r is None else r for c, r in zip(chunks, rows)]
     missing = [i for i, row in enumerate(rows) if row is None]
     fresh = _embed([chunks[i].context for i in missing], settings, progress, show_progress)
-    dim = fresh.shape[1] if fresh.size else (previous.vectors.shape[1] if previous is not None else 0)
-    if not dim:
-        dim = get_embedder(settings.model).dim
+    if missing:
+        dim = fresh.shape[1]
+    else:  # nothing new to embed: no need to load the model just to learn its dimension
+        dim = int(old_manifest["dim"]) if reuse_vectors and chunks else get_embedder(settings.model).dim
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
     if missing:
         vectors[missing] = fresh
-    reused_rows = {row for row in rows if row is not None}
-    removed = (len(previous.chunks) - len(reused_rows)) if previous is not None else 0
+    before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
+    after = Counter((c.source, c.context) for c in chunks)
+    problems = _problem_lines(diff.problems, kept)
     manifest = store.new_manifest(
         model=settings.model,
         dim=dim,
@@ -221,43 +343,58 @@ def _build(
         sources=sources,
         chunks=len(chunks),
         faiss_index="",
-        problems=[str(p) for p in problems],
+        problems=problems,
     )
     store.save_index(settings.index_dir, manifest, chunks, vectors)
-    for problem in problems:
-        log.warning("%s", problem)
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),
         embedded=len(missing),
         reused=len(chunks) - len(missing),
-        removed=removed,
+        removed=sum((before - after).values()),
         seconds=time.perf_counter() - started,
-        problems=[str(p) for p in problems],
+        problems=problems,
+        note=note,
     )
 
 
-def _compatible(settings: Settings) -> bool:
-    """Whether the index on disk was built with these settings (format, model, chunking)."""
+def _load_previous(settings: Settings) -> store.Index | None:
+    """The index on disk, whatever model built it, or None if there is none or it cannot be read."""
     try:
-        manifest = store.read_manifest(settings.index_dir)
-        store.check_manifest(manifest, settings.index_dir, settings.model)
-    except store.IndexProblem:
-        return False
-    return manifest.get("chunking") == _chunking_params(settings)
-
-
-def _previous(settings: Settings) -> store.Index | None:
-    """The current index if it can seed an update (same format, model and chunking), else None."""
-    try:
-        previous = store.load_index(settings.index_dir, settings.model)
+        return store.load_index(settings.index_dir)
     except store.IndexProblem as exc:
         if not isinstance(exc, store.IndexNotFound):
-            log.warning("not reusing the existing index: %s", exc)
+            log.info("not reusing the previous index: %s", exc)
         return None
-    if previous.manifest.get("chunking") != _chunking_params(settings):
-        return None
-    return previous
+
+
+def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
+    """The manifest of the index an update can start from, and why it must re-read every source.
+
+    Returns:
+        ``(None, "")`` without an index; ``(None, why)`` for a damaged one (rebuilt from scratch);
+        ``(manifest, why)`` when the chunking settings changed; ``(manifest, "")`` otherwise.
+
+    Raises:
+        store.IndexMismatch: for an index of another format or model, which an update must not
+            silently replace: the message says to run ``scoqa index build --force``.
+    """
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+        store.verify_files(settings.index_dir, manifest)
+    except store.IndexNotFound:
+        return None, ""
+    except store.IndexCorrupt as exc:
+        return None, f"rebuilding the index from scratch: {exc.reason}"
+    store.check_manifest(manifest, settings.index_dir, settings.model)
+    chunking = _chunking_note(manifest, settings)
+    return manifest, f"{chunking}: re-reading every source" if chunking else ""
+
+
+def _start(settings: Settings) -> None:
+    """Work every build does first, under the lock: clear what killed builds left behind."""
+    for leftover in store.remove_leftovers(settings.index_dir):
+        log.info("removed %s, left by an interrupted build", leftover)
 
 
 def build_index(
@@ -269,19 +406,30 @@ def build_index(
 ) -> BuildReport:
     """Rebuild the index from scratch: every source is read and every passage embedded.
 
+    Only the passages of sources that cannot be read now are taken from the previous index (and
+    embedded again), so that a file gone bad loses nothing.
+
     Args:
         settings: Locations and model; defaults to :meth:`Settings.from_env`.
         progress: Called as ``progress(done, total, description)`` while embedding.
         show_progress: Show a tqdm bar on the terminal.
         lock_wait: Seconds to wait for another build; None waits until it ends.
 
+    Returns:
+        What was done.
+
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
         store.IndexLocked: if another build holds the lock past ``lock_wait``.
     """
     settings = settings or Settings.from_env()
+    discover(settings.corpus_dir)
     with store.build_lock(settings.index_dir, lock_wait):
-        return _build(settings, None, set(), progress, show_progress)
+        _start(settings)
+        previous = _load_previous(settings)
+        diff = diff_corpus(settings.corpus_dir, {})
+        return _assemble(settings, previous, diff, reuse_vectors=False, progress=progress,
+                         show_progress=show_progress, note="")
 
 
 def update_index(
@@ -295,21 +443,31 @@ def update_index(
 
     Unchanged files keep their passages and vectors; changed and added files are re-read, and
     their passages embedded unless the same indexed text was embedded before; removed files'
-    passages are dropped. With nothing changed, nothing is written.
+    passages are dropped. With nothing changed, nothing is written. A damaged index is rebuilt,
+    and a change of chunking settings re-reads every source (the report's ``note`` says so).
 
-    Args and raises: as :func:`build_index`.
+    Args and returns: as :func:`build_index`.
+
+    Raises:
+        FileNotFoundError: if the corpus folder does not exist.
+        store.IndexLocked: if another build holds the lock past ``lock_wait``.
+        store.IndexMismatch: if the index was built with another model or format version.
     """
     settings = settings or Settings.from_env()
     started = time.perf_counter()
+    discover(settings.corpus_dir)
     with store.build_lock(settings.index_dir, lock_wait):
-        status = index_status(settings)
-        if status.exists and not status.stale and _compatible(settings):
+        _start(settings)
+        manifest, note = _current_manifest(settings)
+        indexed: dict[str, str] = manifest.get("sources", {}) if manifest is not None else {}
+        diff = diff_corpus(settings.corpus_dir, {} if note else indexed)
+        if manifest is not None and not note and not diff.stale:
+            chunks = int(manifest.get("chunks", 0))
             return BuildReport(
-                chunks=status.chunks, files=status.files, embedded=0, reused=status.chunks, removed=0,
-                seconds=time.perf_counter() - started, problems=status.problems, changed=False,
+                chunks=chunks, files=len(indexed), embedded=0, reused=chunks, removed=0,
+                seconds=time.perf_counter() - started, problems=_problem_lines(diff.problems, set(indexed)),
+                changed=False,
             )
-        previous = _previous(settings) if status.exists else None
-        keep = set() if previous is None else (
-            set(previous.manifest.get("sources", {})) - set(status.changed) - set(status.removed)
-        )
-        return _build(settings, previous, keep, progress, show_progress)
+        previous = _load_previous(settings) if manifest is not None else None
+        return _assemble(settings, previous, diff, reuse_vectors=previous is not None, progress=progress,
+                         show_progress=show_progress, note=note)
