@@ -44,6 +44,12 @@ def validate_query(query: object, k: object) -> str:
     return query.strip()
 
 
+def _some(names: list[str], shown: int = 5) -> str:
+    """``a, b, c and 7 more``: a list short enough for one warning line."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 class Engine:
     """The model and index for one set of settings, loaded once and shared between threads.
 
@@ -106,7 +112,7 @@ class Engine:
             self._report(status.problems)
             return
         changes = ", ".join(
-            f"{what}: {', '.join(names)}"
+            f"{what}: {_some(names)}"
             for what, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed))
             if names
         ) or status.note
