@@ -280,6 +280,7 @@ def test_engine_warns_about_corpus_changes_made_after_it_started(tmp_path) -> No
 def test_retrieve_and_ask_update_a_stale_index_when_auto_update_is_on(tmp_path, monkeypatch) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
+    assert Settings.from_env().auto_update is False  # the API and CLI default: warn only
     monkeypatch.setenv("SCOQA_AUTO_UPDATE", "1")
     env_settings = Settings.from_env(corpus_dir=settings.corpus_dir, index_dir=settings.index_dir)
     assert env_settings.auto_update is True

@@ -156,9 +156,14 @@ def check_readable(path: Path, corpus_dir: Path, max_bytes: int | None = None) -
     if size == 0:
         raise SourceError("file is empty")
     if size > limit:
-        raise SourceError(
-            f"file is {size / 1e6:.1f} MB, above the {limit / 1e6:.1f} MB limit; split it into smaller files"
-        )
+        raise SourceError(f"file is {_size(size)}, above the {_size(limit)} limit; split it into smaller files")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _text_lines(data: bytes) -> tuple[Line, ...]:
