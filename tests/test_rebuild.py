@@ -193,8 +193,8 @@ def test_a_save_killed_at_any_step_leaves_one_whole_index_and_the_next_build_cle
         target = tmp_path / f"stage{n}" / "index"
         shutil.copytree(old_settings.index_dir, target)
         script = KILL_SCRIPT.format(patch=patch)
-        targets[stage] = (target, subprocess.Popen([sys.executable, "-c", script, str(target), str(new_settings.index_dir)],
-                                                   env=subprocess_env(old_settings), stderr=subprocess.PIPE))
+        command = [sys.executable, "-c", script, str(target), str(new_settings.index_dir)]
+        targets[stage] = (target, subprocess.Popen(command, env=subprocess_env(old_settings), stderr=subprocess.PIPE))
     for stage, (target, process) in targets.items():
         _, err = process.communicate(timeout=120)
         assert process.returncode == -signal.SIGKILL, (stage, err.decode())

@@ -1,7 +1,7 @@
 """Corpus -> index: read, clean, chunk and embed the sources, reusing vectors that did not change.
 
 ``build_index`` rebuilds from scratch; ``update_index`` compares the corpus with the manifest by
-content hash and re-embeds only the passages whose indexed text is new. Both write atomically
+content hash (:mod:`scoqa.status`) and re-embeds only the passages whose indexed text is new. Both write atomically
 (see :mod:`scoqa.store`) under a lock, so two builds never interleave, and both clear away what a
 killed build left behind.
 
@@ -18,57 +18,37 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from . import store
-from .chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS, Chunk, chunk_document
+from .chunk import Chunk, chunk_document
 from .config import Settings
 from .embed import get_embedder, get_token_counter
-from .ingest import Document, SourceError, SourceProblem, check_readable, discover, file_sha256, read_document, relative_source
+from .ingest import discover
+from .status import (
+    CorpusDiff,
+    IndexStatus,
+    chunking_note,
+    chunking_params,
+    corpus_signature,
+    diff_corpus,
+    index_status,
+    problem_lines,
+)
+
+#: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
+#: because callers ask the build module about the index.
+__all__ = [
+    "BuildReport", "IndexStatus", "ProgressFn", "build_index", "corpus_signature", "index_status", "update_index",
+]
 
 log = logging.getLogger(__name__)
 
 #: progress(done, total, description), called while embedding.
 ProgressFn = Callable[[int, int, str], None]
 EMBED_BATCH = 64
-#: Appended to the reason of a failing source whose earlier passages the index keeps.
-KEPT_NOTE = "; the index keeps its earlier passages"
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    """How the corpus differs from the index.
-
-    Attributes:
-        exists: Whether an index has been built.
-        stale: Whether any source was added, changed or removed since the build, or the chunking
-            settings changed.
-        added, changed, removed: Source paths relative to the corpus.
-        chunks: Passages in the index.
-        files: Sources in the index.
-        problems: Files in the corpus that cannot be indexed, one line each with the reason.
-        model: Model the index was built with.
-        built_at: Build time (UTC, ISO 8601).
-        faiss_index: The FAISS index type.
-        note: Why the index cannot be used as it is (other model, format or chunking), with what
-            to run; empty when it can.
-    """
-
-    exists: bool
-    stale: bool
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    chunks: int = 0
-    files: int = 0
-    problems: list[str] = field(default_factory=list)
-    model: str = ""
-    built_at: str = ""
-    faiss_index: str = ""
-    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,153 +78,8 @@ class BuildReport:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class CorpusDiff:
-    """The corpus compared with the sources an index holds.
-
-    Attributes:
-        hashes: sha256 of every source that can be indexed now.
-        documents: The added and changed sources, already read (so an update reads them once).
-        added, changed, removed: Source paths, sorted.
-        problems: The files that cannot be indexed.
-    """
-
-    hashes: dict[str, str]
-    documents: dict[str, Document]
-    added: list[str]
-    changed: list[str]
-    removed: list[str]
-    problems: list[SourceProblem]
-
-    @property
-    def stale(self) -> bool:
-        """Whether the index misses any change."""
-        return bool(self.added or self.changed or self.removed)
-
-
 def _context_key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
-
-
-def _chunking_params(settings: Settings) -> dict[str, int]:
-    return {
-        "chunk_tokens": settings.chunk_tokens,
-        "lead_in_words": LEAD_IN_WORDS,
-        "min_paragraph_tokens": MIN_PARAGRAPH_TOKENS,
-    }
-
-
-def corpus_signature(corpus_dir: Path) -> tuple[tuple[str, int, int, int], ...]:
-    """A cheap fingerprint of the corpus: path, size, mtime and inode of every file (no reading).
-
-    Equal signatures mean nothing worth hashing has moved; it is what a long-running process
-    checks every few seconds before it pays for :func:`index_status`.
-
-    Raises:
-        FileNotFoundError: if the corpus folder does not exist.
-    """
-    paths, problems = discover(corpus_dir)
-    entries = []
-    for path in [*paths, *(corpus_dir / p.source for p in problems)]:
-        try:
-            st = path.stat()
-            entries.append((relative_source(path, corpus_dir), st.st_size, st.st_mtime_ns, st.st_ino))
-        except OSError:
-            entries.append((relative_source(path, corpus_dir), -1, -1, -1))
-    return tuple(sorted(entries))
-
-
-def diff_corpus(corpus_dir: Path, indexed: dict[str, str]) -> CorpusDiff:
-    """Compare the corpus with ``indexed`` (source -> sha256) by content hash.
-
-    Unchanged files are only hashed; added and changed files are read in full, so that a file
-    that cannot be parsed is reported as a problem rather than as a change.
-
-    Raises:
-        FileNotFoundError: if the corpus folder does not exist.
-    """
-    paths, problems = discover(corpus_dir)
-    hashes: dict[str, str] = {}
-    documents: dict[str, Document] = {}
-    for path in paths:
-        source = relative_source(path, corpus_dir)
-        try:
-            if source in indexed:
-                check_readable(path, corpus_dir)
-                sha = file_sha256(path)
-                if sha == indexed[source]:
-                    hashes[source] = sha
-                    continue
-            document = read_document(path, corpus_dir)
-        except SourceError as exc:
-            problems.append(SourceProblem(source, str(exc)))
-            continue
-        except OSError as exc:  # hashing an indexed file that has just become unreadable
-            problems.append(SourceProblem(source, f"cannot be read ({exc.strerror or exc}); check its permissions"))
-            continue
-        hashes[source] = document.sha256
-        if indexed.get(source) != document.sha256:  # it may have changed back while being read
-            documents[source] = document
-    failing = {p.source for p in problems}
-    return CorpusDiff(
-        hashes=hashes,
-        documents=documents,
-        added=sorted(s for s in documents if s not in indexed),
-        changed=sorted(s for s in documents if s in indexed),
-        removed=sorted(s for s in indexed if s not in hashes and s not in failing),
-        problems=sorted(problems, key=lambda p: p.source),
-    )
-
-
-def _problem_lines(problems: list[SourceProblem], kept: set[str]) -> list[str]:
-    return [f"{p}{KEPT_NOTE}" if p.source in kept else str(p) for p in problems]
-
-
-def _chunking_note(manifest: dict[str, Any], settings: Settings) -> str:
-    """Empty if the index was chunked as ``settings`` say, else what differs."""
-    chunking = _chunking_params(settings)
-    if manifest.get("chunking") == chunking:
-        return ""
-    return f"the index was built with chunking {manifest.get('chunking')}, the settings say {chunking}"
-
-
-def index_status(settings: Settings | None = None) -> IndexStatus:
-    """Compare the corpus with the index manifest by content hash.
-
-    Raises:
-        FileNotFoundError: if the corpus folder does not exist.
-        store.IndexCorrupt: if the manifest is unreadable or an index file is missing or truncated.
-    """
-    settings = settings or Settings.from_env()
-    discover(settings.corpus_dir)  # a missing corpus is the first thing to tell
-    try:
-        manifest = store.read_manifest(settings.index_dir)
-    except store.IndexNotFound:
-        diff = diff_corpus(settings.corpus_dir, {})
-        return IndexStatus(False, True, added=diff.added, problems=_problem_lines(diff.problems, set()))
-    store.verify_files(settings.index_dir, manifest)
-    indexed: dict[str, str] = manifest.get("sources", {})
-    diff = diff_corpus(settings.corpus_dir, indexed)
-    chunking = _chunking_note(manifest, settings)
-    try:
-        store.check_manifest(manifest, settings.index_dir, settings.model)
-        note = f"{chunking}: run `scoqa index update`" if chunking else ""
-    except store.IndexMismatch as exc:
-        note = str(exc)
-    return IndexStatus(
-        exists=True,
-        stale=diff.stale or bool(chunking),
-        added=diff.added,
-        changed=diff.changed,
-        removed=diff.removed,
-        chunks=int(manifest.get("chunks", 0)),
-        files=len(indexed),
-        problems=_problem_lines(diff.problems, set(indexed)),
-        model=str(manifest.get("model", "")),
-        built_at=str(manifest.get("built_at", "")),
-        faiss_index=str(manifest.get("faiss_index", "")),
-        note=note,
-    )
 
 
 def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool) -> np.ndarray:
@@ -335,11 +170,11 @@ def _assemble(
         vectors[missing] = fresh
     before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
     after = Counter((c.source, c.context) for c in chunks)
-    problems = _problem_lines(diff.problems, kept)
+    problems = problem_lines(diff.problems, kept)
     manifest = store.new_manifest(
         model=settings.model,
         dim=dim,
-        chunking=_chunking_params(settings),
+        chunking=chunking_params(settings),
         sources=sources,
         chunks=len(chunks),
         faiss_index="",
@@ -387,7 +222,7 @@ def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
     except store.IndexCorrupt as exc:
         return None, f"rebuilding the index from scratch: {exc.reason}"
     store.check_manifest(manifest, settings.index_dir, settings.model)
-    chunking = _chunking_note(manifest, settings)
+    chunking = chunking_note(manifest, settings)
     return manifest, f"{chunking}: re-reading every source" if chunking else ""
 
 
@@ -465,7 +300,7 @@ def update_index(
             chunks = int(manifest.get("chunks", 0))
             return BuildReport(
                 chunks=chunks, files=len(indexed), embedded=0, reused=chunks, removed=0,
-                seconds=time.perf_counter() - started, problems=_problem_lines(diff.problems, set(indexed)),
+                seconds=time.perf_counter() - started, problems=problem_lines(diff.problems, set(indexed)),
                 changed=False,
             )
         previous = _load_previous(settings) if manifest is not None else None
