@@ -211,7 +211,10 @@ def test_a_save_killed_at_any_step_leaves_one_whole_index_and_the_next_build_cle
         assert list(target.parent.glob(".index.tmp-*")) == [], stage
 
 
-def test_readers_never_see_half_an_index(tmp_path) -> None:
+@pytest.mark.parametrize("swap", ["renameat2", "two renames"])
+def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
+    if swap == "two renames":  # the fallback for filesystems without RENAME_EXCHANGE
+        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
     a = make_settings(tmp_path / "a", {"alpha.md": TEXTS["alpha.md"]})
     b = make_settings(tmp_path / "b", TEXTS)
     build_index(a)

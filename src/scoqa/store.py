@@ -218,12 +218,17 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
 
 def _fsync_tree(folder: Path) -> None:
     for path in [*folder.rglob("*"), folder]:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or folder to disk (best effort: some filesystems refuse)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 _RENAME_EXCHANGE = 2
@@ -250,10 +255,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def swap_in(staged: Path, target: Path) -> None:
     """Make ``staged`` the index at ``target`` in one step and delete the previous one."""
+    # Each branch makes the rename durable (fsync of the parent) before deleting the old index.
     if not target.exists():
         os.replace(staged, target)
+        _fsync(target.parent)
     elif _exchange(staged, target):
-        _fsync_dir(target.parent)
+        _fsync(target.parent)
         shutil.rmtree(staged, ignore_errors=True)  # it now holds the old index
     else:
         # Fallback for filesystems without RENAME_EXCHANGE: two renames, with a short window in
@@ -261,17 +268,8 @@ def swap_in(staged: Path, target: Path) -> None:
         old = target.with_name(f"{_sibling_prefix(target)}old-{os.getpid()}")
         os.replace(target, old)
         os.replace(staged, target)
+        _fsync(target.parent)
         shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _sibling_prefix(target: Path) -> str:
@@ -426,8 +424,10 @@ def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Ind
             if read_manifest(folder).get("build_id") == build_id:
                 return index
         except IndexNotFound as exc:
-            # Only the fallback swap (two renames) has a moment without an index; retry then.
-            if not any(folder.parent.glob(f"{glob.escape(_sibling_prefix(folder))}old-*")):
+            # Only the fallback swap (two renames) has a moment without an index: retry if one is
+            # under way, or has just ended.
+            swapping = any(folder.parent.glob(f"{glob.escape(_sibling_prefix(folder))}old-*"))
+            if not (swapping or (folder / MANIFEST).is_file()):
                 raise
             last_error = exc
         except (IndexCorrupt, FileNotFoundError) as exc:
