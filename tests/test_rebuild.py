@@ -384,6 +384,10 @@ def test_watch_updates_after_an_edit_and_a_running_engine_picks_it_up(tmp_path) 
         assert (update.report.embedded, update.report.reused, update.report.removed) == (1, 2, 1)
         assert "updated (alpha.md): 1 embedded, 2 reused, 1 removed" in update.describe()
         assert "Bishkek" in engine.retrieve("Where is the RATS located?", k=1)[0].text
+        (settings.corpus_dir / "notes.txt").write_bytes(b"")  # a new bad file is news, though nothing changed
+        bad = updates.get(timeout=60)
+        assert bad.paths == ("notes.txt",) and bad.report.changed is False
+        assert bad.report.problems == ["skipped notes.txt: file is empty"]
     finally:
         stop.set()
         thread.join(10)

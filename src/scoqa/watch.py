@@ -90,9 +90,10 @@ def watch_updates(
 ) -> Iterator[WatchUpdate]:
     """Update the index now and after every change to the corpus, yielding each update.
 
-    Updates that change nothing (a touched file, an ignored file type) are not yielded, except
-    the first one, which says the watcher is ready: changes made after it are never missed,
-    because the file-system watch is already running when it is made.
+    Updates that change neither the index nor the list of unreadable files (a touched file, an
+    editor's temporary file) are not yielded, except the first one, which says the watcher is
+    ready: changes made after it are never missed, because the file-system watch is already
+    running when it is made.
 
     Args:
         settings: Corpus, index and model.
@@ -110,6 +111,7 @@ def watch_updates(
     discover(settings.corpus_dir)  # a missing corpus fails here, with the usual message
     corpus = settings.corpus_dir.resolve()
     first = True
+    problems: list[str] = []  # as last yielded: a new bad file is news even if the index is unchanged
     for changes in watchfiles.watch(
         corpus,
         watch_filter=CorpusFilter(corpus, settings.index_dir),
@@ -119,13 +121,13 @@ def watch_updates(
         yield_on_timeout=True,
         rust_timeout=100,
     ):
-        if first:
-            first = False
-            yield _update(settings, ())
-            continue
-        if not changes:
-            continue
-        paths = tuple(sorted({Path(p).relative_to(corpus).as_posix() for _, p in changes}))
+        if not (first or changes):
+            continue  # the watch's idle timeout: nothing happened
+        paths = () if first else tuple(sorted({Path(p).relative_to(corpus).as_posix() for _, p in changes}))
         update = _update(settings, paths)
-        if update.error or (update.report is not None and update.report.changed):
+        news = first or update.report is None or update.report.changed or update.report.problems != problems
+        first = False
+        if update.report is not None:
+            problems = update.report.problems
+        if news:
             yield update
