@@ -88,7 +88,7 @@ class Engine:
         return (st.st_ino, st.st_mtime_ns)
 
     def _report(self, lines: list[str]) -> None:
-        """Log the source problems and the stale warning, each set once, not on every search."""
+        """Log the source problems once per distinct set, not on every search."""
         if tuple(lines) != self._reported:
             for line in lines:
                 log.warning("%s", line)
