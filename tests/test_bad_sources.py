@@ -174,14 +174,18 @@ def test_a_damaged_index_file_gives_a_clear_message_and_the_fix(tmp_path, capsys
     assert "Tashkent" in Engine(settings).retrieve("Where is the RATS located?", k=1)[0].text
 
 
-def test_update_rebuilds_a_truncated_index_and_says_so(tmp_path, capsys) -> None:
+@pytest.mark.parametrize("damage, name", [(truncate, store.VECTORS), (scramble, store.CHUNKS)])
+def test_update_rebuilds_a_damaged_index_and_says_so(tmp_path, capsys, damage, name) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
-    truncate(settings.index_dir / store.VECTORS)
+    damage(settings.index_dir / name)
+    (settings.corpus_dir / "gamma.txt").write_text("The siege of Beslan began on 1 September 2004.\n",
+                                                   encoding="utf-8")  # something to update
     code, out, err = cli(capsys, settings, "index", "update")
     assert code == 0 and "3 passages embedded, 0 reused" in out
-    assert "rebuilding the index from scratch" in err and store.VECTORS in err
-    assert len(store.load_index(settings.index_dir).chunks) == 3
+    assert "rebuilding the index from scratch" in err and str(settings.index_dir) in err
+    index = store.load_index(settings.index_dir)
+    assert {c.source for c in index.chunks} == set(TEXTS)  # every source, not only the edited one
 
 
 def test_size_limit_can_be_given_per_call(tmp_path) -> None:

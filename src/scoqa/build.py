@@ -83,9 +83,8 @@ def _context_key(model: str, text: str) -> str:
 
 
 def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool) -> np.ndarray:
+    """Embed ``texts`` (at least one) in batches, reporting progress."""
     embedder = get_embedder(settings.model)
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
     bar = None
     if show_progress:
         from tqdm import tqdm
@@ -157,8 +156,8 @@ def _assemble(
             cache.setdefault(_context_key(settings.model, chunk.context), row)
         rows = [cache.get(_context_key(settings.model, c.context)) if r is None else r for c, r in zip(chunks, rows)]
     missing = [i for i, row in enumerate(rows) if row is None]
-    fresh = _embed([chunks[i].context for i in missing], settings, progress, show_progress)
     if missing:
+        fresh = _embed([chunks[i].context for i in missing], settings, progress, show_progress)
         dim = fresh.shape[1]
     else:  # nothing new to embed: no need to load the model just to learn its dimension
         dim = int(old_manifest["dim"]) if reuse_vectors and chunks else get_embedder(settings.model).dim
@@ -193,14 +192,14 @@ def _assemble(
     )
 
 
-def _load_previous(settings: Settings) -> store.Index | None:
-    """The index on disk, whatever model built it, or None if there is none or it cannot be read."""
+def _load_previous(settings: Settings) -> tuple[store.Index | None, str]:
+    """The index on disk, whatever model built it; or None, and why when there is one."""
     try:
-        return store.load_index(settings.index_dir)
+        return store.load_index(settings.index_dir), ""
+    except store.IndexNotFound:
+        return None, ""
     except store.IndexProblem as exc:
-        if not isinstance(exc, store.IndexNotFound):
-            log.info("not reusing the previous index: %s", exc)
-        return None
+        return None, exc.reason
 
 
 def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
@@ -261,7 +260,7 @@ def build_index(
     discover(settings.corpus_dir)
     with store.build_lock(settings.index_dir, lock_wait):
         _start(settings)
-        previous = _load_previous(settings)
+        previous, _ = _load_previous(settings)  # only to keep the passages of files gone bad
         diff = diff_corpus(settings.corpus_dir, {})
         return _assemble(settings, previous, diff, reuse_vectors=False, progress=progress,
                          show_progress=show_progress, note="")
@@ -303,6 +302,11 @@ def update_index(
                 seconds=time.perf_counter() - started, problems=problem_lines(diff.problems, set(indexed)),
                 changed=False,
             )
-        previous = _load_previous(settings) if manifest is not None else None
+        previous = None
+        if manifest is not None:
+            previous, damage = _load_previous(settings)
+            if previous is None:  # the manifest looked fine, the files behind it are not: start over
+                note = f"rebuilding the index from scratch: {damage}"
+                diff = diff_corpus(settings.corpus_dir, {})
         return _assemble(settings, previous, diff, reuse_vectors=previous is not None, progress=progress,
                          show_progress=show_progress, note=note)
