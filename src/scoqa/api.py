@@ -106,7 +106,8 @@ class Engine:
             self._report(report.problems)
             return
         # Another model or format: never replaced behind the user's back; the message says what to run.
-        store.check_manifest(store.read_manifest(self.settings.index_dir), self.settings.index_dir, self.settings.model)
+        store.check_manifest(store.read_checked_manifest(self.settings.index_dir), self.settings.index_dir,
+                             self.settings.model)
         if not status.stale:
             self.warnings = []
             self._report(status.problems)

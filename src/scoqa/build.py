@@ -214,8 +214,7 @@ def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
             silently replace: the message says to run ``scoqa index build --force``.
     """
     try:
-        manifest = store.read_manifest(settings.index_dir)
-        store.verify_files(settings.index_dir, manifest)
+        manifest = store.read_checked_manifest(settings.index_dir)
     except store.IndexNotFound:
         return None, ""
     except store.IndexCorrupt as exc:

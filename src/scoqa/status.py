@@ -181,11 +181,10 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
     settings = settings or Settings.from_env()
     discover(settings.corpus_dir)  # a missing corpus is the first thing to tell
     try:
-        manifest = store.read_manifest(settings.index_dir)
+        manifest = store.read_checked_manifest(settings.index_dir)
     except store.IndexNotFound:
         diff = diff_corpus(settings.corpus_dir, {})
         return IndexStatus(False, True, added=diff.added, problems=problem_lines(diff.problems, set()))
-    store.verify_files(settings.index_dir, manifest)
     indexed: dict[str, str] = manifest.get("sources", {})
     diff = diff_corpus(settings.corpus_dir, indexed)
     chunking = chunking_note(manifest, settings)

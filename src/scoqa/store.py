@@ -27,10 +27,10 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -399,10 +399,10 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
 
 
 def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Index:
-    """Load the index in ``folder``, checking its manifest.
+    """Load the index in ``folder``, checking its manifest and the size of every file.
 
-    A build may swap a new index in while this reads; the build id is read before and after and
-    the load retried if it changed, so the result is always one consistent build.
+    A build may swap a new index in while this reads; the result is always one whole build
+    (see :func:`_read_one_build`).
 
     Args:
         folder: The index folder.
@@ -412,17 +412,50 @@ def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Ind
     Raises:
         IndexNotFound, IndexMismatch, IndexCorrupt: with a message saying what to run.
     """
+
+    def load(manifest: dict[str, Any]) -> Index:
+        check_manifest(manifest, folder, model)
+        verify_files(folder, manifest)
+        return _load_files(folder, manifest)
+
+    return _read_one_build(folder, load, attempts)
+
+
+def read_checked_manifest(folder: Path, attempts: int = 5) -> dict[str, Any]:
+    """The manifest of the index in ``folder``, once every file it lists has its recorded size.
+
+    Cheap (no file is parsed) and safe while a build swaps a new index in.
+
+    Raises:
+        IndexNotFound: if there is no index there.
+        IndexCorrupt: if the manifest is unreadable or a file is missing or truncated.
+    """
+
+    def check(manifest: dict[str, Any]) -> dict[str, Any]:
+        verify_files(folder, manifest)
+        return manifest
+
+    return _read_one_build(folder, check, attempts)
+
+
+_T = TypeVar("_T")
+
+
+def _read_one_build(folder: Path, read: Callable[[dict[str, Any]], _T], attempts: int) -> _T:
+    """Run ``read(manifest)`` on one whole build, retrying while a concurrent swap changes it.
+
+    The build id is read before and after; a failure is only reported as damage if the build id
+    did not change meanwhile (the files may have been swapped under the reader otherwise).
+    """
     last_error: IndexProblem | FileNotFoundError | None = None
     for _ in range(attempts):
         build_id = None
         try:
             manifest = read_manifest(folder)
             build_id = manifest.get("build_id")
-            check_manifest(manifest, folder, model)
-            verify_files(folder, manifest)
-            index = _load_files(folder, manifest)
+            result = read(manifest)
             if read_manifest(folder).get("build_id") == build_id:
-                return index
+                return result
         except IndexNotFound as exc:
             # Only the fallback swap (two renames) has a moment without an index: retry if one is
             # under way, or has just ended.
@@ -431,7 +464,6 @@ def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Ind
                 raise
             last_error = exc
         except (IndexCorrupt, FileNotFoundError) as exc:
-            # Damage, or a swap under our feet: only a changed build id tells them apart.
             if build_id is None or _current_build_id(folder) == build_id:
                 raise
             last_error = exc
