@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
 #: Files above this size are refused: they are almost always a mistake (a dump, a video).
-#: Read at call time, so tests and embedding code may patch it; ``check_readable`` also takes a limit.
+#: Read at call time, so tests (or a program using scoqa) may patch it; ``check_readable`` also takes a limit.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
