@@ -102,7 +102,8 @@ class Engine:
         status = build.index_status(self.settings)
         if not status.exists:
             log.warning("no index at %s yet: building it from %s", self.settings.index_dir, self.settings.corpus_dir)
-            report = build.build_index(self.settings, show_progress=show_progress)
+            # An update, not a forced build: if another process builds it meanwhile, its work is used.
+            report = build.update_index(self.settings, show_progress=show_progress)
             self._report(report.problems)
             return
         # Another model or format: never replaced behind the user's back; the message says what to run.
