@@ -138,7 +138,7 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
     settings = make_settings(tmp_path)
     build_index(settings)
     old = store.load_index(settings.index_dir)
-    for n in range(20):  # enough passages that embedding takes a while
+    for n in range(40):  # 160 passages: embedding takes far longer than the kill needs
         write(settings.corpus_dir, f"bulk/part{n:02}.md", "".join(
             f"# Part {n} section {s}\n\nDelegation {n}-{s} discussed border security and customs data.\n\n"
             for s in range(4)))
@@ -154,11 +154,11 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
             process.wait()
     after = store.load_index(settings.index_dir)
     assert after.build_id == old.build_id and after.chunks == old.chunks
-    with pytest.warns(StaleIndexWarning, match=r"added: bulk/part00\.md, .* and 15 more"):
+    with pytest.warns(StaleIndexWarning, match=r"added: bulk/part00\.md, .* and 35 more"):
         hit = Engine(settings).retrieve("Where is the RATS located?", k=1)[0]
     assert "Tashkent" in hit.text
     status = index_status(settings)
-    assert status.stale and len(status.added) == 20
+    assert status.stale and len(status.added) == 40
 
 
 # Each stage is a point inside store.save_index where the writing process dies.
