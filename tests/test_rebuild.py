@@ -241,9 +241,13 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for n in range(12):
-            version = versions[3 if n % 2 == 0 else 1]
+        # At least 12 swaps, and on a busy machine more, until the reader has loaded both versions.
+        swaps, deadline = 0, time.monotonic() + 60
+        while not errors and (swaps < 12 or (set(seen) != {1, 3} and time.monotonic() < deadline)):
+            version = versions[3 if swaps % 2 == 0 else 1]
             store.save_index(target, version.manifest, version.chunks, version.vectors)
+            swaps += 1
+            time.sleep(0.01)  # let the reader run between swaps
     finally:
         stop.set()
         thread.join(30)
