@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -43,14 +44,35 @@ def validate_query(query: object, k: object) -> str:
     return query.strip()
 
 
-class Engine:
-    """The model and index for one set of settings, loaded once and shared between threads."""
+def _some(names: list[str], shown: int = 5) -> str:
+    """``a, b, c and 7 more``: a list short enough for one warning line."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
-    def __init__(self, settings: Settings) -> None:
+
+class Engine:
+    """The model and index for one set of settings, loaded once and shared between threads.
+
+    The engine keeps itself current in a long-running process (the app): it reloads the index
+    when a build or ``scoqa index watch`` swaps a new one in (a ``stat`` of the manifest per
+    search), and looks at the corpus at most every :attr:`corpus_check_interval` seconds — a
+    ``stat`` of each file, hashing only when one moved. A stale index is updated when
+    ``settings.auto_update`` is on, otherwise a :class:`StaleIndexWarning` says what to run.
+    """
+
+    #: Seconds between two looks at the corpus for changes.
+    corpus_check_interval: float = 3.0
+
+    def __init__(self, settings: Settings, corpus_check_interval: float | None = None) -> None:
         self.settings = settings
+        if corpus_check_interval is not None:
+            self.corpus_check_interval = corpus_check_interval
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
         self._manifest_stamp: tuple[int, int] | None = None
+        self._corpus_signature: object = None
+        self._corpus_checked_at = float("-inf")
+        self._reported: tuple[str, ...] = ()
         self.warnings: list[str] = []
 
     @property
@@ -65,38 +87,84 @@ class Engine:
             return None
         return (st.st_ino, st.st_mtime_ns)
 
+    def _report(self, lines: list[str]) -> None:
+        """Log the source problems once per distinct set, not on every search."""
+        if tuple(lines) != self._reported:
+            for line in lines:
+                log.warning("%s", line)
+        self._reported = tuple(lines)
+
     def _ensure_current(self, show_progress: bool) -> None:
-        """Build the index if missing, bring it up to date if stale, and load it."""
+        """Build the index if missing, bring it up to date if stale (or warn), refuse if unusable."""
+        # Taken before hashing: an edit made during the check is seen by the next one.
+        self._corpus_signature = build.corpus_signature(self.settings.corpus_dir)
+        self._corpus_checked_at = time.monotonic()
         status = build.index_status(self.settings)
         if not status.exists:
             log.warning("no index at %s yet: building it from %s", self.settings.index_dir, self.settings.corpus_dir)
-            build.build_index(self.settings, show_progress=show_progress)
-        elif status.stale:
-            changes = ", ".join(
-                f"{what}: {', '.join(names)}"
-                for what, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed))
-                if names
+            # An update, not a forced build: if another process builds it meanwhile, its work is used.
+            report = build.update_index(self.settings, show_progress=show_progress)
+            self._report(report.problems)
+            return
+        # Another model or format: never replaced behind the user's back; the message says what to run.
+        store.check_manifest(store.read_checked_manifest(self.settings.index_dir), self.settings.index_dir,
+                             self.settings.model)
+        if not status.stale:
+            self.warnings = []
+            self._report(status.problems)
+            return
+        changes = ", ".join(
+            f"{what}: {_some(names)}"
+            for what, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed))
+            if names
+        ) or status.note
+        if self.settings.auto_update:
+            log.warning("corpus changed since the index was built (%s): updating", changes)
+            try:
+                # Never queue behind another build (e.g. `scoqa index watch`): its result is
+                # picked up by the manifest check as soon as it is swapped in.
+                report = build.update_index(self.settings, show_progress=show_progress, lock_wait=0)
+            except store.IndexLocked:
+                log.warning("another build is running; searching the current index until it is done")
+                self._corpus_signature = None  # look again at the next check
+                return
+            self.warnings = []
+            self._report(report.problems)
+        else:
+            message = (
+                f"the corpus changed since the index was built ({changes}); answers use the old index. "
+                "Run `scoqa index update` (or set SCOQA_AUTO_UPDATE=1)"
             )
-            if self.settings.auto_update:
-                log.warning("corpus changed since the index was built (%s): updating", changes)
-                build.update_index(self.settings, show_progress=show_progress)
-            else:
-                message = (
-                    f"the corpus changed since the index was built ({changes}); answers use the old index. "
-                    "Run `scoqa index update` (or set SCOQA_AUTO_UPDATE=1)"
-                )
-                self.warnings = [message]
-                warnings.warn(message, StaleIndexWarning, stacklevel=4)
+            if self.warnings != [message]:
+                warnings.warn(message, StaleIndexWarning, stacklevel=5)
+            self.warnings = [message]
+            self._report(status.problems)
+
+    def _check_corpus(self, show_progress: bool) -> None:
+        """Look for corpus changes if the last look is older than the interval (stat first, then hash)."""
+        now = time.monotonic()
+        if now - self._corpus_checked_at < self.corpus_check_interval:
+            return
+        self._corpus_checked_at = now
+        if build.corpus_signature(self.settings.corpus_dir) != self._corpus_signature:
+            self._ensure_current(show_progress)
 
     def searcher(self, show_progress: bool = True) -> Searcher:
-        """The searcher over the current index, (re)loading it when the index on disk changed."""
+        """The searcher over the current index, (re)loading it when the index on disk changed.
+
+        Raises:
+            store.IndexMismatch: for an index of another model, dimension or format.
+            store.IndexCorrupt: for a damaged index. Both messages say what to run.
+        """
         with self._lock:
+            if self._searcher is None:
+                self._ensure_current(show_progress)
+            else:
+                self._check_corpus(show_progress)
             stamp = self._stamp()
             if self._searcher is None or stamp != self._manifest_stamp:
-                if self._searcher is None:
-                    self._ensure_current(show_progress)
-                    stamp = self._stamp()
                 index = store.load_index(self.settings.index_dir, self.settings.model)
+                store.check_manifest(index.manifest, index.path, dim=self.embedder.dim)
                 self._searcher = Searcher(index, self.embedder)
                 self._manifest_stamp = stamp
             return self._searcher

@@ -1,8 +1,13 @@
 """Corpus -> index: read, clean, chunk and embed the sources, reusing vectors that did not change.
 
 ``build_index`` rebuilds from scratch; ``update_index`` compares the corpus with the manifest by
-content hash and re-embeds only the passages whose indexed text is new. Both write atomically
-(see :mod:`scoqa.store`) under a lock, so two builds never interleave.
+content hash (:mod:`scoqa.status`) and re-embeds only the passages whose indexed text is new. Both write atomically
+(see :mod:`scoqa.store`) under a lock, so two builds never interleave, and both clear away what a
+killed build left behind.
+
+A source that cannot be read is reported once, by name and reason, and never stops the others.
+If it was indexed before, its earlier passages stay in the index: nothing indexed is lost to a
+file that went bad.
 """
 
 from __future__ import annotations
@@ -10,17 +15,34 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import store
-from .chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS, Chunk, chunk_document
+from .chunk import Chunk, chunk_document
 from .config import Settings
 from .embed import get_embedder, get_token_counter
-from .ingest import SourceError, SourceProblem, check_readable, discover, file_sha256, read_document, relative_source
+from .ingest import discover
+from .status import (
+    CorpusDiff,
+    IndexStatus,
+    chunking_note,
+    chunking_params,
+    corpus_signature,
+    diff_corpus,
+    index_status,
+    problem_lines,
+)
+
+#: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
+#: because callers ask the build module about the index.
+__all__ = [
+    "BuildReport", "IndexStatus", "ProgressFn", "build_index", "corpus_signature", "index_status", "update_index",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,36 +52,20 @@ EMBED_BATCH = 64
 
 
 @dataclass(frozen=True)
-class IndexStatus:
-    """How the corpus differs from the index.
+class BuildReport:
+    """What a build or update did.
 
     Attributes:
-        exists: Whether an index has been built.
-        stale: Whether any source was added, changed or removed since the build.
-        added, changed, removed: Source paths relative to the corpus.
-        chunks: Passages in the index.
-        files: Sources in the index.
-        problems: Files in the corpus that cannot be indexed, with reasons.
-        model: Model the index was built with.
-        built_at: Build time (UTC, ISO 8601).
+        chunks: Passages in the index now.
+        files: Sources in the index now.
+        embedded: Passages embedded by this run.
+        reused: Passages whose vector was taken from the previous index.
+        removed: Passages of the previous index that are gone (removed files, edited passages).
+        seconds: Wall time.
+        problems: Files that could not be indexed, one line each with the reason.
+        changed: False when the index was already up to date and nothing was written.
+        note: Why the previous index could not be reused, if it could not.
     """
-
-    exists: bool
-    stale: bool
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    chunks: int = 0
-    files: int = 0
-    problems: list[str] = field(default_factory=list)
-    model: str = ""
-    built_at: str = ""
-    faiss_index: str = ""
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    """What a build or update did."""
 
     chunks: int
     files: int
@@ -69,70 +75,16 @@ class BuildReport:
     seconds: float
     problems: list[str] = field(default_factory=list)
     changed: bool = True
+    note: str = ""
 
 
 def _context_key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
 
 
-def _chunking_params(settings: Settings) -> dict[str, int]:
-    return {
-        "chunk_tokens": settings.chunk_tokens,
-        "lead_in_words": LEAD_IN_WORDS,
-        "min_paragraph_tokens": MIN_PARAGRAPH_TOKENS,
-    }
-
-
-def scan_corpus(corpus_dir: Path) -> tuple[dict[str, str], list[SourceProblem]]:
-    """Hash every indexable file of the corpus (cheap checks only; no parsing)."""
-    paths, problems = discover(corpus_dir)
-    hashes: dict[str, str] = {}
-    for path in paths:
-        source = relative_source(path, corpus_dir)
-        try:
-            check_readable(path, corpus_dir)
-            hashes[source] = file_sha256(path)
-        except (SourceError, OSError) as exc:
-            problems.append(SourceProblem(source, str(exc)))
-    return hashes, problems
-
-
-def index_status(settings: Settings | None = None) -> IndexStatus:
-    """Compare the corpus with the index manifest by content hash.
-
-    Raises:
-        FileNotFoundError: if the corpus folder does not exist.
-    """
-    settings = settings or Settings.from_env()
-    hashes, problems = scan_corpus(settings.corpus_dir)
-    try:
-        manifest = store.read_manifest(settings.index_dir)
-    except store.IndexNotFound:
-        return IndexStatus(False, True, added=sorted(hashes), problems=[str(p) for p in problems])
-    indexed: dict[str, str] = manifest.get("sources", {})
-    problem_sources = {p.source for p in problems}
-    added = sorted(set(hashes) - set(indexed))
-    changed = sorted(s for s in hashes if s in indexed and hashes[s] != indexed[s])
-    removed = sorted(s for s in indexed if s not in hashes and s not in problem_sources)
-    return IndexStatus(
-        exists=True,
-        stale=bool(added or changed or removed),
-        added=added,
-        changed=changed,
-        removed=removed,
-        chunks=int(manifest.get("chunks", 0)),
-        files=len(indexed),
-        problems=[str(p) for p in problems],
-        model=str(manifest.get("model", "")),
-        built_at=str(manifest.get("built_at", "")),
-        faiss_index=str(manifest.get("faiss_index", "")),
-    )
-
-
 def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool) -> np.ndarray:
+    """Embed ``texts`` (at least one) in batches, reporting progress."""
     embedder = get_embedder(settings.model)
-    if not texts:
-        return np.zeros((0, embedder.dim), dtype=np.float32)
     bar = None
     if show_progress:
         from tqdm import tqdm
@@ -151,113 +103,131 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
     return np.vstack(parts)
 
 
-def _build(
+def _assemble(
     settings: Settings,
     previous: store.Index | None,
-    keep_sources: set[str],
+    diff: CorpusDiff,
+    *,
+    reuse_vectors: bool,
     progress: ProgressFn | None,
     show_progress: bool,
+    note: str,
 ) -> BuildReport:
-    """Assemble a new index: keep ``previous``'s passages of ``keep_sources``, read the rest."""
+    """Write a new index: the sources of ``diff``, plus ``previous``'s passages where allowed.
+
+    Unchanged sources (in ``diff.hashes`` but not ``diff.documents``) keep their passages from
+    ``previous``; a source that fails now but was indexed keeps them too. With ``reuse_vectors``,
+    a passage whose indexed text was embedded before (same model) takes its vector from
+    ``previous`` instead of being embedded again.
+    """
     started = time.perf_counter()
-    hashes, problems = scan_corpus(settings.corpus_dir)
     count = get_token_counter(settings.model)
-    chunks: list[Chunk] = []
-    sources: dict[str, str] = {}
-    old_by_source: dict[str, list[int]] = {}
-    if previous is not None:
-        for i, chunk in enumerate(previous.chunks):
-            old_by_source.setdefault(chunk.source, []).append(i)
-    kept_rows: dict[int, int] = {}  # new position -> row in previous.vectors
-    for source in sorted(hashes):
-        if previous is not None and source in keep_sources:
-            for row in old_by_source.get(source, []):
-                kept_rows[len(chunks)] = row
-                chunks.append(previous.chunks[row])
-            sources[source] = hashes[source]
-            continue
-        try:
-            doc = read_document(settings.corpus_dir / source, settings.corpus_dir)
-        except SourceError as exc:
-            problems.append(SourceProblem(source, str(exc)))
-            continue
-        chunks.extend(chunk_document(doc, settings.chunk_tokens, count))
-        sources[source] = doc.sha256
-    # Sources that fail now but were indexed before keep their passages: nothing indexed is lost.
-    failing = {p.source for p in problems}
-    if previous is not None:
-        for source, sha in previous.manifest.get("sources", {}).items():
-            if source in failing and source not in sources:
-                for row in old_by_source.get(source, []):
-                    kept_rows[len(chunks)] = row
-                    chunks.append(previous.chunks[row])
-                sources[source] = sha
-                log.warning("%s: keeping its passages from the previous build", source)
-    # Reuse vectors by (model, indexed text): edits elsewhere in a file do not re-embed the rest.
-    cache: dict[str, int] = {}
+    old_manifest = previous.manifest if previous is not None else {}
+    old_rows: dict[str, list[int]] = {}
     if previous is not None:
         for row, chunk in enumerate(previous.chunks):
+            old_rows.setdefault(chunk.source, []).append(row)
+    chunks: list[Chunk] = []
+    rows: list[int | None] = []  # row of each new chunk's vector in previous.vectors, if reused
+    sources: dict[str, str] = {}
+
+    def keep_previous(source: str) -> None:
+        for row in old_rows.get(source, []):
+            chunks.append(previous.chunks[row])  # type: ignore[union-attr]
+            rows.append(row if reuse_vectors else None)
+
+    for source in sorted(diff.hashes):
+        document = diff.documents.get(source)
+        if document is None:
+            keep_previous(source)
+        else:
+            new = chunk_document(document, settings.chunk_tokens, count)
+            chunks.extend(new)
+            rows.extend([None] * len(new))
+        sources[source] = diff.hashes[source]
+    # Sources that fail now but were indexed before keep their passages: nothing indexed is lost.
+    kept = {p.source for p in diff.problems if p.source in old_manifest.get("sources", {})}
+    for source in sorted(kept):
+        keep_previous(source)
+        sources[source] = old_manifest["sources"][source]
+    if reuse_vectors and previous is not None:
+        cache: dict[str, int] = {}
+        for row, chunk in enumerate(previous.chunks):
             cache.setdefault(_context_key(settings.model, chunk.context), row)
-    rows: list[int | None] = []
-    for position, chunk in enumerate(chunks):
-        rows.append(kept_rows.get(position, cache.get(_context_key(settings.model, chunk.context))))
+        rows = [cache.get(_context_key(settings.model, c.context)) if r is None else r for c, r in zip(chunks, rows)]
     missing = [i for i, row in enumerate(rows) if row is None]
-    fresh = _embed([chunks[i].context for i in missing], settings, progress, show_progress)
-    dim = fresh.shape[1] if fresh.size else (previous.vectors.shape[1] if previous is not None else 0)
-    if not dim:
-        dim = get_embedder(settings.model).dim
+    if missing:
+        fresh = _embed([chunks[i].context for i in missing], settings, progress, show_progress)
+        dim = fresh.shape[1]
+    else:  # nothing new to embed: no need to load the model just to learn its dimension
+        dim = int(old_manifest["dim"]) if reuse_vectors and chunks else get_embedder(settings.model).dim
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
     if missing:
         vectors[missing] = fresh
-    reused_rows = {row for row in rows if row is not None}
-    removed = (len(previous.chunks) - len(reused_rows)) if previous is not None else 0
+    before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
+    after = Counter((c.source, c.context) for c in chunks)
+    problems = problem_lines(diff.problems, kept)
     manifest = store.new_manifest(
         model=settings.model,
         dim=dim,
-        chunking=_chunking_params(settings),
+        chunking=chunking_params(settings),
         sources=sources,
         chunks=len(chunks),
         faiss_index="",
-        problems=[str(p) for p in problems],
+        problems=problems,
     )
     store.save_index(settings.index_dir, manifest, chunks, vectors)
-    for problem in problems:
-        log.warning("%s", problem)
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),
         embedded=len(missing),
         reused=len(chunks) - len(missing),
-        removed=removed,
+        removed=sum((before - after).values()),
         seconds=time.perf_counter() - started,
-        problems=[str(p) for p in problems],
+        problems=problems,
+        note=note,
     )
 
 
-def _compatible(settings: Settings) -> bool:
-    """Whether the index on disk was built with these settings (format, model, chunking)."""
+def _load_previous(settings: Settings) -> tuple[store.Index | None, str]:
+    """The index on disk, whatever model built it; or None, and why when there is one."""
     try:
-        manifest = store.read_manifest(settings.index_dir)
-        store.check_manifest(manifest, settings.index_dir, settings.model)
-    except store.IndexProblem:
-        return False
-    return manifest.get("chunking") == _chunking_params(settings)
-
-
-def _previous(settings: Settings) -> store.Index | None:
-    """The current index if it can seed an update (same format, model and chunking), else None."""
-    try:
-        previous = store.load_index(settings.index_dir, settings.model)
+        return store.load_index(settings.index_dir), ""
+    except store.IndexNotFound:
+        return None, ""
     except store.IndexProblem as exc:
-        if not isinstance(exc, store.IndexNotFound):
-            log.warning("not reusing the existing index: %s", exc)
-        return None
-    if previous.manifest.get("chunking") != _chunking_params(settings):
-        return None
-    return previous
+        return None, exc.reason
+
+
+def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
+    """The manifest of the index an update can start from, and why it must re-read every source.
+
+    Returns:
+        ``(None, "")`` without an index; ``(None, why)`` for a damaged one (rebuilt from scratch);
+        ``(manifest, why)`` when the chunking settings changed; ``(manifest, "")`` otherwise.
+
+    Raises:
+        store.IndexMismatch: for an index of another format or model, which an update must not
+            silently replace: the message says to run ``scoqa index build --force``.
+    """
+    try:
+        manifest = store.read_checked_manifest(settings.index_dir)
+    except store.IndexNotFound:
+        return None, ""
+    except store.IndexCorrupt as exc:
+        return None, f"rebuilding the index from scratch: {exc.reason}"
+    store.check_manifest(manifest, settings.index_dir, settings.model)
+    chunking = chunking_note(manifest, settings)
+    return manifest, f"{chunking}: re-reading every source" if chunking else ""
+
+
+def _start(settings: Settings) -> None:
+    """Work every build does first, under the lock: clear what killed builds left behind."""
+    for leftover in store.remove_leftovers(settings.index_dir):
+        log.info("removed %s, left by an interrupted build", leftover)
 
 
 def build_index(
@@ -269,19 +239,30 @@ def build_index(
 ) -> BuildReport:
     """Rebuild the index from scratch: every source is read and every passage embedded.
 
+    Only the passages of sources that cannot be read now are taken from the previous index (and
+    embedded again), so that a file gone bad loses nothing.
+
     Args:
         settings: Locations and model; defaults to :meth:`Settings.from_env`.
         progress: Called as ``progress(done, total, description)`` while embedding.
         show_progress: Show a tqdm bar on the terminal.
         lock_wait: Seconds to wait for another build; None waits until it ends.
 
+    Returns:
+        What was done.
+
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
         store.IndexLocked: if another build holds the lock past ``lock_wait``.
     """
     settings = settings or Settings.from_env()
+    discover(settings.corpus_dir)
     with store.build_lock(settings.index_dir, lock_wait):
-        return _build(settings, None, set(), progress, show_progress)
+        _start(settings)
+        previous, _ = _load_previous(settings)  # only to keep the passages of files gone bad
+        diff = diff_corpus(settings.corpus_dir, {})
+        return _assemble(settings, previous, diff, reuse_vectors=False, progress=progress,
+                         show_progress=show_progress, note="")
 
 
 def update_index(
@@ -295,21 +276,36 @@ def update_index(
 
     Unchanged files keep their passages and vectors; changed and added files are re-read, and
     their passages embedded unless the same indexed text was embedded before; removed files'
-    passages are dropped. With nothing changed, nothing is written.
+    passages are dropped. With nothing changed, nothing is written. A damaged index is rebuilt,
+    and a change of chunking settings re-reads every source (the report's ``note`` says so).
 
-    Args and raises: as :func:`build_index`.
+    Args and returns: as :func:`build_index`.
+
+    Raises:
+        FileNotFoundError: if the corpus folder does not exist.
+        store.IndexLocked: if another build holds the lock past ``lock_wait``.
+        store.IndexMismatch: if the index was built with another model or format version.
     """
     settings = settings or Settings.from_env()
     started = time.perf_counter()
+    discover(settings.corpus_dir)
     with store.build_lock(settings.index_dir, lock_wait):
-        status = index_status(settings)
-        if status.exists and not status.stale and _compatible(settings):
+        _start(settings)
+        manifest, note = _current_manifest(settings)
+        indexed: dict[str, str] = manifest.get("sources", {}) if manifest is not None else {}
+        diff = diff_corpus(settings.corpus_dir, {} if note else indexed)
+        if manifest is not None and not note and not diff.stale:
+            chunks = int(manifest.get("chunks", 0))
             return BuildReport(
-                chunks=status.chunks, files=status.files, embedded=0, reused=status.chunks, removed=0,
-                seconds=time.perf_counter() - started, problems=status.problems, changed=False,
+                chunks=chunks, files=len(indexed), embedded=0, reused=chunks, removed=0,
+                seconds=time.perf_counter() - started, problems=problem_lines(diff.problems, set(indexed)),
+                changed=False,
             )
-        previous = _previous(settings) if status.exists else None
-        keep = set() if previous is None else (
-            set(previous.manifest.get("sources", {})) - set(status.changed) - set(status.removed)
-        )
-        return _build(settings, previous, keep, progress, show_progress)
+        previous = None
+        if manifest is not None:
+            previous, damage = _load_previous(settings)
+            if previous is None:  # the manifest looked fine, the files behind it are not: start over
+                note = f"rebuilding the index from scratch: {damage}"
+                diff = diff_corpus(settings.corpus_dir, {})
+        return _assemble(settings, previous, diff, reuse_vectors=previous is not None, progress=progress,
+                         show_progress=show_progress, note=note)

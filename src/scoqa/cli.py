@@ -32,16 +32,23 @@ def _wrap(text: str, indent: str = "   ") -> str:
 
 
 # -- index ---------------------------------------------------------------------------------------
+def _print_problems(problems: list[str], note: str = "") -> None:
+    """Source problems and notes go to stderr, one line each, so --json output stays clean."""
+    if note:
+        print(f"scoqa: {note}", file=sys.stderr)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
     from . import build
 
     run = build.build_index if args.force else build.update_index
     report = run(settings, show_progress=not args.json, lock_wait=args.wait)
+    _print_problems(report.problems, report.note)
     if args.json:
         _print_json(asdict(report))
         return 0
-    for problem in report.problems:
-        print(problem, file=sys.stderr)
     if not report.changed:
         print(f"index is up to date: {report.chunks} passages from {report.files} file(s) "
               f"(use --force to rebuild from scratch)")
@@ -56,12 +63,12 @@ def cmd_index_update(args: argparse.Namespace, settings: Settings) -> int:
     from . import build
 
     report = build.update_index(settings, show_progress=not args.json, lock_wait=args.wait)
+    _print_problems(report.problems, report.note)
     if args.json:
         _print_json({"embedded": report.embedded, "reused": report.reused, "removed": report.removed,
-                     "chunks": report.chunks, "problems": report.problems, "seconds": round(report.seconds, 3)})
+                     "chunks": report.chunks, "files": report.files, "changed": report.changed,
+                     "problems": report.problems, "seconds": round(report.seconds, 3)})
         return 0
-    for problem in report.problems:
-        print(problem, file=sys.stderr)
     if not report.changed:
         print(f"index is up to date: {report.chunks} passages from {report.files} file(s)")
     else:
@@ -79,6 +86,7 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
             "stale": status.stale, "added": status.added, "changed": status.changed, "removed": status.removed,
             "chunks": status.chunks, "exists": status.exists, "files": status.files, "model": status.model,
             "built_at": status.built_at, "faiss_index": status.faiss_index, "problems": status.problems,
+            "note": status.note,
         })
         return 0
     if not status.exists:
@@ -87,11 +95,32 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"index:   {settings.index_dir} — {status.chunks} passages from {status.files} file(s), "
               f"model {status.model}, {status.faiss_index}, built {status.built_at}")
         print(f"corpus:  {settings.corpus_dir} — " + ("STALE, run `scoqa index update`" if status.stale else "up to date"))
+    if status.note:
+        print(f"note:    {status.note}")
     for label, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed)):
         for name in names:
             print(f"  {label:8} {name}")
     for problem in status.problems:
         print(f"  {problem}")
+    return 0
+
+
+def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from .watch import watch_updates
+
+    print(f"watching {settings.corpus_dir} for changes; the index is {settings.index_dir} (Ctrl-C to stop)",
+          flush=True)
+    shown: list[str] = []
+    try:
+        for update in watch_updates(settings, debounce_ms=args.debounce):
+            print(update.describe(), flush=True)
+            problems = update.report.problems if update.report is not None else []
+            if problems != shown:  # a problem is told once, not after every update
+                _print_problems([p for p in problems if p not in shown])
+                shown = problems
+    except KeyboardInterrupt:
+        pass
+    print("stopped watching", flush=True)
     return 0
 
 
@@ -173,11 +202,6 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
-def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
-    print("scoqa index watch is not available yet", file=sys.stderr)
-    return 1
-
-
 # -- parser --------------------------------------------------------------------------------------
 def _common(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps a value given before the sub-command from being reset by the sub-parser.
@@ -233,8 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print {stale, added, changed, removed, chunks} as JSON")
     p.set_defaults(handler=cmd_index_status)
 
-    p = index_commands.add_parser("watch", help="update the index whenever corpus/ changes")
+    p = index_commands.add_parser("watch", help="update the index whenever corpus/ changes (Ctrl-C stops)")
     _common(p)
+    # 1600 is watch.DEFAULT_DEBOUNCE_MS, not imported here so that `scoqa --help` stays instant.
+    p.add_argument("--debounce", type=_positive_int, default=1600, metavar="MS",
+                   help="milliseconds of quiet after a change before updating (default 1600)")
     p.set_defaults(handler=cmd_index_watch)
 
     p = commands.add_parser("search", help="print the passages that best match a question")

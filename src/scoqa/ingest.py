@@ -8,7 +8,9 @@ naming the file and the reason; it never stops the other files.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
 #: Files above this size are refused: they are almost always a mistake (a dump, a video).
+#: Read at call time, so tests (or a program using scoqa) may patch it; ``check_readable`` also takes a limit.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -67,7 +70,7 @@ class SourceProblem:
 
 
 def file_sha256(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
+    """Return the hex sha256 of a file's bytes (read in blocks: large files are not held in memory)."""
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -98,7 +101,12 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[SourceProblem]]:
     problems: list[SourceProblem] = []
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_dir():
+            # rglob does not descend into linked folders: say so when one leads out of the corpus.
+            if path.is_symlink() and not _inside(path, corpus_dir):
+                problems.append(SourceProblem(rel.as_posix(), _outside_reason(path)))
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(
@@ -110,24 +118,52 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[SourceProblem]]:
     return files, problems
 
 
-def check_readable(path: Path, corpus_dir: Path) -> None:
+def _inside(path: Path, corpus_dir: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(corpus_dir.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
+def _outside_reason(path: Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return f"symbolic link pointing outside the corpus folder (to {target}); copy the file in instead"
+
+
+def check_readable(path: Path, corpus_dir: Path, max_bytes: int | None = None) -> None:
     """Refuse files that must not be read: links leaving the corpus, empty or huge files.
+
+    Only metadata is looked at, so this is cheap enough for every status check.
+
+    Args:
+        path: The file, inside ``corpus_dir``.
+        corpus_dir: The corpus folder.
+        max_bytes: Size limit; default :data:`MAX_FILE_BYTES` (read at call time).
 
     Raises:
         SourceError: naming the reason.
     """
-    real = path.resolve()
-    if path.is_symlink() and not real.is_relative_to(corpus_dir.resolve()):
-        raise SourceError(f"symbolic link pointing outside the corpus folder (to {real}); copy the file in instead")
-    if not real.is_file():
-        raise SourceError("not a regular file (broken link?)")
-    size = real.stat().st_size
+    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    if not _inside(path, corpus_dir):  # the file itself, or a folder on its way, is a link out
+        raise SourceError(_outside_reason(path) if path.is_symlink() else
+                          "lies behind a symbolic link pointing outside the corpus folder; copy the file in instead")
+    if not path.is_file():
+        raise SourceError("not a regular file (broken symbolic link?)")
+    size = path.stat().st_size
     if size == 0:
         raise SourceError("file is empty")
-    if size > MAX_FILE_BYTES:
-        raise SourceError(
-            f"file is {size / 1e6:.0f} MB, above the {MAX_FILE_BYTES / 1e6:.0f} MB limit; split it into smaller files"
-        )
+    if size > limit:
+        raise SourceError(f"file is {_size(size)}, above the {_size(limit)} limit; split it into smaller files")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _text_lines(data: bytes) -> tuple[Line, ...]:
@@ -142,13 +178,16 @@ def _text_lines(data: bytes) -> tuple[Line, ...]:
     return tuple(Line(t, i) for i, t in enumerate(text.splitlines(), start=1))
 
 
-def _pdf_lines(path: Path) -> tuple[Line, ...]:
+def _pdf_lines(data: bytes) -> tuple[Line, ...]:
     # pypdf is imported here so that text-only use never pays for it.
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    # pypdf logs its own warnings on damaged files; the one SourceProblem line below replaces them.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError("encrypted PDF with a password; save an unencrypted copy")
         lines: list[Line] = []
@@ -179,17 +218,22 @@ def read_document(path: Path, corpus_dir: Path) -> Document:
     Raises:
         SourceError: if the file cannot be indexed; the message names the reason.
     """
-    check_readable(path, corpus_dir)
+    try:
+        check_readable(path, corpus_dir)
+        # One read: the hash is of exactly the bytes parsed, even if the file changes meanwhile.
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot be read ({exc.strerror or exc}); check its permissions") from None
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        lines = _pdf_lines(path)
+        lines = _pdf_lines(data)
         kind = "pdf"
     else:
-        lines = _text_lines(path.read_bytes())
+        lines = _text_lines(data)
         kind = "markdown" if suffix == ".md" else "text"
     if not any(line.text.strip() for line in lines):
         raise SourceError("file holds only whitespace")
-    return Document(relative_source(path, corpus_dir), kind, lines, file_sha256(path))
+    return Document(relative_source(path, corpus_dir), kind, lines, hashlib.sha256(data).hexdigest())
 
 
 def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[SourceProblem]]:

@@ -20,15 +20,17 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import glob
 import json
+import logging
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -48,8 +50,22 @@ EXACT_SEARCH_LIMIT = 200_000
 _GITIGNORE = "# built by `scoqa index build`; not versioned\n*\n!.gitignore\n"
 
 
+#: The fix for a damaged or incompatible index.
+REBUILD = "run `scoqa index build --force`"
+
+
 class IndexProblem(Exception):
-    """Base class of index problems; the message always says what to run."""
+    """Base class of index problems; the message always says what to run.
+
+    Attributes:
+        reason: What is wrong.
+        fix: What to run about it (may be empty).
+    """
+
+    def __init__(self, reason: str, fix: str = "") -> None:
+        super().__init__(f"{reason}: {fix}" if fix else reason)
+        self.reason = reason
+        self.fix = fix
 
 
 class IndexNotFound(IndexProblem, FileNotFoundError):
@@ -114,6 +130,15 @@ def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT)
     return index, kind
 
 
+# -- BM25 ----------------------------------------------------------------------------------------
+def _bm25s():  # type: ignore[no-untyped-def]
+    """Import bm25s, which sets its logger to DEBUG on import; keep its chatter off the terminal."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 # -- saving --------------------------------------------------------------------------------------
 def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -141,6 +166,7 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
     """Write every index file into ``folder`` (which must be new); the manifest goes last."""
     import faiss
 
+    _bm25s()
     folder.mkdir(parents=True, exist_ok=False)
     (folder / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     with (folder / CHUNKS).open("w", encoding="utf-8") as fh:
@@ -151,18 +177,58 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
     manifest = {**manifest, "faiss_index": kind}
     faiss.write_index(dense, str(folder / FAISS_FILE))
     make_bm25([c.context for c in chunks]).save(str(folder / BM25_DIR))
+    # Sizes let a reader detect a truncated file before a parser trips over it.
+    manifest["files"] = file_sizes(folder)
     _write_json(folder / MANIFEST, manifest)
     _fsync_tree(folder)
 
 
+def file_sizes(folder: Path) -> dict[str, int]:
+    """Byte size of every index file in ``folder`` except the manifest and ``.gitignore``."""
+    return {
+        path.relative_to(folder).as_posix(): path.stat().st_size
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name not in (MANIFEST, ".gitignore")
+    }
+
+
+def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+    """Check that every file the manifest lists is there with the size it was written with.
+
+    Cheap (one ``stat`` per file), so status checks and loads can afford it. Manifests written
+    before sizes were recorded pass unchecked.
+
+    Raises:
+        IndexCorrupt: naming the first missing or truncated file and what to run.
+    """
+    for name, size in (manifest.get("files") or {}).items():
+        path = folder / name
+        try:
+            actual = path.stat().st_size
+        except OSError:
+            raise IndexCorrupt(
+                f"index file {str(path)!r} is missing", REBUILD
+            ) from None
+        if actual != size:
+            raise IndexCorrupt(
+                f"index file {str(path)!r} is damaged ({actual} bytes, written as {size}; truncated or "
+                "overwritten?)", REBUILD
+            )
+
+
 def _fsync_tree(folder: Path) -> None:
     for path in [*folder.rglob("*"), folder]:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or folder to disk (best effort: some filesystems refuse)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 _RENAME_EXCHANGE = 2
@@ -189,25 +255,52 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def swap_in(staged: Path, target: Path) -> None:
     """Make ``staged`` the index at ``target`` in one step and delete the previous one."""
+    # Each branch makes the rename durable (fsync of the parent) before deleting the old index.
     if not target.exists():
         os.replace(staged, target)
-        return
-    if _exchange(staged, target):
+        _fsync(target.parent)
+    elif _exchange(staged, target):
+        _fsync(target.parent)
         shutil.rmtree(staged, ignore_errors=True)  # it now holds the old index
-        return
-    # Fallback for filesystems without RENAME_EXCHANGE: two renames, with a short window in which
-    # readers retry (see load_index).
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.replace(target, old)
-    os.replace(staged, target)
-    shutil.rmtree(old, ignore_errors=True)
+    else:
+        # Fallback for filesystems without RENAME_EXCHANGE: two renames, with a short window in
+        # which readers retry (see load_index).
+        old = target.with_name(f"{_sibling_prefix(target)}old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(staged, target)
+        _fsync(target.parent)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _sibling_prefix(target: Path) -> str:
+    """Prefix of the hidden folders a build puts beside ``target`` (``.index.tmp-*``, ``.index.old-*``)."""
+    return f".{target.name}."
+
+
+def remove_leftovers(target: Path) -> list[Path]:
+    """Delete what killed builds left beside ``target``: staging (``.NAME.tmp-*``) and swap folders.
+
+    Only call this while holding :func:`build_lock`: then no other build is using them.
+
+    Returns:
+        The folders removed.
+    """
+    removed: list[Path] = []
+    if not target.parent.is_dir():
+        return removed
+    for kind in ("tmp-", "old-"):
+        for path in target.parent.glob(f"{glob.escape(_sibling_prefix(target))}{kind}*"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
 def staging_folder(target: Path) -> Iterator[Path]:
     """A fresh folder name beside ``target`` for a build, removed if the build fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    parent = tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    parent = tempfile.mkdtemp(prefix=f"{_sibling_prefix(target)}tmp-", dir=target.parent)
     staged = Path(parent) / "index"
     try:
         yield staged
@@ -232,41 +325,53 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """
     path = folder / MANIFEST
     if not path.is_file():
-        raise IndexNotFound(f"no index at {str(folder)!r}: run `scoqa index build`")
+        raise IndexNotFound(f"no index at {str(folder)!r}", "run `scoqa index build`")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError) as exc:
         raise IndexCorrupt(
-            f"index manifest {str(path)!r} is unreadable ({exc}): run `scoqa index build --force`"
+            f"index manifest {str(path)!r} is unreadable ({exc})", REBUILD
         ) from None
     return manifest
 
 
-def check_manifest(manifest: dict[str, Any], folder: Path, model: str | None = None) -> None:
+def check_manifest(manifest: dict[str, Any], folder: Path, model: str | None = None, dim: int | None = None) -> None:
     """Refuse an index this version cannot use, saying what to run.
 
+    Args:
+        manifest: The parsed manifest.
+        folder: The index folder (named in messages).
+        model: If given, the model setting the index must have been built with.
+        dim: If given, the embedding dimension the loaded model produces.
+
     Raises:
-        IndexMismatch: for another format version or another embedding model.
+        IndexMismatch: for another format version, another embedding model or another dimension.
     """
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexMismatch(
             f"index at {str(folder)!r} has format version {version!r}, this scoqa {__version__} reads "
-            f"version {FORMAT_VERSION}: run `scoqa index build --force`"
+            f"version {FORMAT_VERSION}", REBUILD
         )
     if model is not None and manifest.get("model") != model:
         raise IndexMismatch(
             f"index at {str(folder)!r} was built with model {manifest.get('model')!r} "
-            f"(dimension {manifest.get('dim')}), but the model setting is {model!r}: run "
-            f"`scoqa index build --force` to rebuild with {model!r}, or set SCOQA_MODEL={manifest.get('model')}"
+            f"(dimension {manifest.get('dim')}), but the model setting is {model!r}",
+            f"run `scoqa index build --force` to rebuild with {model!r}, or set SCOQA_MODEL={manifest.get('model')}",
+        )
+    if dim is not None and manifest.get("dim") != dim:
+        raise IndexMismatch(
+            f"index at {str(folder)!r} holds vectors of dimension {manifest.get('dim')!r}, but the model "
+            f"{manifest.get('model')!r} now gives dimension {dim}", REBUILD
         )
 
 
 def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
-    import bm25s
     import faiss
+
+    bm25s = _bm25s()
 
     try:
         with (folder / CHUNKS).open(encoding="utf-8") as fh:
@@ -274,28 +379,30 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
         vectors = np.load(folder / VECTORS, allow_pickle=False)
         dense = faiss.read_index(str(folder / FAISS_FILE))
         lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else make_bm25([])
-    except FileNotFoundError:
-        raise
+    except FileNotFoundError as exc:
+        raise IndexCorrupt(
+            f"index at {str(folder)!r} is missing {exc.filename or 'a file'}", REBUILD
+        ) from None
     except Exception as exc:  # json, numpy, faiss and bm25s each fail in their own way on bad files
         raise IndexCorrupt(
-            f"index at {str(folder)!r} is damaged ({type(exc).__name__}: {exc}): run `scoqa index build --force`"
+            f"index at {str(folder)!r} is damaged ({type(exc).__name__}: {exc})", REBUILD
         ) from None
-    dim = manifest.get("dim")
-    if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest.get("chunks")) or (
-        chunks and vectors.shape[1] != dim
+    rows = vectors.shape[0] if vectors.ndim else 0
+    if vectors.ndim != 2 or not (len(chunks) == rows == dense.ntotal == manifest.get("chunks")) or (
+        chunks and vectors.shape[1] != manifest.get("dim")
     ):
         raise IndexCorrupt(
-            f"index at {str(folder)!r} is inconsistent ({len(chunks)} chunks, {vectors.shape[0]} vectors, "
-            f"{dense.ntotal} in FAISS, manifest says {manifest.get('chunks')}): run `scoqa index build --force`"
+            f"index at {str(folder)!r} is inconsistent ({len(chunks)} chunks, {rows} vectors, "
+            f"{dense.ntotal} in FAISS, manifest says {manifest.get('chunks')})", REBUILD
         )
     return Index(folder, manifest, chunks, vectors, dense, lexical)
 
 
 def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Index:
-    """Load the index in ``folder``, checking its manifest.
+    """Load the index in ``folder``, checking its manifest and the size of every file.
 
-    A build may swap a new index in while this reads; the build id is read before and after and
-    the load retried if it changed, so the result is always one consistent build.
+    A build may swap a new index in while this reads; the result is always one whole build
+    (see :func:`_read_one_build`).
 
     Args:
         folder: The index folder.
@@ -305,25 +412,75 @@ def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Ind
     Raises:
         IndexNotFound, IndexMismatch, IndexCorrupt: with a message saying what to run.
     """
-    last_error: Exception | None = None
+
+    def load(manifest: dict[str, Any]) -> Index:
+        check_manifest(manifest, folder, model)
+        verify_files(folder, manifest)
+        return _load_files(folder, manifest)
+
+    return _read_one_build(folder, load, attempts)
+
+
+def read_checked_manifest(folder: Path, attempts: int = 5) -> dict[str, Any]:
+    """The manifest of the index in ``folder``, once every file it lists has its recorded size.
+
+    Cheap (no file is parsed) and safe while a build swaps a new index in.
+
+    Raises:
+        IndexNotFound: if there is no index there.
+        IndexCorrupt: if the manifest is unreadable or a file is missing or truncated.
+    """
+
+    def check(manifest: dict[str, Any]) -> dict[str, Any]:
+        verify_files(folder, manifest)
+        return manifest
+
+    return _read_one_build(folder, check, attempts)
+
+
+_T = TypeVar("_T")
+
+
+def _read_one_build(folder: Path, read: Callable[[dict[str, Any]], _T], attempts: int) -> _T:
+    """Run ``read(manifest)`` on one whole build, retrying while a concurrent swap changes it.
+
+    The build id is read before and after; a failure is only reported as damage if the build id
+    did not change meanwhile (the files may have been swapped under the reader otherwise).
+    """
+    last_error: IndexProblem | FileNotFoundError | None = None
     for _ in range(attempts):
+        build_id = None
         try:
             manifest = read_manifest(folder)
-            check_manifest(manifest, folder, model)
-            index = _load_files(folder, manifest)
-            if read_manifest(folder).get("build_id") == manifest.get("build_id"):
-                return index
-        except FileNotFoundError as exc:  # a swap removed a file under us, or no index at all
-            last_error = exc
-            if isinstance(exc, IndexNotFound) and not any(folder.parent.glob(f".{folder.name}.old-*")):
+            build_id = manifest.get("build_id")
+            result = read(manifest)
+            if read_manifest(folder).get("build_id") == build_id:
+                return result
+        except IndexNotFound as exc:
+            # Only the fallback swap (two renames) has a moment without an index: retry if one is
+            # under way, or has just ended.
+            swapping = any(folder.parent.glob(f"{glob.escape(_sibling_prefix(folder))}old-*"))
+            if not (swapping or (folder / MANIFEST).is_file()):
                 raise
+            last_error = exc
+        except (IndexCorrupt, FileNotFoundError) as exc:
+            if build_id is None or _current_build_id(folder) == build_id:
+                raise
+            last_error = exc
         time.sleep(0.05)
     if isinstance(last_error, IndexProblem):
         raise last_error
     raise IndexCorrupt(
-        f"index at {str(folder)!r} kept changing or has missing files ({last_error}): "
-        "run `scoqa index build --force`"
+        f"index at {str(folder)!r} kept changing while being read ({last_error})",
+        "try again, or run `scoqa index build --force`",
     )
+
+
+def _current_build_id(folder: Path) -> object:
+    try:
+        return read_manifest(folder).get("build_id")
+    except IndexProblem:
+        return None
 
 
 # -- build lock ----------------------------------------------------------------------------------
