@@ -42,7 +42,7 @@ CSS = """
 .scoqa-header h1 { margin-bottom: 0.1rem; }
 .scoqa-header p { margin-top: 0; color: var(--body-text-color-subdued); }
 .scoqa-cite { color: var(--color-accent); font-weight: 600; }
-mark.scoqa-quote { background: #fff1a8; color: inherit; padding: 0 2px; border-radius: 3px; }
+mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padding: 0 2px; border-radius: 3px; }
 .dark mark.scoqa-quote { background: #6b5a00; }
 .scoqa-badge { display: inline-block; font-size: 0.8em; font-weight: 600; padding: 1px 8px;
   border-radius: 999px; margin-right: 4px; }
@@ -54,6 +54,7 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; padding: 0 2px; border-r
 #scoqa-index table { width: 100%; border-collapse: collapse; font-size: 0.9em; margin: 0; border: none !important; }
 #scoqa-index th, #scoqa-index td { border: none !important; background: none !important;
   padding: 5px 8px 5px 0 !important; vertical-align: top; text-align: left; }
+#scoqa-index tr { border: none !important; }
 #scoqa-index tr + tr { border-top: 1px solid var(--border-color-primary) !important; }
 #scoqa-index th { font-weight: 600; white-space: nowrap; color: var(--body-text-color) !important; }
 #scoqa-index td { word-break: break-word; }
@@ -204,7 +205,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                 with gr.Row():
                     box = gr.Textbox(
                         show_label=False,
-                        placeholder="Ask about the SCO report…  e.g. How many people died in Beslan?",
+                        placeholder="Ask about the report…",
                         max_length=MAX_QUESTION_CHARS,
                         elem_id="scoqa-question",
                         container=False,
