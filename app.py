@@ -60,7 +60,7 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 #scoqa-index td { word-break: break-word; }
 .scoqa-passage { font-size: 0.95rem; line-height: 1.55; }
 .scoqa-index-state { margin-bottom: 6px; }
-.scoqa-problems { font-size: 0.85em; }
+.scoqa-problems, .scoqa-hint { font-size: 0.85em; }
 """
 
 

@@ -103,6 +103,9 @@ def test_ask_open_source_follow_up_and_no_script_runs(page, app_url: str, tmp_pa
     assert page.locator(ANSWERS).count() == 2
     assert page.locator(SOURCE_TITLES).count() >= 2
     assert "[1]" in page.locator(ANSWERS).last.inner_text()
+    quote.wait_for(state="visible", timeout=5_000)  # the source opened earlier stays open
+    page.locator(SOURCE_TITLES).last.click()
+    page.wait_for_timeout(800)  # let the opening animation settle before the picture
     page.screenshot(path=str(tmp_path / "chat.png"))
     if REFRESH_SCREENSHOT:
         (ROOT / "docs").mkdir(exist_ok=True)

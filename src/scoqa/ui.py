@@ -188,12 +188,7 @@ def status_html(status: IndexStatus | None, error: str = "") -> str:
         rows = [("Sources", f"{len(status.added)} file(s) waiting")]
     else:
         if status.stale:
-            changes = ", ".join(
-                f"{what}: {', '.join(names)}"
-                for what, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed))
-                if names
-            )
-            state = f'<span class="scoqa-badge scoqa-miss" title="{html.escape(changes)}">Sources changed</span>'
+            state = '<span class="scoqa-badge scoqa-miss">Sources changed since the build</span>'
         else:
             state = '<span class="scoqa-badge scoqa-ok">Up to date</span>'
         rows = [
@@ -210,4 +205,6 @@ def status_html(status: IndexStatus | None, error: str = "") -> str:
     problems = "".join(f"<li>{html.escape(p)}</li>" for p in status.problems)
     if problems:
         problems = f'<p class="scoqa-problems-title">Files that could not be read</p><ul class="scoqa-problems">{problems}</ul>'
-    return f'<div class="scoqa-index"><div class="scoqa-index-state">{state}</div><table>{body}</table>{problems}</div>'
+    hint = '<p class="scoqa-hint">Press “Rebuild index” to take them in.</p>' if status.stale else ""
+    return (f'<div class="scoqa-index"><div class="scoqa-index-state">{state}</div><table>{body}</table>'
+            f"{hint}{problems}</div>")
