@@ -38,6 +38,9 @@ MAX_QUESTION_CHARS = 1000
 #: Questions answered at once; more wait in the queue (the model and index are shared, CPU-bound).
 CONCURRENCY = 4
 
+#: Shown while a question waits in the queue or is being answered.
+PENDING = {"role": "assistant", "content": '<span class="scoqa-pending">Searching the report…</span>'}
+
 CSS = """
 .scoqa-header h1 { margin-bottom: 0.1rem; }
 .scoqa-header p { margin-top: 0; color: var(--body-text-color-subdued); }
@@ -50,6 +53,7 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 .scoqa-ok { background: #d5f5dd; color: #17622e; }
 .scoqa-error { background: #fbd5d5; color: #8a1c1c; }
 .scoqa-unanswered { color: var(--body-text-color-subdued); font-style: italic; }
+.scoqa-pending { color: var(--body-text-color-subdued); font-style: italic; }
 .scoqa-read-as { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #scoqa-index table { width: 100%; border-collapse: collapse; font-size: 0.9em; margin: 0; border: none !important; }
 #scoqa-index th, #scoqa-index td { border: none !important; background: none !important;
@@ -115,24 +119,21 @@ def answer_turn(
 def build_app(settings: Settings) -> gr.Blocks:
     """The Gradio app over the index described by ``settings`` (model and index shared by all users)."""
 
-    def show_question(message: str, chat: list[dict], busy: bool):
-        """Put the question in the chat at once; the answer follows in :func:`answer`."""
-        if busy:
-            gr.Warning("Please wait for the current answer.")
-            return gr.skip(), chat, "", busy
+    def respond(message: str, chat: list[dict], history: list[dict]):
+        """Show the question at once, then the reply and its sources (one event: no double submits)."""
         try:
             question = _checked_question(message)
         except gr.Error as exc:
             gr.Warning(exc.message)
-            return gr.skip(), chat, "", False
-        return "", [*chat, user_message(question)], question, True
+            yield gr.skip(), chat, history
+            return
+        chat = [*chat, user_message(question)]
+        yield "", [*chat, PENDING], history
+        yield ("", *answer_turn(question, chat, history, settings))
 
-    def answer(question: str, chat: list[dict], history: list[dict]):
-        return answer_turn(question, chat, history, settings) + (False,)
-
-    def pick_example(chat: list[dict], busy: bool, evt: gr.SelectData):
+    def respond_example(chat: list[dict], history: list[dict], evt: gr.SelectData):
         """Ask a clicked example question."""
-        return show_question(str((evt.value or {}).get("text", "")), chat, busy)[1:]
+        yield from respond(str((evt.value or {}).get("text", "")), chat, history)
 
     def current_status() -> str:
         try:
@@ -182,8 +183,6 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     with gr.Blocks(title="scoqa — SCO counter-terrorism report", analytics_enabled=False) as demo:
         history = gr.State([])  # the clean conversation (question / answer text) that ask() reads
-        pending = gr.State("")
-        busy = gr.State(False)
         gr.HTML(
             "<h1>scoqa</h1><p>Ask about the report on counter-terrorism cooperation in the Shanghai "
             "Cooperation Organisation. Answers quote the report; open a source to read the passage.</p>",
@@ -225,20 +224,19 @@ def build_app(settings: Settings) -> gr.Blocks:
                     elem_classes="scoqa-about",
                 )
 
-        steps = dict(api_visibility="private")
-        for event in (box.submit, ask_btn.click):
-            event(show_question, [box, chatbot, busy], [box, chatbot, pending, busy], queue=False, **steps).then(
-                answer, [pending, chatbot, history], [chatbot, history, busy], **steps
-            )
-        chatbot.example_select(pick_example, [chatbot, busy], [chatbot, pending, busy], queue=False, **steps).then(
-            answer, [pending, chatbot, history], [chatbot, history, busy], **steps
-        )
+        private = dict(api_visibility="private")
+        # One dependency for Enter and the button, so a second submit while answering is ignored.
+        asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history], [box, chatbot, history],
+                       show_progress="minimal", show_progress_on=chatbot, **private)
+        picking = chatbot.example_select(respond_example, [chatbot, history], [box, chatbot, history],
+                                         show_progress="minimal", show_progress_on=chatbot, **private)
         # Both the Clear button and the chat's own bin icon start a new conversation.
-        clear_btn.click(lambda: ([], [], "", False), None, [chatbot, history, box, busy], queue=False, **steps)
-        chatbot.clear(lambda: ([], False), None, [history, busy], queue=False, **steps)
-        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="rebuild", **steps)
-        check_btn.click(current_status, None, status, **steps)
-        demo.load(current_status, None, status, **steps)
+        clear_btn.click(lambda: ([], [], ""), None, [chatbot, history, box], cancels=[asking, picking],
+                        queue=False, **private)
+        chatbot.clear(lambda: [], None, history, cancels=[asking, picking], queue=False, **private)
+        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="rebuild", **private)
+        check_btn.click(current_status, None, status, **private)
+        demo.load(current_status, None, status, **private)
         gr.api(api_ask, api_name="ask")
     return demo
 
