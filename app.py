@@ -270,7 +270,15 @@ def main(argv: list[str] | None = None) -> None:
         get_engine(settings).searcher()  # build or load the index (and the model) before serving
     except (ValueError, OSError, store.IndexProblem) as exc:
         raise SystemExit(f"scoqa app: {exc}") from None
-    launch(build_app(settings), args.host, args.port, args.share)
+    demo = build_app(settings)
+    # Gradio's own banner suggests editing launch() for a share link; say how it works here instead.
+    try:
+        _, local_url, share_url = launch(demo, args.host, args.port, args.share, prevent_thread_lock=True, quiet=True)
+    except OSError as exc:  # e.g. the port is taken
+        raise SystemExit(f"scoqa app: cannot serve on {args.host}:{args.port}: {exc} (try --port)") from None
+    print(f"scoqa chat: {local_url}" + (f"  (public link: {share_url})" if share_url else ""), flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    demo.block_thread()
 
 
 if __name__ == "__main__":
