@@ -198,7 +198,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                     placeholder="### Ask a question about the report\nType it below, or pick an example:",
                     latex_delimiters=[],
                     feedback_options=None,
-                    buttons=["copy"],
+                    buttons=[],  # a copy button would copy the markup of the message, not its text
                     sanitize_html=True,
                 )
                 with gr.Row():
