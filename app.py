@@ -13,6 +13,7 @@ citation and the answering sentence highlighted; example questions; and an index
 from __future__ import annotations
 
 import argparse
+import html
 import logging
 import os
 from typing import Any
@@ -76,6 +77,11 @@ def app_settings() -> Settings:
     return settings
 
 
+def warn(text: str) -> None:
+    """A warning notice with ``text`` shown as text (Gradio renders notice messages as HTML)."""
+    gr.Warning(html.escape(text))
+
+
 def _checked_question(message: object) -> str:
     """The stripped question, or a ``gr.Error`` that says what is wrong with it."""
     question = message.strip() if isinstance(message, str) else ""
@@ -106,11 +112,11 @@ def answer_turn(
     try:
         reply = ask(question, clean_history(history), settings=settings)
     except ValueError as exc:
-        gr.Warning(str(exc))
+        warn(str(exc))
         return [*chat, error_message(str(exc))], history
     except Exception as exc:  # the page shows a sentence, the log keeps the traceback
         log.exception("answering %r failed", question)
-        gr.Warning(f"Could not answer: {exc}")
+        warn(f"Could not answer: {exc}")
         return [*chat, error_message(f"Could not answer: {exc}")], history
     turns = [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
     return [*chat, *reply_messages(reply)], [*history, *turns]
@@ -124,7 +130,7 @@ def build_app(settings: Settings) -> gr.Blocks:
         try:
             question = _checked_question(message)
         except gr.Error as exc:
-            gr.Warning(exc.message)
+            warn(str(exc.message))
             yield gr.skip(), chat, history
             return
         chat = [*chat, user_message(question)]
@@ -154,13 +160,13 @@ def build_app(settings: Settings) -> gr.Blocks:
             progress(1.0, desc="Loading the new index")
             get_engine(settings).searcher(show_progress=False)
         except store.IndexLocked:
-            gr.Warning("Another rebuild of this index is running; try again when it has finished.")
+            warn("Another rebuild of this index is running; try again when it has finished.")
         except Exception as exc:
             log.exception("rebuild failed")
-            gr.Warning(f"The rebuild failed: {exc}")
+            warn(f"The rebuild failed: {exc}")
         else:
             for problem in result.problems:
-                gr.Warning(problem)
+                warn(problem)
             gr.Info(f"Index rebuilt: {result.chunks} passages from {result.files} file(s) in {result.seconds:.0f} s.")
         return current_status()
 

@@ -140,6 +140,7 @@ def test_example_click_and_rebuild_with_progress(page, app_url: str) -> None:  #
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
+HOSTILE_NAME = "<img src=x onerror=alert(4)>"
 HOSTILE_SOURCE = """Zorblax Treaty
 
 The Zorblax treaty was signed in Astana in 1999 by five member states of the organisation.
@@ -153,6 +154,7 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "hostile.txt").write_text(HOSTILE_SOURCE, encoding="utf-8")
+    (corpus / f"{HOSTILE_NAME}.pdf").write_bytes(b"not a pdf")  # reported by name on rebuild
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", auto_update=True)
     build_index(settings)
     demo = app_module.build_app(settings)
@@ -167,6 +169,12 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
         assert "<img src=x onerror=alert(2)>" in passages
         assert "<script>alert(3)</script>" in passages
         assert page.locator("#scoqa-chat img[src='x'], #scoqa-chat script").count() == 0
+
+        page.locator("#scoqa-rebuild").click()  # the unreadable file's name shows in a notice
+        notice = page.get_by_text(re.compile("unreadable PDF")).first
+        notice.wait_for(timeout=60_000)
+        assert f"{HOSTILE_NAME}.pdf" in notice.inner_text()
+        assert page.locator("img[src='x']").count() == 0
         page.wait_for_timeout(500)
         assert page.dialogs == []  # type: ignore[attr-defined]
     finally:
