@@ -154,7 +154,6 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "hostile.txt").write_text(HOSTILE_SOURCE, encoding="utf-8")
-    (corpus / f"{HOSTILE_NAME}.pdf").write_bytes(b"not a pdf")  # reported by name on rebuild
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", auto_update=True)
     build_index(settings)
     demo = app_module.build_app(settings)
@@ -169,6 +168,12 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
         assert "<img src=x onerror=alert(2)>" in passages
         assert "<script>alert(3)</script>" in passages
         assert page.locator("#scoqa-chat img[src='x'], #scoqa-chat script").count() == 0
+
+        assert page.locator("#scoqa-index").get_by_text("Up to date").is_visible()
+        (corpus / f"{HOSTILE_NAME}.pdf").write_bytes(b"not a pdf")
+        page.locator("#scoqa-check").click()  # the index panel lists the new file by name
+        page.locator("#scoqa-index").get_by_text("Sources changed since the build").wait_for()
+        assert f"{HOSTILE_NAME}.pdf" in page.locator("#scoqa-index").inner_text()
 
         page.locator("#scoqa-rebuild").click()  # the unreadable file's name shows in a notice
         notice = page.get_by_text(re.compile("unreadable PDF")).first
