@@ -64,6 +64,7 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 #scoqa-index th { font-weight: 600; white-space: nowrap; color: var(--body-text-color) !important; }
 #scoqa-index td { word-break: break-word; }
 .scoqa-passage { font-size: 0.95rem; line-height: 1.55; }
+.scoqa-lead-in { font-size: 0.85rem; font-style: italic; color: var(--body-text-color-subdued); }
 .scoqa-index-state { margin-bottom: 6px; }
 .scoqa-problems, .scoqa-hint { font-size: 0.85em; }
 """
@@ -178,7 +179,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             history: Earlier turns as [{"role": "user"|"assistant", "content": str}, ...].
 
         Returns:
-            {"text", "answered", "question", "search_query", "sources": [{"n", "citation", "text",
+            {"text", "answered", "confidence", "question", "search_query", "sources": [{"n", "citation", "text",
             "source", "section", "page", "line_start", "line_end", "quotes"}]}.
         """
         question = _checked_question(question)
@@ -199,7 +200,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     label="Conversation",
                     elem_id="scoqa-chat",
-                    height=560,
+                    height=620,
                     examples=[{"text": q} for q in EXAMPLES],
                     placeholder="### Ask a question about the report\nType it below, or pick an example:",
                     latex_delimiters=[],

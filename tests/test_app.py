@@ -61,6 +61,21 @@ def test_unanswered_reply_looks_different() -> None:
     assert source["metadata"]["title"].startswith("Possibly related · ")
 
 
+def test_list_entry_shows_its_date_and_lead_in() -> None:
+    hit = Hit(text="Beslan, Russia: 300 dead", score=1.0, citation="c", source="r.txt", section="Attacks", page=None,
+              line_start=1, line_end=1, chunk_id="c1", kind="item", lead_in="Attacks <listed> below:",
+              date="September 2004")
+    content = reply_messages(Reply("x [1]", [hit], True, "q", "q", [Quote(0, 0, 6)]))[1]["content"]
+    assert '<strong class="scoqa-date">September 2004</strong>' in content
+    assert "Attacks &lt;listed&gt; below:" in content and '<mark class="scoqa-quote">Beslan</mark>' in content
+
+
+def test_uncited_sources_are_titled_related() -> None:
+    reply = Reply("Answer [2]", [_hit("a"), _hit("b")], True, "q", "q", [])
+    titles = [m["metadata"]["title"] for m in reply_messages(reply)[1:]]
+    assert titles[0].startswith("Related · ") and titles[1].startswith("[2] ")
+
+
 def test_marker_without_a_source_stays_text() -> None:
     reply = Reply("Text [1] and [7]", [_hit("Text")], True, "q", "q", [])
     content = reply_messages(reply)[0]["content"]
@@ -162,9 +177,17 @@ def test_client_gets_a_cited_answer_and_a_follow_up(client) -> None:  # type: ig
 
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": reply["text"]}]
     follow_up = client.predict("When did it happen?", history, api_name="/ask")
-    assert follow_up["question"] == "When did it happen?"
+    assert follow_up["answered"] is True and "September 2004" in follow_up["text"]
     assert follow_up["sources"] and all(s["citation"] for s in follow_up["sources"])
     assert "[1]" in follow_up["text"]
+    without_history = client.predict("When did it happen?", [], api_name="/ask")
+    assert "September 2004" not in without_history["text"]  # the history is what made the difference
+
+
+@pytest.mark.timeout(60)
+def test_client_out_of_scope_question_is_not_answered(client) -> None:  # type: ignore[no-untyped-def]
+    reply = client.predict("What is the capital of France?", [], api_name="/ask")
+    assert reply["answered"] is False and "[1]" not in reply["text"]
 
 
 @pytest.mark.timeout(60)

@@ -102,14 +102,20 @@ def test_ask_open_source_follow_up_and_no_script_runs(page, app_url: str, tmp_pa
     ask(page, "When did it happen?")
     assert page.locator(ANSWERS).count() == 2
     assert page.locator(SOURCE_TITLES).count() >= 2
-    assert "[1]" in page.locator(ANSWERS).last.inner_text()
+    follow_up = page.locator(ANSWERS).last
+    assert "September 2004" in follow_up.inner_text() and "[1]" in follow_up.inner_text()
     quote.wait_for(state="visible", timeout=5_000)  # the source opened earlier stays open
-    page.locator(SOURCE_TITLES).last.click()
+    page.locator(SOURCE_TITLES, has_text="[1]").last.click()  # the follow-up's cited source
     page.wait_for_timeout(800)  # let the opening animation settle before the picture
     page.screenshot(path=str(tmp_path / "chat.png"))
     if REFRESH_SCREENSHOT:
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(tmp_path / "chat.png", ROOT / "docs" / "screenshot.png")
+
+    ask(page, "What is the capital of France?")  # out of scope: labelled, not answered
+    assert page.locator("#scoqa-chat .scoqa-miss").last.inner_text().endswith("Not in the report")
+    assert "scoqa-answer" not in (page.locator(ANSWERS).last.get_attribute("class") or "")
+    assert page.locator(SOURCE_TITLES).last.inner_text().startswith("Possibly related · ")
 
     ask(page, XSS)
     assert page.locator('#scoqa-chat [data-testid="user"]').last.inner_text().strip() == XSS

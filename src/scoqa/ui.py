@@ -19,6 +19,7 @@ from typing import Any
 
 from .answer import Reply
 from .build import IndexStatus
+from .retrieve import Hit
 
 #: Characters that Markdown (CommonMark/GFM) may interpret; any ASCII punctuation may be escaped.
 _MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()#+-.!|~$")
@@ -88,12 +89,33 @@ def _with_markers(text: str, sources: int) -> str:
     return "".join(parts)
 
 
+def cited(reply: Reply) -> set[int]:
+    """The 0-based indices of the sources that the answer's ``[n]`` markers refer to."""
+    return {int(m.group(1)) - 1 for m in _MARKER.finditer(reply.text) if 1 <= int(m.group(1)) <= len(reply.sources)}
+
+
 def source_title(reply: Reply, index: int) -> str:
-    """The title of the collapsible block of ``reply.sources[index]``."""
+    """The title of the collapsible block of ``reply.sources[index]``.
+
+    ``[n] citation`` for a source the answer cites, ``Related · citation`` for one it only found,
+    ``Possibly related · citation`` when the report does not answer the question.
+    """
     citation = as_text(reply.sources[index].citation)
-    if reply.answered:
+    if not reply.answered:
+        return f"Possibly related · {citation}"
+    if index in cited(reply):
         return f"[{index + 1}] {citation}"
-    return f"Possibly related · {citation}"
+    return f"Related · {citation}"
+
+
+def passage_html(hit: Hit, spans: Iterable[tuple[int, int]]) -> str:
+    """A source passage with its ``spans`` highlighted; a list entry also shows its list's lead-in
+    and its date, which the entry's own words leave out."""
+    context = ""
+    if hit.lead_in:
+        context += f'<span class="scoqa-lead-in">{as_text(hit.lead_in)}</span>\n\n'
+    date = f'<strong class="scoqa-date">{as_text(hit.date)}</strong> · ' if hit.date else ""
+    return f'{context}<span class="scoqa-passage">{date}{highlight(hit.text, spans)}</span>'
 
 
 def reply_messages(reply: Reply) -> list[dict[str, Any]]:
@@ -112,13 +134,13 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
             f'<span class="scoqa-unanswered">{as_text(reply.text)}{note}</span>'
         )
     if reply.search_query and reply.search_query.strip() != reply.question.strip():
-        content += f'\n\n<span class="scoqa-read-as">Read as: “{as_text(reply.search_query)}”</span>'
+        content += f'\n\n<span class="scoqa-read-as">Searched for: “{as_text(reply.search_query)}”</span>'
     messages: list[dict[str, Any]] = [{"role": "assistant", "content": content}]
     for i, hit in enumerate(reply.sources):
         spans = [(q.start, q.end) for q in reply.quotes if q.source == i]
         messages.append({
             "role": "assistant",
-            "content": f'<span class="scoqa-passage">{highlight(hit.text, spans)}</span>',
+            "content": passage_html(hit, spans),
             "metadata": {"title": source_title(reply, i), "status": "done"},
         })
     return messages
@@ -151,6 +173,7 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
     return {
         "text": reply.text,
         "answered": reply.answered,
+        "confidence": reply.confidence,
         "question": reply.question,
         "search_query": reply.search_query,
         "sources": [
