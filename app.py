@@ -55,7 +55,7 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 .scoqa-error { background: #fbd5d5; color: #8a1c1c; }
 .scoqa-unanswered { color: var(--body-text-color-subdued); font-style: italic; }
 .scoqa-pending { color: var(--body-text-color-subdued); font-style: italic; }
-.scoqa-read-as { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.scoqa-searched { font-size: 0.85em; color: var(--body-text-color-subdued); }
 #scoqa-index table { width: 100%; border-collapse: collapse; font-size: 0.9em; margin: 0; border: none !important; }
 #scoqa-index th, #scoqa-index td { border: none !important; background: none !important;
   padding: 5px 8px 5px 0 !important; vertical-align: top; text-align: left; }

@@ -134,7 +134,7 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
             f'<span class="scoqa-unanswered">{as_text(reply.text)}{note}</span>'
         )
     if reply.search_query and reply.search_query.strip() != reply.question.strip():
-        content += f'\n\n<span class="scoqa-read-as">Searched for: “{as_text(reply.search_query)}”</span>'
+        content += f'\n\n<span class="scoqa-searched">Searched for: “{as_text(reply.search_query)}”</span>'
     messages: list[dict[str, Any]] = [{"role": "assistant", "content": content}]
     for i, hit in enumerate(reply.sources):
         spans = [(q.start, q.end) for q in reply.quotes if q.source == i]
