@@ -36,6 +36,8 @@ SECOND_QUOTE_RATIO = 0.92
 MIN_COSINE = 0.2
 #: ... and covers at most this share of the question's (IDF-weighted) terms.
 MIN_COVERAGE = 0.3
+#: A date or number only answers "when" / "how many" in a sentence at least this close.
+MIN_TYPED_COSINE = 0.3
 #: Abstain when most of the question's weight lies on words the corpus never uses ...
 MIN_KNOWN_SHARE = 0.35
 #: ... unless a sentence is this close in meaning.
@@ -199,7 +201,9 @@ class Answerer:
         units = self.searcher.units
         # Acronyms are expanded on the unit's side, so that "SCO" is covered by either form
         # without the long form tripling the weight of "SCO" in the question.
-        terms = query_terms(self.searcher.lexical_query(query, acronyms=False))
+        # Question words ("happen", "take place") say what kind of answer is wanted, not what it
+        # is about: only the content words count for coverage.
+        terms = query_terms(" ".join(content_terms(self.searcher.lexical_query(query, acronyms=False))))
         found: list[_Candidate] = []
         best_hit = max((h.score for h in hits), default=1.0) or 1.0
         for n, (hit, row) in enumerate(zip(hits, rows)):
@@ -254,8 +258,10 @@ class Answerer:
             return True  # "Madrid", "NATO": the report never mentions what is asked about
         if best.cosine < MIN_COSINE and best.coverage < MIN_COVERAGE:
             return True  # nothing close in meaning nor in words
-        if kind in ("when", "number") and not any(c.typed for c in ranked):
-            return True  # asked "how much" / "when", and no passage near it has a number or date
+        if kind in ("when", "number") and not any(
+            c.typed and (c.coverage >= MIN_COVERAGE or c.cosine >= MIN_TYPED_COSINE) for c in ranked
+        ):
+            return True  # asked "how much" / "when", and no sentence about it has a number or date
         words = content_terms(query)  # a follow-up is judged with the terms it carries
         known = _known_share(words, self.searcher) if words else 1.0
         return known < MIN_KNOWN_SHARE and best.cosine < CONFIDENT_COSINE

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_CHUNK_TOKENS = 160
+DEFAULT_CHUNK_TOKENS = 200
 #: all-MiniLM-L6-v2 reads at most 256 word pieces, two of them the [CLS]/[SEP] markers.
 MODEL_MAX_TOKENS = 256
 
