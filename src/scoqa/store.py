@@ -46,7 +46,7 @@ FAISS_FILE = "dense.faiss"
 BM25_DIR = "bm25"
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at
-#: 50k and ~25 ms at 100k, against ~10-60 ms to embed the query, so past 20k exact search would
+#: 50k and 25-50 ms at 100k, against ~10-60 ms to embed the query, so past 20k exact search would
 #: stop being a small part of retrieve(); HNSW stays well under a millisecond (README, Performance).
 EXACT_SEARCH_LIMIT = 20_000
 #: HNSW links per vector: 32 is the usual choice for 384-d embeddings (~256 bytes per vector).
