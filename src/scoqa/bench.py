@@ -6,8 +6,8 @@ at section headings into several files, so that "one file changed" means somethi
 
 The machine is shared and timings are noisy: compare the ratios of one run (build against raw
 encode, update against build, retrieve against query embedding), not absolute numbers across runs.
-The result is a :class:`BenchResult` (frozen dataclasses all the way down), printed as tables by
-:mod:`scoqa.bench_report` and written as JSON.
+The result is a :class:`~scoqa.bench_report.BenchResult` (frozen dataclasses all the way down),
+printed as tables by :mod:`scoqa.bench_report` and written as JSON.
 """
 
 from __future__ import annotations
@@ -21,172 +21,32 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .bench_scale import ScaleResult, run_scale
+from .bench_report import (
+    BenchOptions,
+    BenchResult,
+    BuildResult,
+    ColdStartResult,
+    ConcurrencyResult,
+    LatencyResult,
+    Machine,
+    UpdateResult,
+)
+from .bench_scale import run_scale
 from .config import Settings
 
 #: The gold questions shipped with the tests, used as the query load.
 GOLD_QUESTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "gold_retrieval.jsonl"
 #: A corpus with fewer files than this gets its largest text file split at headings.
 MIN_FILES = 4
-DEFAULT_SCALE = (10_000, 100_000, 1_000_000)
-QUICK_SCALE = (2_000, 5_000)
-DEFAULT_THREADS = (1, 2, 4)
 #: Appended to one file for the "one file changed" update.
 _EDIT = ("\n\nThis paragraph was added by scoqa bench to measure how long an update takes when one "
          "file of the corpus changes.\n")
 
 ReportFn = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    """What to measure.
-
-    Attributes:
-        questions: How many gold questions to time (None: all).
-        threads: Numbers of concurrent askers to measure.
-        scale: Synthetic index sizes (empty: skip the scale benchmark).
-        scale_queries: Queries per scale size.
-        repeat: Full builds (and raw encodes) to run; the fastest of each counts.
-        quick: The tiny setting (recorded in the result).
-    """
-
-    questions: int | None = None
-    threads: tuple[int, ...] = DEFAULT_THREADS
-    scale: tuple[int, ...] = DEFAULT_SCALE
-    scale_queries: int = 200
-    repeat: int = 2
-    quick: bool = False
-
-    @classmethod
-    def tiny(cls) -> BenchOptions:
-        """The ``--quick`` setting: a few questions, tiny scale sizes, one build."""
-        return cls(questions=5, threads=(1, 2), scale=QUICK_SCALE, scale_queries=20, repeat=1, quick=True)
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """A full index build against raw ``model.encode`` of the same passages.
-
-    Attributes:
-        files: Source files in the benchmark corpus.
-        chunks: Passages indexed.
-        seconds: Full build time (read, clean, chunk, embed, write).
-        chunks_per_s: ``chunks / seconds``.
-        encode_seconds: Raw ``SentenceTransformer.encode`` of the same indexed texts.
-        encode_chunks_per_s: ``chunks / encode_seconds``.
-        throughput_ratio: ``chunks_per_s / encode_chunks_per_s`` (1.0 = no overhead).
-    """
-
-    files: int
-    chunks: int
-    seconds: float
-    chunks_per_s: float
-    encode_seconds: float
-    encode_chunks_per_s: float
-    throughput_ratio: float
-
-
-@dataclass(frozen=True)
-class UpdateResult:
-    """One ``update_index`` run.
-
-    Attributes:
-        scenario: ``"nothing changed"`` or ``"one file changed"``.
-        seconds: Update time.
-        speedup: Full build time divided by this update's time.
-        embedded: Passages embedded by the update.
-        reused: Passages whose vectors were reused.
-        changed_file: The file edited ("" when nothing changed).
-        changed_file_chunks: Passages of that file after the update.
-    """
-
-    scenario: str
-    seconds: float
-    speedup: float
-    embedded: int
-    reused: int
-    changed_file: str
-    changed_file_chunks: int
-
-
-@dataclass(frozen=True)
-class LatencyResult:
-    """Per-question latency over the gold questions (one question at a time, warm engine).
-
-    Attributes:
-        questions: Number of questions timed.
-        embed_p50_ms, embed_p95_ms: Embedding the question alone.
-        retrieve_p50_ms, retrieve_p95_ms: ``scoqa.retrieve(question, k=5)``.
-        ask_p50_ms, ask_p95_ms: ``scoqa.ask(question)``.
-    """
-
-    questions: int
-    embed_p50_ms: float
-    embed_p95_ms: float
-    retrieve_p50_ms: float
-    retrieve_p95_ms: float
-    ask_p50_ms: float
-    ask_p95_ms: float
-
-
-@dataclass(frozen=True)
-class ColdStartResult:
-    """A new process answering one question.
-
-    Attributes:
-        first_answer_seconds: From starting the process to the first answer.
-        import_seconds: Python start-up and ``import scoqa`` (part of the above).
-        model_load_seconds: Loading the embedding model (part of the above).
-        peak_rss_mb: Peak resident memory of that process, in MiB.
-    """
-
-    first_answer_seconds: float
-    import_seconds: float
-    model_load_seconds: float
-    peak_rss_mb: float
-
-
-@dataclass(frozen=True)
-class ConcurrencyResult:
-    """Questions answered by ``threads`` askers sharing one engine.
-
-    Attributes:
-        threads: Concurrent askers.
-        questions: Questions answered in all.
-        seconds: Wall time.
-        questions_per_s: ``questions / seconds``.
-    """
-
-    threads: int
-    questions: int
-    seconds: float
-    questions_per_s: float
-
-
-@dataclass(frozen=True)
-class BenchResult:
-    """Everything one ``scoqa bench`` run measured (see :mod:`scoqa.bench_report` for targets)."""
-
-    machine: dict[str, object]
-    options: BenchOptions
-    build: BuildResult
-    updates: tuple[UpdateResult, ...]
-    latency: LatencyResult
-    cold_start: ColdStartResult
-    concurrency: tuple[ConcurrencyResult, ...]
-    scale: tuple[ScaleResult, ...]
-
-    def to_json(self) -> dict[str, object]:
-        """The result as plain JSON data, targets included."""
-        from .bench_report import targets
-
-        return {**asdict(self), "targets": [asdict(t) for t in targets(self)]}
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -412,7 +272,7 @@ def measure_concurrency(settings: Settings, questions: Sequence[str], threads: S
     return tuple(results)
 
 
-def machine_info() -> dict[str, object]:
+def machine_info() -> Machine:
     """CPU count and model, RAM, and the versions that matter for the numbers."""
     import platform
 
@@ -428,16 +288,16 @@ def machine_info() -> dict[str, object]:
                 break
     except OSError:
         pass
-    return {
-        "cpus": os.cpu_count() or 0,
-        "cpu_model": cpu_model,
-        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "faiss": faiss.__version__,
-    }
+    return Machine(
+        cpus=os.cpu_count() or 0,
+        cpu_model=cpu_model,
+        ram_gb=round(psutil.virtual_memory().total / 2**30, 1),
+        load_average_1min=round(os.getloadavg()[0], 2),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        torch_threads=torch.get_num_threads(),
+        faiss=faiss.__version__,
+    )
 
 
 def run_bench(settings: Settings, options: BenchOptions, questions_file: Path = GOLD_QUESTIONS,

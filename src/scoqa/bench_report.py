@@ -1,4 +1,4 @@
-"""The targets of issue 7 checked against a :class:`~scoqa.bench.BenchResult`, and its tables.
+"""The records of a ``scoqa bench`` run, the targets of issue 7 checked against them, and the tables.
 
 The tables are Markdown, so that a run's output can go into the README as it is.
 """
@@ -6,14 +6,184 @@ The tables are Markdown, so that a run's output can go into the README as it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
 
-if TYPE_CHECKING:
-    from .bench import BenchResult
+from .bench_scale import ScaleResult
 
 #: The size at which the scale targets apply.
 TARGET_SCALE = 1_000_000
+
+
+DEFAULT_SCALE = (10_000, 100_000, 1_000_000)
+QUICK_SCALE = (2_000, 5_000)
+DEFAULT_THREADS = (1, 2, 4)
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure.
+
+    Attributes:
+        questions: How many gold questions to time (None: all).
+        threads: Numbers of concurrent askers to measure.
+        scale: Synthetic index sizes (empty: skip the scale benchmark).
+        scale_queries: Queries per scale size.
+        repeat: Full builds (and raw encodes) to run; the fastest of each counts.
+        quick: The tiny setting (recorded in the result).
+    """
+
+    questions: int | None = None
+    threads: tuple[int, ...] = DEFAULT_THREADS
+    scale: tuple[int, ...] = DEFAULT_SCALE
+    scale_queries: int = 200
+    repeat: int = 2
+    quick: bool = False
+
+    @classmethod
+    def tiny(cls) -> BenchOptions:
+        """The ``--quick`` setting: a few questions, tiny scale sizes, one build."""
+        return cls(questions=5, threads=(1, 2), scale=QUICK_SCALE, scale_queries=20, repeat=1, quick=True)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A full index build against raw ``model.encode`` of the same passages.
+
+    Attributes:
+        files: Source files in the benchmark corpus.
+        chunks: Passages indexed.
+        seconds: Full build time (read, clean, chunk, embed, write).
+        chunks_per_s: ``chunks / seconds``.
+        encode_seconds: Raw ``SentenceTransformer.encode`` of the same indexed texts.
+        encode_chunks_per_s: ``chunks / encode_seconds``.
+        throughput_ratio: ``chunks_per_s / encode_chunks_per_s`` (1.0 = no overhead).
+    """
+
+    files: int
+    chunks: int
+    seconds: float
+    chunks_per_s: float
+    encode_seconds: float
+    encode_chunks_per_s: float
+    throughput_ratio: float
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """One ``update_index`` run.
+
+    Attributes:
+        scenario: ``"nothing changed"`` or ``"one file changed"``.
+        seconds: Update time.
+        speedup: Full build time divided by this update's time.
+        embedded: Passages embedded by the update.
+        reused: Passages whose vectors were reused.
+        changed_file: The file edited ("" when nothing changed).
+        changed_file_chunks: Passages of that file after the update.
+    """
+
+    scenario: str
+    seconds: float
+    speedup: float
+    embedded: int
+    reused: int
+    changed_file: str
+    changed_file_chunks: int
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    """Per-question latency over the gold questions (one question at a time, warm engine).
+
+    Attributes:
+        questions: Number of questions timed.
+        embed_p50_ms, embed_p95_ms: Embedding the question alone.
+        retrieve_p50_ms, retrieve_p95_ms: ``scoqa.retrieve(question, k=5)``.
+        ask_p50_ms, ask_p95_ms: ``scoqa.ask(question)``.
+    """
+
+    questions: int
+    embed_p50_ms: float
+    embed_p95_ms: float
+    retrieve_p50_ms: float
+    retrieve_p95_ms: float
+    ask_p50_ms: float
+    ask_p95_ms: float
+
+
+@dataclass(frozen=True)
+class ColdStartResult:
+    """A new process answering one question.
+
+    Attributes:
+        first_answer_seconds: From starting the process to the first answer.
+        import_seconds: Python start-up and ``import scoqa`` (part of the above).
+        model_load_seconds: Loading the embedding model (part of the above).
+        peak_rss_mb: Peak resident memory of that process, in MiB.
+    """
+
+    first_answer_seconds: float
+    import_seconds: float
+    model_load_seconds: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class ConcurrencyResult:
+    """Questions answered by ``threads`` askers sharing one engine.
+
+    Attributes:
+        threads: Concurrent askers.
+        questions: Questions answered in all.
+        seconds: Wall time.
+        questions_per_s: ``questions / seconds``.
+    """
+
+    threads: int
+    questions: int
+    seconds: float
+    questions_per_s: float
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What the numbers were measured on.
+
+    Attributes:
+        cpus: Logical CPUs.
+        cpu_model: The ``model name`` of ``/proc/cpuinfo``.
+        ram_gb: Total memory in GiB.
+        load_average_1min: Load average when the run ended (other work on a shared machine).
+        python, torch, faiss: Versions.
+        torch_threads: Threads torch uses for one model call.
+    """
+
+    cpus: int
+    cpu_model: str
+    ram_gb: float
+    load_average_1min: float
+    python: str
+    torch: str
+    torch_threads: int
+    faiss: str
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """Everything one ``scoqa bench`` run measured (see :mod:`scoqa.bench_report` for targets)."""
+
+    machine: Machine
+    options: BenchOptions
+    build: BuildResult
+    updates: tuple[UpdateResult, ...]
+    latency: LatencyResult
+    cold_start: ColdStartResult
+    concurrency: tuple[ConcurrencyResult, ...]
+    scale: tuple[ScaleResult, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The result as plain JSON data, targets included."""
+        return {**asdict(self), "targets": [asdict(t) for t in targets(self)]}
 
 
 @dataclass(frozen=True)
@@ -114,7 +284,7 @@ def format_result(result: BenchResult) -> str:
     parts += ["### Targets", _table(("target", "goal", "measured", "result"),
                                     [(t.name, t.goal, t.measured, t.status) for t in targets(result)])]
     m = result.machine
-    parts.append(f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gb']} GiB RAM, load average "
-                 f"{m['load_average_1min']} at the end; Python {m['python']}, torch {m['torch']} "
-                 f"({m['torch_threads']} threads), faiss {m['faiss']}.")
+    parts.append(f"Machine: {m.cpus} CPUs ({m.cpu_model}), {m.ram_gb} GiB RAM, load average "
+                 f"{m.load_average_1min} at the end; Python {m.python}, torch {m.torch} "
+                 f"({m.torch_threads} threads), faiss {m.faiss}.")
     return "\n\n".join(parts)

@@ -219,8 +219,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from .bench import GOLD_QUESTIONS, BenchOptions, run_bench
-    from .bench_report import format_result
+    from .bench import GOLD_QUESTIONS, run_bench
+    from .bench_report import BenchOptions, format_result
 
     options = BenchOptions.tiny() if args.quick else BenchOptions()
     changes = {"questions": args.questions, "threads": args.threads, "scale": args.scale, "repeat": args.repeat}
