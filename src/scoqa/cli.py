@@ -197,9 +197,42 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """Parse ``--scale``: comma-separated vector counts, ``none`` for no scale benchmark."""
+    if text.strip().lower() in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers such as 10000,100000, got {text!r}") from None
+    if any(n < 10 for n in sizes):
+        raise argparse.ArgumentTypeError(f"every size must be >= 10 vectors, got {text!r}")
+    return sizes
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """Parse ``--threads``: comma-separated numbers >= 1."""
+    return tuple(_positive_int(part) for part in text.split(",") if part.strip())
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    print("scoqa bench is not available yet", file=sys.stderr)
-    return 1
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .bench import GOLD_QUESTIONS, run_bench
+    from .bench_report import BenchOptions, format_result
+
+    options = BenchOptions.tiny() if args.quick else BenchOptions()
+    changes = {"questions": args.questions, "threads": args.threads, "scale": args.scale, "repeat": args.repeat}
+    options = replace(options, **{k: v for k, v in changes.items() if v is not None})
+    result = run_bench(settings, options, Path(args.questions_file or GOLD_QUESTIONS),
+                       report=lambda line: print(f"bench: {line}", file=sys.stderr, flush=True))
+    out = Path(args.json_out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(format_result(result))
+    print(f"\nresults written to {out}")
+    return 0
 
 
 # -- parser --------------------------------------------------------------------------------------
@@ -295,6 +328,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("bench", help="measure build, update, latency, memory and scale")
     _common(p)
+    p.add_argument("--quick", action="store_true",
+                   help="tiny setting: 5 questions, 1 build, 1-2 askers, scale 2000,5000 (about a minute)")
+    p.add_argument("--scale", type=_sizes, default=None, metavar="N,N,...",
+                   help="synthetic index sizes (default 10000,100000,1000000; 'none' to skip)")
+    p.add_argument("--questions", type=_positive_int, default=None, metavar="N",
+                   help="time only the first N gold questions (default: all)")
+    p.add_argument("--questions-file", default=None, metavar="PATH",
+                   help="JSONL file with a 'question' per line (default: tests/data/gold_retrieval.jsonl)")
+    p.add_argument("--threads", type=_counts, default=None, metavar="N,N,...",
+                   help="numbers of concurrent askers (default 1,2,4)")
+    p.add_argument("--repeat", type=_positive_int, default=None, metavar="N",
+                   help="full builds to time; the fastest counts (default 2)")
+    p.add_argument("--json-out", default="bench-results.json", metavar="PATH",
+                   help="where to write the results as JSON (default: ./bench-results.json)")
     p.set_defaults(handler=cmd_bench)
     return parser
 

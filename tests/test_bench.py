@@ -1,0 +1,124 @@
+"""`scoqa bench` end to end on the tiny setting, the corpus split it benchmarks on, and the FAISS size policy.
+
+These tests check that every figure is produced and well formed; they assert no timing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scoqa import store
+from scoqa.bench import prepare_corpus
+from scoqa.bench_scale import synthetic_vectors
+
+from .conftest import CORPUS, ROOT
+
+SECTIONS = ("build", "cold_start", "concurrency", "latency", "machine", "options", "scale", "targets", "updates")
+
+
+def _numbers(data: object) -> list[float]:
+    """Every number in a JSON value (booleans excluded)."""
+    if isinstance(data, dict):
+        return [n for value in data.values() for n in _numbers(value)]
+    if isinstance(data, list):
+        return [n for value in data for n in _numbers(value)]
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return [float(data)]
+    return []
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """`scoqa bench --quick` run once in a subprocess, from a folder that is not the project."""
+    folder = tmp_path_factory.mktemp("bench")
+    out = folder / "results" / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "scoqa.cli", "--corpus", str(CORPUS), "bench", "--quick", "--scale", "2000,5000",
+         "--json-out", str(out)],
+        cwd=folder, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    return run, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_quick_bench_produces_every_field(quick_run) -> None:  # type: ignore[no-untyped-def]
+    _, data = quick_run
+    assert set(data) == set(SECTIONS)
+    build = data["build"]
+    assert build["files"] >= 4 and build["chunks"] > 0
+    for key in ("seconds", "chunks_per_s", "encode_seconds", "encode_chunks_per_s", "throughput_ratio"):
+        assert build[key] > 0, key
+    unchanged, changed = data["updates"]
+    assert unchanged["scenario"] == "nothing changed" and unchanged["embedded"] == 0
+    assert unchanged["reused"] == build["chunks"]
+    assert changed["scenario"] == "one file changed" and changed["changed_file"]
+    assert 0 < changed["embedded"] <= changed["changed_file_chunks"]
+    assert data["latency"]["questions"] == 5
+    for key in ("embed", "retrieve", "ask"):
+        assert 0 < data["latency"][f"{key}_p50_ms"] <= data["latency"][f"{key}_p95_ms"]
+    cold = data["cold_start"]
+    assert cold["first_answer_seconds"] > cold["model_load_seconds"] > 0 and cold["peak_rss_mb"] > 50
+    assert [c["threads"] for c in data["concurrency"]] == [1, 2]
+    assert all(c["questions_per_s"] > 0 for c in data["concurrency"])
+    assert [s["vectors"] for s in data["scale"]] == [2000, 5000]
+    for row in data["scale"]:
+        assert row["index"] == "IndexFlatIP" and row["recall_at_10"] == pytest.approx(1.0)
+        assert row["index_mb"] > 0 and row["search_p50_ms"] > 0 and row["exact_search_p50_ms"] > 0
+    statuses = {t["name"]: t["status"] for t in data["targets"]}
+    assert len(statuses) == 7 and set(statuses.values()) <= {"pass", "miss", "not run"}
+    assert statuses["1M vectors: search p50"] == "not run"
+    assert all(math.isfinite(n) and n >= 0 for n in _numbers(data))
+
+
+def test_quick_bench_prints_the_tables(quick_run) -> None:  # type: ignore[no-untyped-def]
+    run, _ = quick_run
+    for heading in ("### Pipeline", "### Dense search at scale", "### Targets", "Machine:"):
+        assert heading in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+def test_bench_errors_are_sentences(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "scoqa.cli", "bench", "--quick", "--questions-file", str(tmp_path / "missing.jsonl")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2
+    assert "gold questions file" in run.stderr and "--questions-file" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_one_file_corpus_is_split_at_headings_into_files(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    sections = [
+        f"Section {name}\n\nThe member states met in {name} and agreed on joint measures against terrorism. "
+        "They signed a protocol and planned a joint exercise for the following year.\n"
+        for name in ("Astana", "Beijing", "Bishkek", "Dushanbe", "Moscow", "Tashkent")
+    ]
+    text = "Report\n\n" + "\n".join(sections)
+    (source / "report.txt").write_text(text, encoding="utf-8")
+    files = prepare_corpus(source, tmp_path / "corpus")
+    assert files == [f"report-part{n}.txt" for n in range(1, 5)]
+    parts = [(tmp_path / "corpus" / name).read_text(encoding="utf-8") for name in files]
+    assert "".join(parts) == text  # nothing lost or repeated, and in order
+    assert all(part.startswith("Section ") for part in parts[1:])  # cut at headings
+
+
+def test_size_policy_is_exact_below_the_limit_and_approximate_above(tmp_path: Path) -> None:
+    vectors, queries = synthetic_vectors(3000, 50)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    exact, kind = store.make_faiss_index(vectors, exact_limit=3000)
+    assert kind == "IndexFlatIP"
+    approx, kind = store.make_faiss_index(vectors, exact_limit=2999)
+    assert kind.startswith("IndexHNSWFlat") and approx.ntotal == 3000
+    _, truth = exact.search(queries, 10)
+    _, found = approx.search(queries, 10)
+    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found.tolist(), truth.tolist())])
+    assert recall >= 0.95
