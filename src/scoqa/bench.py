@@ -137,6 +137,7 @@ def measure_build(settings: Settings, files: int, repeat: int, report: ReportFn)
     from . import store
     from .build import build_index
     from .embed import get_embedder
+    from .units import unit_texts
 
     model = get_embedder(settings.model).model
     build_times, encode_times = [], []
@@ -146,7 +147,9 @@ def measure_build(settings: Settings, files: int, repeat: int, report: ReportFn)
         built = build_index(settings)
         build_times.append(built.seconds)
         chunks = built.chunks
-        texts = [c.context for c in store.load_index(settings.index_dir).chunks]
+        # The build embeds each passage and each of its sentences; raw encode gets the same texts.
+        built_chunks = store.load_index(settings.index_dir).chunks
+        texts = [c.context for c in built_chunks] + unit_texts(built_chunks)
         report(f"raw model.encode {attempt}/{repeat} of {len(texts)} passages ...")
         started = time.perf_counter()
         model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)

@@ -82,25 +82,55 @@ def _context_key(model: str, text: str) -> str:
     return hashlib.sha256(f"{model}\x00{text}".encode()).hexdigest()
 
 
-def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool) -> np.ndarray:
+def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool,
+           description: str = "embedding passages") -> np.ndarray:
     """Embed ``texts`` (at least one) in batches, reporting progress."""
     embedder = get_embedder(settings.model)
     bar = None
     if show_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(texts), desc="embedding passages", unit="passage")
-    parts = []
+        bar = tqdm(total=len(texts), desc=description, unit="text")
+    # Longest first, so that each batch pads to texts of about the same length, as one
+    # SentenceTransformer.encode call does: batches in document order padded 30% more word
+    # pieces on the report, and build throughput fell to 63-76% of raw model.encode (scoqa bench).
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = np.empty((len(texts), embedder.dim), dtype=np.float32)
     for start in range(0, len(texts), EMBED_BATCH):
-        batch = texts[start:start + EMBED_BATCH]
-        parts.append(embedder.encode(batch, batch_size=EMBED_BATCH))
+        rows = order[start:start + EMBED_BATCH]
+        vectors[rows] = embedder.encode([texts[i] for i in rows], batch_size=EMBED_BATCH)
         if bar is not None:
-            bar.update(len(batch))
+            bar.update(len(rows))
         if progress is not None:
-            progress(start + len(batch), len(texts), "embedding passages")
+            progress(start + len(rows), len(texts), description)
     if bar is not None:
         bar.close()
-    return np.vstack(parts)
+    return vectors
+
+
+def _units(
+    chunks: list[Chunk],
+    rows: list[int | None],
+    previous: store.Index | None,
+    settings: Settings,
+    progress: ProgressFn | None,
+    show_progress: bool,
+) -> Units:
+    """Sentence-level units of the new passages; a reused passage keeps its units' vectors."""
+    old = previous.units if previous is not None else None
+
+    def reuse(i: int) -> np.ndarray | None:
+        row = rows[i]
+        if old is None or row is None:
+            return None
+        span = old.of(row)
+        return old.vectors[span.start:span.stop]
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return _embed(texts, settings, progress, show_progress, "embedding sentences")
+
+    dim = int(previous.vectors.shape[1]) if previous is not None and previous.vectors.ndim == 2 else 0
+    return build_units(chunks, encode, dim or get_embedder(settings.model).dim, reuse)
 
 
 def _assemble(
@@ -179,7 +209,8 @@ def _assemble(
         faiss_index="",
         problems=problems,
     )
-    store.save_index(settings.index_dir, manifest, chunks, vectors)
+    units = _units(chunks, rows, previous, settings, progress, show_progress)
+    store.save_index(settings.index_dir, manifest, chunks, vectors, units)
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),

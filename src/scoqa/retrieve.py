@@ -99,7 +99,9 @@ class Searcher:
     def units(self) -> Units:
         """Sentence-level units of the index with their embeddings (computed on first use)."""
         if self._units is None:
-            self._units = build_units(self.index.chunks, self.embedder.encode, self.embedder.dim)
+            # Indexes written by scoqa carry their units; one written without them (by hand, or
+            # in a test) gets them computed once here.
+            self._units = self.index.units or build_units(self.index.chunks, self.embedder.encode, self.embedder.dim)
         return self._units
 
     def lexical_query(self, query: str, acronyms: bool = True) -> str:

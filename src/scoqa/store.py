@@ -37,6 +37,7 @@ import numpy as np
 from . import __version__
 from .chunk import Chunk
 from .lexical import make_bm25
+from .units import Units
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -44,6 +45,7 @@ CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
 FAISS_FILE = "dense.faiss"
 BM25_DIR = "bm25"
+UNITS = "units.npz"
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at
 #: 50k and 25-50 ms at 100k, against ~10-60 ms to embed the query, so past 20k exact search would
@@ -102,6 +104,8 @@ class Index:
         vectors: Normalised embeddings, one row per chunk.
         dense: The FAISS index over ``vectors``.
         lexical: The bm25s retriever over the chunks' indexed text.
+        units: The passages' sentences and list entries with their embeddings (None for an index
+            written without them; the searcher then computes them).
     """
 
     path: Path
@@ -110,6 +114,7 @@ class Index:
     vectors: np.ndarray
     dense: Any
     lexical: Any
+    units: Units | None = None
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -177,7 +182,8 @@ def new_manifest(*, model: str, dim: int, chunking: dict[str, Any], sources: dic
     }
 
 
-def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray) -> None:
+def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
+                      units: Units | None = None) -> None:
     """Write every index file into ``folder`` (which must be new); the manifest goes last."""
     import faiss
 
@@ -192,6 +198,9 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
     manifest = {**manifest, "faiss_index": kind}
     faiss.write_index(dense, str(folder / FAISS_FILE))
     make_bm25([c.context for c in chunks]).save(str(folder / BM25_DIR))
+    if units is not None:
+        np.savez(folder / UNITS, owner=units.owner, spans=units.spans, first=units.first, vectors=units.vectors)
+        manifest["units"] = int(units.owner.size)
     # Sizes let a reader detect a truncated file before a parser trips over it.
     manifest["files"] = file_sizes(folder)
     _write_json(folder / MANIFEST, manifest)
@@ -323,10 +332,11 @@ def staging_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(parent, ignore_errors=True)
 
 
-def save_index(target: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray) -> None:
+def save_index(target: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
+               units: Units | None = None) -> None:
     """Write a complete index beside ``target`` and swap it in atomically."""
     with staging_folder(target) as staged:
-        write_index_files(staged, manifest, chunks, vectors)
+        write_index_files(staged, manifest, chunks, vectors, units)
         swap_in(staged, target)
 
 
@@ -394,6 +404,7 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
         vectors = np.load(folder / VECTORS, allow_pickle=False)
         dense = faiss.read_index(str(folder / FAISS_FILE))
         lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else make_bm25([])
+        units = _load_units(folder / UNITS, len(chunks)) if (folder / UNITS).exists() else None
     except FileNotFoundError as exc:
         raise IndexCorrupt(
             f"index at {str(folder)!r} is missing {exc.filename or 'a file'}", REBUILD
@@ -410,7 +421,15 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
             f"index at {str(folder)!r} is inconsistent ({len(chunks)} chunks, {rows} vectors, "
             f"{dense.ntotal} in FAISS, manifest says {manifest.get('chunks')})", REBUILD
         )
-    return Index(folder, manifest, chunks, vectors, dense, lexical)
+    return Index(folder, manifest, chunks, vectors, dense, lexical, units)
+
+
+def _load_units(path: Path, chunks: int) -> Units:
+    with np.load(path, allow_pickle=False) as data:
+        units = Units(owner=data["owner"], spans=data["spans"], first=data["first"], vectors=data["vectors"])
+    if units.first.size != chunks + 1 or units.vectors.shape[0] != units.owner.size != int(units.first[-1]):
+        raise ValueError(f"{path.name} does not match the passages")
+    return units
 
 
 def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Index:

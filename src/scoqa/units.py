@@ -51,25 +51,52 @@ def unit_text(chunk: Chunk, start: int, end: int) -> str:
     return f"{prefix}: {body}" if prefix else body
 
 
-def build_units(chunks: Sequence[Chunk], encode: Callable[[list[str]], np.ndarray], dim: int) -> Units:
-    """Split passages into units and embed them."""
+def build_units(
+    chunks: Sequence[Chunk],
+    encode: Callable[[list[str]], np.ndarray],
+    dim: int,
+    reuse: Callable[[int], np.ndarray | None] | None = None,
+) -> Units:
+    """Split passages into units and embed them.
+
+    Args:
+        chunks: The passages, in index order.
+        encode: Embeds a list of texts (normalised rows).
+        dim: Embedding dimension.
+        reuse: For passage ``i``, the vectors of its units from an earlier build (same indexed
+            text, same model), or None to embed them.
+    """
     owner: list[int] = []
     spans: list[tuple[int, int]] = []
     first = [0]
-    texts: list[str] = []
     for row, chunk in enumerate(chunks):
         for start, end in unit_spans(chunk):
             owner.append(row)
             spans.append((start, end))
-            texts.append(unit_text(chunk, start, end))
         first.append(len(owner))
-    vectors = encode(texts) if texts else np.zeros((0, dim), dtype=np.float32)
+    vectors = np.zeros((len(owner), dim), dtype=np.float32)
+    missing: list[int] = []
+    for row, chunk in enumerate(chunks):
+        old = reuse(row) if reuse is not None else None
+        span = range(first[row], first[row + 1])
+        if old is not None and len(old) == len(span):
+            vectors[span.start:span.stop] = old
+        else:
+            missing.extend(span)
+    if missing:
+        texts = [unit_text(chunks[owner[u]], *spans[u]) for u in missing]
+        vectors[missing] = encode(texts)
     return Units(
         owner=np.asarray(owner, dtype=np.int64),
         spans=np.asarray(spans, dtype=np.int64).reshape(-1, 2),
         first=np.asarray(first, dtype=np.int64),
         vectors=np.ascontiguousarray(vectors, dtype=np.float32),
     )
+
+
+def unit_texts(chunks: Sequence[Chunk]) -> list[str]:
+    """The indexed text of every unit of ``chunks``, in order."""
+    return [unit_text(chunk, start, end) for chunk in chunks for start, end in unit_spans(chunk)]
 
 
 def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
