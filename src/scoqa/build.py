@@ -37,6 +37,7 @@ from .status import (
     index_status,
     problem_lines,
 )
+from .units import Units, build_units
 
 #: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
 #: because callers ask the build module about the index.
