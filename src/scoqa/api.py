@@ -219,15 +219,16 @@ def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", settings: Settings
     return get_engine(settings).retrieve(query, k, mode)
 
 
-def build_index(settings: Settings | None = None, *, show_progress: bool = False) -> build.BuildReport:
+def build_index(settings: Settings | None = None, *, show_progress: bool = False,
+                progress: build.ProgressFn | None = None) -> build.BuildReport:
     """Rebuild the index from scratch (see :func:`scoqa.build.build_index`)."""
-    report = build.build_index(settings or Settings.from_env(), show_progress=show_progress)
-    return report
+    return build.build_index(settings or Settings.from_env(), show_progress=show_progress, progress=progress)
 
 
-def update_index(settings: Settings | None = None, *, show_progress: bool = False) -> build.BuildReport:
+def update_index(settings: Settings | None = None, *, show_progress: bool = False,
+                 progress: build.ProgressFn | None = None) -> build.BuildReport:
     """Update the index incrementally (see :func:`scoqa.build.update_index`)."""
-    return build.update_index(settings or Settings.from_env(), show_progress=show_progress)
+    return build.update_index(settings or Settings.from_env(), show_progress=show_progress, progress=progress)
 
 
 def index_status(settings: Settings | None = None) -> build.IndexStatus:

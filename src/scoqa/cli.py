@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -365,6 +366,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``scoqa`` command; returns the exit status."""
     logging.basicConfig(level=logging.WARNING, format="scoqa: %(message)s")
+    # Warnings (a stale index) read as one line, like every other message of the command.
+    warnings.showwarning = lambda message, *_args, **_kw: print(f"scoqa: warning: {message}", file=sys.stderr)
     for noisy in ("sentence_transformers", "transformers", "bm25s", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     parser = build_parser()
