@@ -37,7 +37,7 @@ from .status import (
     index_status,
     problem_lines,
 )
-from .units import Units, build_units
+from .units import Units, plan_units
 
 #: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
 #: because callers ask the build module about the index.
@@ -84,7 +84,7 @@ def _context_key(model: str, text: str) -> str:
 
 
 def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool,
-           description: str = "embedding passages") -> np.ndarray:
+           description: str = "embedding passages and sentences") -> np.ndarray:
     """Embed ``texts`` (at least one) in batches, reporting progress."""
     embedder = get_embedder(settings.model)
     bar = None
@@ -109,14 +109,9 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
     return vectors
 
 
-def _units(
-    chunks: list[Chunk],
-    rows: list[int | None],
-    previous: store.Index | None,
-    settings: Settings,
-    progress: ProgressFn | None,
-    show_progress: bool,
-) -> Units:
+def _plan_units(
+    chunks: list[Chunk], rows: list[int | None], previous: store.Index | None, dim: int
+) -> tuple[Units, list[int], list[str]]:
     """Sentence-level units of the new passages; a reused passage keeps its units' vectors."""
     old = previous.units if previous is not None else None
 
@@ -127,11 +122,7 @@ def _units(
         span = old.of(row)
         return old.vectors[span.start:span.stop]
 
-    def encode(texts: list[str]) -> np.ndarray:
-        return _embed(texts, settings, progress, show_progress, "embedding sentences")
-
-    dim = int(previous.vectors.shape[1]) if previous is not None and previous.vectors.ndim == 2 else 0
-    return build_units(chunks, encode, dim or get_embedder(settings.model).dim, reuse)
+    return plan_units(chunks, dim, reuse)
 
 
 def _assemble(
@@ -187,17 +178,21 @@ def _assemble(
             cache.setdefault(_context_key(settings.model, chunk.context), row)
         rows = [cache.get(_context_key(settings.model, c.context)) if r is None else r for c, r in zip(chunks, rows)]
     missing = [i for i, row in enumerate(rows) if row is None]
-    if missing:
-        fresh = _embed([chunks[i].context for i in missing], settings, progress, show_progress)
-        dim = fresh.shape[1]
-    else:  # nothing new to embed: no need to load the model just to learn its dimension
-        dim = int(old_manifest["dim"]) if reuse_vectors and chunks else get_embedder(settings.model).dim
+    # Without anything new to embed there is no need to load the model to learn its dimension.
+    dim = int(old_manifest["dim"]) if reuse_vectors and chunks and not missing else get_embedder(settings.model).dim
+    units, unit_missing, unit_texts = _plan_units(chunks, rows, previous, dim)
+    # Passages and sentences go through the model together, longest first, as one encode call
+    # would take them.
+    texts = [chunks[i].context for i in missing] + unit_texts
+    fresh = _embed(texts, settings, progress, show_progress) if texts else np.zeros((0, dim), np.float32)
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
     if missing:
-        vectors[missing] = fresh
+        vectors[missing] = fresh[: len(missing)]
+    if unit_missing:
+        units.vectors[unit_missing] = fresh[len(missing):]
     before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
     after = Counter((c.source, c.context) for c in chunks)
     problems = problem_lines(diff.problems, kept)
@@ -210,7 +205,6 @@ def _assemble(
         faiss_index="",
         problems=problems,
     )
-    units = _units(chunks, rows, previous, settings, progress, show_progress)
     store.save_index(settings.index_dir, manifest, chunks, vectors, units)
     return BuildReport(
         chunks=len(chunks),

@@ -51,20 +51,21 @@ def unit_text(chunk: Chunk, start: int, end: int) -> str:
     return f"{prefix}: {body}" if prefix else body
 
 
-def build_units(
+def plan_units(
     chunks: Sequence[Chunk],
-    encode: Callable[[list[str]], np.ndarray],
     dim: int,
     reuse: Callable[[int], np.ndarray | None] | None = None,
-) -> Units:
-    """Split passages into units and embed them.
+) -> tuple[Units, list[int], list[str]]:
+    """Split passages into units, taking earlier vectors where given.
 
     Args:
         chunks: The passages, in index order.
-        encode: Embeds a list of texts (normalised rows).
         dim: Embedding dimension.
         reuse: For passage ``i``, the vectors of its units from an earlier build (same indexed
-            text, same model), or None to embed them.
+            text, same model), or None.
+
+    Returns:
+        The units (rows still to embed are zero), the numbers of those rows, and their texts.
     """
     owner: list[int] = []
     spans: list[tuple[int, int]] = []
@@ -76,22 +77,28 @@ def build_units(
         first.append(len(owner))
     vectors = np.zeros((len(owner), dim), dtype=np.float32)
     missing: list[int] = []
-    for row, chunk in enumerate(chunks):
+    for row in range(len(chunks)):
         old = reuse(row) if reuse is not None else None
         span = range(first[row], first[row + 1])
         if old is not None and len(old) == len(span):
             vectors[span.start:span.stop] = old
         else:
             missing.extend(span)
-    if missing:
-        texts = [unit_text(chunks[owner[u]], *spans[u]) for u in missing]
-        vectors[missing] = encode(texts)
-    return Units(
+    units = Units(
         owner=np.asarray(owner, dtype=np.int64),
         spans=np.asarray(spans, dtype=np.int64).reshape(-1, 2),
         first=np.asarray(first, dtype=np.int64),
-        vectors=np.ascontiguousarray(vectors, dtype=np.float32),
+        vectors=vectors,
     )
+    return units, missing, [unit_text(chunks[owner[u]], *spans[u]) for u in missing]
+
+
+def build_units(chunks: Sequence[Chunk], encode: Callable[[list[str]], np.ndarray], dim: int) -> Units:
+    """Split passages into units and embed them all."""
+    units, missing, texts = plan_units(chunks, dim)
+    if missing:
+        units.vectors[missing] = encode(texts)
+    return units
 
 
 def unit_texts(chunks: Sequence[Chunk]) -> list[str]:
