@@ -94,6 +94,8 @@ class Searcher:
         self.acronyms = find_acronyms(c.text for c in index.chunks)
         self._units: Units | None = None
         self.spelling = Spelling(c.text for c in index.chunks)
+        #: Row of each passage id, to go from a hit back to the index.
+        self.row_of = {c.id: row for row, c in enumerate(index.chunks)}
 
     @property
     def units(self) -> Units:
