@@ -14,9 +14,8 @@ sets (README, "Answers").
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,23 +137,8 @@ def _type_match(kind: str, text: str, question: str) -> float:
     return 0.0
 
 
-class _Idf:
-    """Inverse document frequency of BM25 terms, read from the bm25s index."""
-
-    def __init__(self, searcher: Searcher) -> None:
-        lexical = searcher.index.lexical
-        self.n = max(len(searcher.index.chunks), 1)
-        self.vocab: dict[str, int] = dict(getattr(lexical, "vocab_dict", {}) or {})
-        indptr = np.asarray(lexical.scores["indptr"]) if getattr(lexical, "scores", None) else np.zeros(1)
-        self.df = np.diff(indptr) if indptr.size > 1 else np.zeros(0)
-
-    def __call__(self, term: str) -> float:
-        idx = self.vocab.get(term)
-        df = float(self.df[idx]) if idx is not None and idx < self.df.size else 0.0
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-
-
-def _coverage(terms: list[str], idf: _Idf, text_terms: set[str]) -> float:
+def _coverage(terms: list[str], idf: Callable[[str], float], text_terms: set[str]) -> float:
+    """IDF-weighted share of ``terms`` found in ``text_terms``."""
     weights = [idf(t) for t in terms]
     total = sum(weights)
     if total <= 0:
@@ -200,7 +184,6 @@ class Answerer:
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
-        self.idf = _Idf(searcher)
 
     def candidates(self, hits: list[Hit], rows: list[int], query: str, vector: np.ndarray,
                    kind: str, question: str) -> list[_Candidate]:
@@ -223,7 +206,7 @@ class Answerer:
                 # sentence before it names, so it is matched with that sentence's words too.
                 context = previous if _PRONOUN_START.match(words) else ""
                 unit_words = expand_query(f"{context} {words}", self.searcher.acronyms)
-                coverage = _coverage(terms, self.idf, set(query_terms(unit_words)))
+                coverage = _coverage(terms, self.searcher.idf, set(query_terms(unit_words)))
                 previous = words
                 typed = _type_match(kind, words, question)
                 score = cosine + 0.8 * coverage + 0.4 * typed + 0.3 * prior

@@ -32,19 +32,31 @@ def _stemmer() -> Any:
         return None
 
 
-def tokenize(texts: list[str]) -> Any:
-    """Tokenise texts for bm25s, the same way for documents and queries."""
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False,
-                          token_pattern=TOKEN_PATTERN)
+_TOKEN = re.compile(TOKEN_PATTERN)
 
 
-def query_terms(query: str) -> list[str]:
-    """The query's tokens as strings (stop words removed, stemmed)."""
-    tokenized = tokenize([query])
-    inverse = {v: k for k, v in tokenized.vocab.items()}
-    return [inverse[i] for i in tokenized.ids[0]]
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    stemmer = _stemmer()
+    return stemmer.stemWord(word) if stemmer is not None else word
+
+
+def query_terms(text: str) -> list[str]:
+    """BM25 terms of a text: lower-cased words, English stop words removed, stemmed.
+
+    The same steps as ``bm25s.tokenize`` (checked to give the same terms on the report and the
+    question sets), without building a vocabulary per call: answers tokenise every candidate
+    sentence, so this sits on the hot path. The index is built from this function too.
+    """
+    stop = _stopwords()
+    return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in stop]
 
 
 def make_bm25(texts: list[str]) -> Any:
@@ -53,7 +65,8 @@ def make_bm25(texts: list[str]) -> Any:
 
     retriever = bm25s.BM25()
     if texts:
-        retriever.index(tokenize(texts), show_progress=False)
+        # A passage with no indexable word still needs a row; "\x00" never matches a query.
+        retriever.index([query_terms(t) or ["\x00"] for t in texts], show_progress=False)
     return retriever
 
 
@@ -130,6 +143,7 @@ class Spelling:
                 if word[0].isupper():
                     self.names.setdefault(key, word)
         self._name_keys = list(self.names)
+        self._corrections: dict[tuple[str, float], str | None] = {}
 
     def correct(self, word: str, cutoff: float = 0.8) -> str | None:
         """The corpus's spelling of ``word``: itself if known, else for a capitalised word of five
@@ -141,5 +155,7 @@ class Spelling:
             return self.words[key]
         if len(key) < 5 or not word[:1].isupper():
             return None
-        match = difflib.get_close_matches(key, self._name_keys, n=1, cutoff=cutoff)
-        return self.names[match[0]] if match else None
+        if (word, cutoff) not in self._corrections:  # difflib scans every name: remember
+            match = difflib.get_close_matches(key, self._name_keys, n=1, cutoff=cutoff)
+            self._corrections[(word, cutoff)] = self.names[match[0]] if match else None
+        return self._corrections[(word, cutoff)]

@@ -9,6 +9,7 @@ best BM25 match is (README, "Retrieval design").
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -88,14 +89,23 @@ class Searcher:
     """Search one loaded index with one embedder."""
 
     def __init__(self, index: Index, embedder: Embedder) -> None:
+        import faiss
+
+        # One query at a time: OpenMP threads only add start-up and spin-wait costs to a
+        # single search (benchmark: p95 20 ms against 0.3 ms at 10k vectors on a busy machine).
+        faiss.omp_set_num_threads(1)
         self.index = index
         self.embedder = embedder
-        self._vocab = set(getattr(index.lexical, "vocab_dict", {}) or {})
+        self._vocab_ids: dict[str, int] = dict(getattr(index.lexical, "vocab_dict", {}) or {})
+        self._vocab = set(self._vocab_ids)
         self.acronyms = find_acronyms(c.text for c in index.chunks)
         self._units: Units | None = None
         self.spelling = Spelling(c.text for c in index.chunks)
         #: Row of each passage id, to go from a hit back to the index.
         self.row_of = {c.id: row for row, c in enumerate(index.chunks)}
+        scores = getattr(index.lexical, "scores", None)
+        indptr = np.asarray(scores["indptr"]) if scores else np.zeros(1)
+        self._df = np.diff(indptr) if indptr.size > 1 else np.zeros(0)
 
     @property
     def units(self) -> Units:
@@ -121,6 +131,13 @@ class Searcher:
         """Whether the corpus uses ``word`` (in any spelling close to it)."""
         terms = query_terms(word)
         return (bool(terms) and all(t in self._vocab for t in terms)) or self.spelling.correct(word) is not None
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a BM25 term (a term the corpus lacks is rarest of all)."""
+        idx = self._vocab_ids.get(term)
+        df = float(self._df[idx]) if idx is not None and idx < self._df.size else 0.0
+        n = max(len(self.index.chunks), 1)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's normalised embedding."""
