@@ -94,7 +94,7 @@ def test_eval_prints_the_comparison_table(report_settings, tmp_path) -> None:
     result = scoqa("eval", "--data", str(tmp_path), "--retrieval-only", "--json", settings=report_settings)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert [r["mode"] for r in report["retrieval"]] == ["hybrid", "dense", "bm25"]
+    assert [r["mode"] for r in report["retrieval"]] == ["hybrid", "fusion", "dense", "bm25"]
     assert report["retrieval"][0]["recall_at_1"] == 1.0 and report["query_embedding_p50_ms"] > 0
     table = scoqa("eval", "--data", str(tmp_path), "--retrieval-only", settings=report_settings)
     assert "recall@1" in table.stdout and "MRR@10" in table.stdout and "hybrid" in table.stdout

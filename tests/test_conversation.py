@@ -24,6 +24,9 @@ def history(*questions: str) -> list[dict]:
         ("And the Norak one?", "What did the Vostok exercise simulate?", "And the Norak one? exercise simulate"),
         ("Which attack did he comment on in August 2009?", "Who was the SCO Secretary-General in 2009?",
          "Which attack did he comment on in August 2009? SCO Secretary-General"),
+        # Two words and no name or date of its own: about what was being discussed.
+        ("How many people were killed?", "What happened in Andijan in May 2005?",
+         "How many people were killed? Andijan May 2005"),
     ],
 )
 def test_follow_ups_carry_names_and_dates_of_the_previous_question(question, previous, expected) -> None:
@@ -32,7 +35,8 @@ def test_follow_ups_carry_names_and_dates_of_the_previous_question(question, pre
 
 @pytest.mark.parametrize(
     "question",
-    ["When was the SCO founded?", "Which exercise was held in Zhambyl?", "How many people died in Beslan?"],
+    ["When was the SCO founded?", "Which exercise was held in Zhambyl?", "How many people died in Beslan?",
+     "What are the three evil forces?", "Which countries founded the SCO?"],
 )
 def test_self_contained_questions_are_not_disturbed(question: str) -> None:
     assert not needs_context(question)

@@ -91,6 +91,10 @@ def test_update_embeds_only_the_passages_that_changed(tmp_path, capsys) -> None:
     old_rows = {c.context: before.vectors[i] for i, c in enumerate(before.chunks)}
     alpha = next(i for i, c in enumerate(after.chunks) if c.source == "alpha.md")
     np.testing.assert_array_equal(after.vectors[alpha], old_rows[after.chunks[alpha].context])
+    # Its word-piece vectors (late interaction) came along; every passage has its own.
+    old_tokens = {c.context: before.tokens.of(i) for i, c in enumerate(before.chunks)}
+    np.testing.assert_array_equal(after.tokens.of(alpha), old_tokens[after.chunks[alpha].context])
+    assert after.tokens.first.size == len(after.chunks) + 1 and all(len(after.tokens.of(i)) for i in range(5))
     assert {c.source for c in after.chunks} == {"alpha.md", "beta.md", "two.md", "delta.md"}
     # The lexical index moved in step: the new words are found, the removed ones are not.
     searcher = Engine(settings).searcher()

@@ -40,7 +40,7 @@ MIN_COVERAGE = 0.3
 MIN_TYPED_COSINE = 0.3
 #: Abstain when most of the question's weight lies on words the corpus never uses ...
 MIN_KNOWN_SHARE = 0.5
-#: ... unless a sentence is this close in meaning.
+#: ... unless a sentence is this close in meaning (and shares a word with the question).
 CONFIDENT_COSINE = 0.55
 #: How many of the top passages the answer may quote from.
 QUOTE_FROM = 3
@@ -219,12 +219,13 @@ class Answerer:
         if not kind and needs_context(question):
             previous = user_questions(history)
             kind = question_type(previous[-1]) if previous else ""
-        vector = self.searcher.embed_query(query)
-        hits = self.searcher.search(query, k, "hybrid", query_vector=vector)
+        encoded = self.searcher.encode_query(query)
+        hits = self.searcher.search(query, k, "hybrid", encoded)
         if not hits:
             return Reply(NOT_COVERED, [], False, question, query)
         top = hits[:QUOTE_FROM]
-        ranked = self.candidates(top, [self.searcher.row_of[h.chunk_id] for h in top], query, vector, kind, question)
+        rows = [self.searcher.row_of[h.chunk_id] for h in top]
+        ranked = self.candidates(top, rows, query, encoded.vector, kind, question)
         best = ranked[0] if ranked else None
         if best is None or self._unsupported(question, query, kind, ranked):
             return Reply(NOT_COVERED, hits[:3], False, question, query,
@@ -253,7 +254,10 @@ class Answerer:
         words = content_terms(query)  # a follow-up is judged with the terms it carries
         known = _known_share(words, self.searcher) if words else 1.0
         # Mostly about words the report never uses, and no sentence close in meaning or in words.
-        return known <= MIN_KNOWN_SHARE and best.cosine < CONFIDENT_COSINE and best.coverage < 0.5
+        # Closeness in meaning alone does not count then: "the SCO's position on climate change"
+        # is near "environmental protection" (cosine 0.64) without sharing a word with it.
+        close = best.cosine >= CONFIDENT_COSINE and best.coverage > 0
+        return known <= MIN_KNOWN_SHARE and not close and best.coverage < 0.5
 
     @staticmethod
     def _antecedent_start(hit: Hit, cand: _Candidate, room: int) -> int:

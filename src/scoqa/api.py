@@ -205,7 +205,8 @@ def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", settings: Settings
     Args:
         query: A question or keywords.
         k: How many passages to return (>= 1).
-        mode: ``"hybrid"`` (BM25 + dense, fused; default), ``"dense"`` or ``"bm25"``.
+        mode: ``"hybrid"`` (BM25 + dense, fused, then reranked by late interaction; default),
+            ``"fusion"`` (without the rerank), ``"dense"`` or ``"bm25"``.
         settings: Corpus/index locations and model; default from ``SCOQA_*`` variables.
 
     Returns:

@@ -37,6 +37,7 @@ from .status import (
     index_status,
     problem_lines,
 )
+from .late import TokenVectors
 from .units import Units, plan_units
 
 #: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
@@ -84,8 +85,13 @@ def _context_key(model: str, text: str) -> str:
 
 
 def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, show_progress: bool,
-           description: str = "embedding passages and sentences") -> np.ndarray:
-    """Embed ``texts`` (at least one) in batches, reporting progress."""
+           description: str = "embedding passages and sentences",
+           with_tokens: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Embed ``texts`` (at least one) in batches, reporting progress.
+
+    Returns the vectors and, for the first ``with_tokens`` texts, their content word pieces'
+    vectors (taken from the same forward pass).
+    """
     embedder = get_embedder(settings.model)
     bar = None
     if show_progress:
@@ -97,16 +103,20 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
     # pieces on the report, and build throughput fell to 63-76% of raw model.encode (scoqa bench).
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     vectors = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    tokens: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * with_tokens
     for start in range(0, len(texts), EMBED_BATCH):
         rows = order[start:start + EMBED_BATCH]
-        vectors[rows] = embedder.encode([texts[i] for i in rows], batch_size=EMBED_BATCH)
+        vectors[rows], batch_tokens = embedder.encode_with_tokens([texts[i] for i in rows], batch_size=EMBED_BATCH)
+        for row, words in zip(rows, batch_tokens):
+            if row < with_tokens:
+                tokens[row] = words
         if bar is not None:
             bar.update(len(rows))
         if progress is not None:
             progress(start + len(rows), len(texts), description)
     if bar is not None:
         bar.close()
-    return vectors
+    return vectors, tokens
 
 
 def _plan_units(
@@ -143,6 +153,8 @@ def _assemble(
     ``previous`` instead of being embedded again.
     """
     started = time.perf_counter()
+    # An index written before passages kept their word-piece vectors has nothing to reuse them from.
+    reuse_vectors = reuse_vectors and previous is not None and previous.tokens is not None
     count = get_token_counter(settings.model)
     old_manifest = previous.manifest if previous is not None else {}
     old_rows: dict[str, list[int]] = {}
@@ -184,13 +196,20 @@ def _assemble(
     # Passages and sentences go through the model together, longest first, as one encode call
     # would take them.
     texts = [chunks[i].context for i in missing] + unit_texts
-    fresh = _embed(texts, settings, progress, show_progress) if texts else np.zeros((0, dim), np.float32)
+    fresh, fresh_tokens = (
+        _embed(texts, settings, progress, show_progress, with_tokens=len(missing)) if texts
+        else (np.zeros((0, dim), np.float32), [])
+    )
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
+    token_parts: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(chunks)
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
+            token_parts[i] = previous.tokens.of(row)  # type: ignore[union-attr]
     if missing:
         vectors[missing] = fresh[: len(missing)]
+        for i, words in zip(missing, fresh_tokens):
+            token_parts[i] = words
     if unit_missing:
         units.vectors[unit_missing] = fresh[len(missing):]
     before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
@@ -205,7 +224,7 @@ def _assemble(
         faiss_index="",
         problems=problems,
     )
-    store.save_index(settings.index_dir, manifest, chunks, vectors, units)
+    store.save_index(settings.index_dir, manifest, chunks, vectors, units, TokenVectors.join(token_parts, dim))
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),

@@ -302,8 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("query", help="the question")
     p.add_argument("-k", type=_positive_int, default=5, help="number of passages (default 5)")
-    p.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid",
-                   help="ranking: hybrid (default), dense or bm25")
+    p.add_argument("--mode", choices=("hybrid", "fusion", "dense", "bm25"), default="hybrid",
+                   help="ranking: hybrid (default), fusion (hybrid without the rerank), dense or bm25")
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
     p.set_defaults(handler=cmd_search)
 

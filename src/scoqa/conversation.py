@@ -2,8 +2,9 @@
 
 "When did it happen?" after "How many people died in Beslan?" searches for
 "When did it happen? Beslan people died": the names and dates of the previous question (or, if it
-has none, its other content words) are carried into retrieval when the new question leans on it (a pronoun, "the 2009 one", "What about
-Kyrgyzstan?", "And the Convention Against Terrorism?", or too few words of its own). When the
+has none, its other content words) are carried into retrieval when the new question leans on it
+(a pronoun, "the 2009 one", "What about Kyrgyzstan?", "And the Convention Against Terrorism?",
+too few words of its own, or two words and no name or date: "How many people were killed?"). When the
 follow-up names a new entity or number, it replaces the previous one of the same kind rather than
 adding to it. A question that stands on its own is searched as asked.
 """
@@ -91,10 +92,15 @@ def _own_kinds(question: str) -> set[str]:
 
 
 def needs_context(question: str) -> bool:
-    """Whether a question leans on an earlier turn to make sense."""
+    """Whether a question leans on an earlier turn to make sense.
+
+    Besides pronouns and "What about ...", a short question that names nothing ("How many people
+    were killed?") asks about whatever was being discussed.
+    """
     if _ANAPHORA.search(question) or _ELLIPSIS.search(question):
         return True
-    return len(content_terms(question)) < _MIN_OWN_TERMS
+    own = len(content_terms(question))
+    return own < _MIN_OWN_TERMS or (own <= _MIN_OWN_TERMS and not _own_kinds(question))
 
 
 def resolve(question: str, previous: str) -> str:

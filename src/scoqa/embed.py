@@ -80,6 +80,7 @@ class Embedder:
         self.dim = int(self.model.get_embedding_dimension())
         self.max_tokens = int(self.model.max_seq_length)
         self._lock = threading.Lock()
+        self._content: dict[bool, np.ndarray] = {}
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in ``text`` as the model sees them, without special tokens."""
@@ -99,6 +100,45 @@ class Embedder:
                 show_progress_bar=progress,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_with_tokens(
+        self, texts: Sequence[str], batch_size: int = 64, query: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts and keep, from the same forward pass, their content word pieces' vectors.
+
+        Returns:
+            The L2-normalised sentence vectors (as :meth:`encode`), and for each text the
+            L2-normalised float32 vectors of its content word pieces (see
+            :func:`scoqa.late.content_positions`; ``query`` also drops words that frame a question).
+        """
+        import torch
+
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        tokens: list[np.ndarray] = []
+        content = self._content_ids(query)
+        for start in range(0, len(texts), batch_size):
+            features = self.model.preprocess(list(texts[start:start + batch_size]))
+            with self._lock, torch.inference_mode():
+                out = self.model(features)
+            sentence = torch.nn.functional.normalize(out["sentence_embedding"].float(), dim=1)
+            vectors[start:start + len(sentence)] = sentence.numpy()
+            ids = features["input_ids"].numpy()
+            keep = content[ids] & features["attention_mask"].numpy().astype(bool)
+            words = torch.nn.functional.normalize(out["token_embeddings"].float(), dim=2).numpy()
+            tokens.extend(np.ascontiguousarray(words[i][keep[i]]) for i in range(len(ids)))
+        return vectors, tokens
+
+    def _content_ids(self, query: bool) -> np.ndarray:
+        """For every word-piece id of the vocabulary, whether it is a content piece."""
+        if query not in self._content:
+            from .late import content_positions
+
+            tokenizer = self.model.tokenizer
+            pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+            mask = np.zeros(len(pieces), dtype=bool)
+            mask[content_positions(pieces, query=query)] = True
+            self._content[query] = mask
+        return self._content[query]
 
 
 _cache_lock = threading.Lock()

@@ -72,7 +72,7 @@ def _p50_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 2) if samples else 0.0
 
 
-def evaluate_retrieval(engine: Engine, gold: list[dict[str, Any]], modes: tuple[str, ...] = ("hybrid", "dense", "bm25"),
+def evaluate_retrieval(engine: Engine, gold: list[dict[str, Any]], modes: tuple[str, ...] = ("hybrid", "fusion", "dense", "bm25"),
                        k: int = 10) -> tuple[list[RetrievalScores], float]:
     """Score each search mode on ``gold``; also return the query-embedding p50 in ms."""
     from ranx import Qrels, Run, evaluate

@@ -8,6 +8,8 @@ Layout of ``index/``::
     vectors.npy     float32 normalised embeddings (the embedding cache for updates)
     dense.faiss     the FAISS index over those vectors (inner product)
     bm25/           the bm25s lexical index over the chunks' indexed text
+    units.npz       the passages' sentences and list entries, with their embeddings
+    tokens.npz      the passages' content word-piece vectors (float16), for late interaction
 
 A build is written into a temporary folder beside ``index/`` and swapped in with one rename
 (``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so a reader never sees half an index and
@@ -37,6 +39,7 @@ import numpy as np
 from . import __version__
 from .chunk import Chunk
 from .lexical import make_bm25
+from .late import TokenVectors
 from .units import Units
 
 FORMAT_VERSION = 1
@@ -46,6 +49,7 @@ VECTORS = "vectors.npy"
 FAISS_FILE = "dense.faiss"
 BM25_DIR = "bm25"
 UNITS = "units.npz"
+TOKENS = "tokens.npz"
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at
 #: 50k and 25-50 ms at 100k, against ~10-60 ms to embed the query, so past 20k exact search would
@@ -106,6 +110,8 @@ class Index:
         lexical: The bm25s retriever over the chunks' indexed text.
         units: The passages' sentences and list entries with their embeddings (None for an index
             written without them; the searcher then computes them).
+        tokens: The passages' content word-piece vectors (None for an index written without
+            them; the searcher then computes them).
     """
 
     path: Path
@@ -115,6 +121,7 @@ class Index:
     dense: Any
     lexical: Any
     units: Units | None = None
+    tokens: TokenVectors | None = None
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -183,7 +190,7 @@ def new_manifest(*, model: str, dim: int, chunking: dict[str, Any], sources: dic
 
 
 def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
-                      units: Units | None = None) -> None:
+                      units: Units | None = None, tokens: TokenVectors | None = None) -> None:
     """Write every index file into ``folder`` (which must be new); the manifest goes last."""
     import faiss
 
@@ -201,6 +208,10 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
     if units is not None:
         np.savez(folder / UNITS, owner=units.owner, spans=units.spans, first=units.first, vectors=units.vectors)
         manifest["units"] = int(units.owner.size)
+    if tokens is not None:
+        # float16 halves the largest file; cosines move by ~1e-3, far below the score gaps.
+        np.savez(folder / TOKENS, first=tokens.first, vectors=tokens.vectors.astype(np.float16))
+        manifest["tokens"] = int(tokens.vectors.shape[0])
     # Sizes let a reader detect a truncated file before a parser trips over it.
     manifest["files"] = file_sizes(folder)
     _write_json(folder / MANIFEST, manifest)
@@ -333,10 +344,10 @@ def staging_folder(target: Path) -> Iterator[Path]:
 
 
 def save_index(target: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
-               units: Units | None = None) -> None:
+               units: Units | None = None, tokens: TokenVectors | None = None) -> None:
     """Write a complete index beside ``target`` and swap it in atomically."""
     with staging_folder(target) as staged:
-        write_index_files(staged, manifest, chunks, vectors, units)
+        write_index_files(staged, manifest, chunks, vectors, units, tokens)
         swap_in(staged, target)
 
 
@@ -405,6 +416,7 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
         dense = faiss.read_index(str(folder / FAISS_FILE))
         lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else make_bm25([])
         units = _load_units(folder / UNITS, len(chunks)) if (folder / UNITS).exists() else None
+        tokens = _load_tokens(folder / TOKENS, len(chunks)) if (folder / TOKENS).exists() else None
     except FileNotFoundError as exc:
         raise IndexCorrupt(
             f"index at {str(folder)!r} is missing {exc.filename or 'a file'}", REBUILD
@@ -421,7 +433,7 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
             f"index at {str(folder)!r} is inconsistent ({len(chunks)} chunks, {rows} vectors, "
             f"{dense.ntotal} in FAISS, manifest says {manifest.get('chunks')})", REBUILD
         )
-    return Index(folder, manifest, chunks, vectors, dense, lexical, units)
+    return Index(folder, manifest, chunks, vectors, dense, lexical, units, tokens)
 
 
 def _load_units(path: Path, chunks: int) -> Units:
@@ -430,6 +442,14 @@ def _load_units(path: Path, chunks: int) -> Units:
     if units.first.size != chunks + 1 or units.vectors.shape[0] != units.owner.size != int(units.first[-1]):
         raise ValueError(f"{path.name} does not match the passages")
     return units
+
+
+def _load_tokens(path: Path, chunks: int) -> TokenVectors:
+    with np.load(path, allow_pickle=False) as data:
+        tokens = TokenVectors(vectors=data["vectors"].astype(np.float32), first=data["first"])
+    if tokens.first.size != chunks + 1 or tokens.vectors.shape[0] != int(tokens.first[-1]):
+        raise ValueError(f"{path.name} does not match the passages")
+    return tokens
 
 
 def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Index:
