@@ -40,8 +40,10 @@ MIN_COVERAGE = 0.3
 MIN_TYPED_COSINE = 0.3
 #: Abstain when most of the question's weight lies on words the corpus never uses ...
 MIN_KNOWN_SHARE = 0.5
-#: ... unless a sentence is this close in meaning (and shares a word with the question).
+#: ... unless a sentence is this close in meaning and shares words with the question that carry
+#: this much of its (IDF-weighted) content: "SCO", in nearly every passage, carries about 0.02.
 CONFIDENT_COSINE = 0.55
+SHARED_WORDS = 0.1
 #: How many of the top passages the answer may quote from.
 QUOTE_FROM = 3
 NOT_COVERED = "The report does not seem to cover this."
@@ -255,8 +257,8 @@ class Answerer:
         known = _known_share(words, self.searcher) if words else 1.0
         # Mostly about words the report never uses, and no sentence close in meaning or in words.
         # Closeness in meaning alone does not count then: "the SCO's position on climate change"
-        # is near "environmental protection" (cosine 0.64) without sharing a word with it.
-        close = best.cosine >= CONFIDENT_COSINE and best.coverage > 0
+        # is near "environmental protection" (cosine 0.64) without sharing a word of substance.
+        close = best.cosine >= CONFIDENT_COSINE and best.coverage >= SHARED_WORDS
         return known <= MIN_KNOWN_SHARE and not close and best.coverage < 0.5
 
     @staticmethod

@@ -11,6 +11,7 @@ all-MiniLM-L6-v2 silently drops everything past 256 word pieces.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -18,6 +19,7 @@ from functools import lru_cache
 from .clean import Block, clean_document
 from .config import MODEL_MAX_TOKENS
 from .ingest import Document
+from .lexical import find_acronyms
 
 TokenCounter = Callable[[str], int]
 #: Room for [CLS] and [SEP].
@@ -112,6 +114,22 @@ def context_text(section: str, text: str, lead_in: str = "", date: str = "") -> 
     return f"{prefix}: {text}" if prefix else text
 
 
+def acronyms_spelled_out(text: str, acronyms: dict[str, str]) -> list[str]:
+    """The document's acronyms whose long form ``text`` uses without the acronym itself.
+
+    Indexed beside the passage, they let "the SCO Charter" find "Charter of the Shanghai
+    Cooperation Organisation" by its word pieces too, not only through BM25's query expansion.
+
+    >>> acronyms_spelled_out("Charter of the Shanghai Cooperation Organisation", {"SCO": "Shanghai Cooperation Organisation"})
+    ['SCO']
+    """
+    flat = " ".join(text.split()).lower()
+    return [
+        acronym for acronym, long_form in acronyms.items()
+        if long_form.lower() in flat and not re.search(rf"\b{re.escape(acronym)}\b", text)
+    ]
+
+
 def _chunk_id(source: str, line_start: int, line_end: int, text: str) -> str:
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
     return f"{source}:{line_start}-{line_end}:{digest}"
@@ -204,11 +222,14 @@ def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: Token
         Passages in reading order.
     """
     chunks: list[Chunk] = []
-    for block in _merge_scraps(list(blocks), count):
+    merged = _merge_scraps(list(blocks), count)
+    acronyms = find_acronyms(block.text for block in merged)
+    for block in merged:
         for start, end in _pack(block.text, budget, count):
             text = block.text[start:end]
             line_start, line_end, page = block.span_of(start, end)
-            context = _fit_context(block.section, text, block.lead_in, block.date, count)
+            indexed = f"{text} ({', '.join(extra)})" if (extra := acronyms_spelled_out(text, acronyms)) else text
+            context = _fit_context(block.section, indexed, block.lead_in, block.date, count)
             chunks.append(
                 Chunk(
                     id=_chunk_id(source, line_start, line_end, text),
