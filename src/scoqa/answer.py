@@ -46,6 +46,11 @@ CONFIDENT_COSINE = 0.55
 SHARED_WORDS = 0.1
 #: How many of the top passages the answer may quote from.
 QUOTE_FROM = 3
+#: A unit's score: cosine + these weights times its coverage of the question's terms, whether it
+#: holds the kind of answer asked for, and its passage's retrieval score relative to the best.
+COVERAGE_WEIGHT = 0.5
+TYPED_WEIGHT = 0.4
+PRIOR_WEIGHT = 1.0
 NOT_COVERED = "The report does not seem to cover this."
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -58,7 +63,6 @@ _FULL_DATE = re.compile(
 )
 _PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][\w’'-]+|^[A-Z][\w’'-]+,\s+[A-Z]")
 _PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
-_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'.-]+)+")
 
 
 @dataclass(frozen=True)
@@ -133,9 +137,11 @@ def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "where":
         return 1.0 if _PLACE.search(text) else 0.0
     if kind == "who":
+        # A name, a nationality or a title the question does not already say: "Chinese consul",
+        # "Quentin Peel", "Secretary-General M. Imanaliev" (the first word is capitalised anyway).
         asked = set(re.findall(r"[\w’'-]+", question.lower()))
-        names = [n for n in _NAME.findall(text) if not set(re.findall(r"[\w’'-]+", n.lower())) & asked]
-        return 1.0 if names else 0.0
+        words = re.findall(r"[\w’'-]+", text)
+        return 1.0 if any(w[:1].isupper() and w.lower() not in asked for w in words[1:]) else 0.0
     return 0.0
 
 
@@ -211,7 +217,7 @@ class Answerer:
                 coverage = _coverage(terms, self.searcher.idf, set(query_terms(unit_words)))
                 previous = words
                 typed = _type_match(kind, words, question)
-                score = cosine + 0.8 * coverage + 0.4 * typed + 0.3 * prior
+                score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
                 found.append(_Candidate(n, start, end, cosine, coverage, score, typed > 0))
         return sorted(found, key=lambda c: -c.score)
 
