@@ -111,3 +111,13 @@ def test_answerable_questions_stay_answered(report_settings) -> None:
 def test_bad_input_is_refused(question, history, message, report_settings) -> None:
     with pytest.raises(ValueError, match=message):
         ask(question, history, settings=report_settings)
+
+
+def test_a_sentence_that_introduces_a_list_is_answered_with_the_list(report_settings) -> None:
+    reply = ask("What are the main tasks of RATS?", settings=report_settings)
+    assert reply.answered and len(reply.text) <= 400
+    assert reply.text.startswith("Its main tasks and duties are: [1]")
+    assert len(reply.quotes) >= 3 and all(s.kind == "item" for s in reply.sources[1:])
+    for quote in reply.quotes:
+        source = reply.sources[quote.source]
+        assert source.text[quote.start:quote.start + 40] in reply.text  # verbatim, perhaps clipped

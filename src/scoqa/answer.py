@@ -46,6 +46,8 @@ CONFIDENT_COSINE = 0.55
 SHARED_WORDS = 0.1
 #: How many of the top passages the answer may quote from.
 QUOTE_FROM = 3
+#: At most this much of each entry when an answer is a list.
+LIST_ENTRY_CHARS = 120
 #: A unit's score: cosine + these weights times its coverage of the question's terms, whether it
 #: holds the kind of answer asked for, and its passage's retrieval score relative to the best.
 COVERAGE_WEIGHT = 0.5
@@ -238,6 +240,9 @@ class Answerer:
         if best is None or self._unsupported(question, query, kind, ranked):
             return Reply(NOT_COVERED, hits[:3], False, question, query,
                          confidence=best.score if best else 0.0)
+        listed = self._list_reply(question, query, hits, best)
+        if listed is not None:
+            return listed
         chosen = [best]
         for other in ranked[1:]:
             if other.score < SECOND_QUOTE_RATIO * best.score:
@@ -266,6 +271,37 @@ class Answerer:
         # is near "environmental protection" (cosine 0.64) without sharing a word of substance.
         close = best.cosine >= CONFIDENT_COSINE and best.coverage >= SHARED_WORDS
         return known <= MIN_KNOWN_SHARE and not close and best.coverage < 0.5
+
+    def _list_reply(self, question: str, query: str, hits: list[Hit], best: _Candidate) -> Reply | None:
+        """When the best sentence introduces a list ("Its main tasks and duties are:"), the answer
+        is the list: the sentence, then as many of its entries as fit, each cited."""
+        hit = hits[best.hit]
+        lead = " ".join(hit.text[best.start:best.end].split())
+        if hit.kind != "paragraph" or not lead.endswith(":"):
+            return None
+        chunks = self.searcher.index.chunks
+        entries: list[Hit] = []
+        for row in range(self.searcher.row_of[hit.chunk_id] + 1, len(chunks)):
+            chunk = chunks[row]
+            if chunk.kind != "item" or chunk.source != hit.source or not " ".join(chunk.lead_in.split()).endswith(lead):
+                break
+            entries.append(Hit.from_chunk(chunk, hit.score))
+        if not entries:
+            return None
+        parts = [f"{_quote_text(hit, best.start, best.end)} [1]"]
+        quotes = [Quote(0, best.start, best.end)]
+        budget = MAX_ANSWER_CHARS - len(parts[0])
+        for n, entry in enumerate(entries, start=1):
+            marker = f" [{n + 1}]"
+            room = budget - len(marker) - 1
+            if room < 60:
+                break
+            # Each entry gets a share of the room, so that a long first one does not hide the rest.
+            parts.append(_clip(_quote_text(entry, 0, len(entry.text)), min(room, LIST_ENTRY_CHARS)) + marker)
+            quotes.append(Quote(n, 0, len(entry.text)))
+            budget -= len(parts[-1]) + 1
+        sources = [hit] + entries[:len(quotes) - 1]
+        return Reply(" ".join(parts), sources, True, question, query, quotes, best.score)
 
     @staticmethod
     def _antecedent_start(hit: Hit, cand: _Candidate, room: int) -> int:
