@@ -63,7 +63,8 @@ _FULL_DATE = re.compile(
     rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:[–-]\d{{1,2}})?)?(?:[–-]{_MONTH}\s+\d{{1,2}})?,?\s+(?:19|20)\d\d\b"
     r"|\b(?:19|20)\d\d(?:[–-](?:19|20)?\d\d)?\b"
 )
-_PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][\w’'-]+|^[A-Z][\w’'-]+,\s+[A-Z]")
+#: "in Bishkek", "Tashkent, Uzbekistan": a capitalised word, not an acronym ("in the SCO area").
+_PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][a-z][\w’'-]*|^[A-Z][a-z][\w’'-]*,\s+[A-Z]")
 _PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
 
 
