@@ -121,3 +121,13 @@ def test_a_sentence_that_introduces_a_list_is_answered_with_the_list(report_sett
     for quote in reply.quotes:
         source = reply.sources[quote.source]
         assert source.text[quote.start:quote.start + 40] in reply.text  # verbatim, perhaps clipped
+
+
+def test_held_out_unanswerable_questions_are_mostly_declined(report_settings) -> None:
+    """40 questions the report does not answer, written by someone who had not seen the system:
+    all 10 off-topic ones declined, and most near-topic ones (measured 15 of 30; they ask for the
+    one fact a listed attack, treaty or exercise lacks)."""
+    probes = load_jsonl("heldout/unanswerable.jsonl")
+    answered = [p for p in probes if ask(p["question"], settings=report_settings).answered]
+    assert not [p for p in answered if p["kind"] == "off-topic"], answered
+    assert len(answered) <= 18, answered

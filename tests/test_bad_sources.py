@@ -155,7 +155,7 @@ def scramble(path: Path) -> None:  # same size, so only parsing can tell
 
 
 @pytest.mark.parametrize("damage", [truncate, scramble])
-@pytest.mark.parametrize("name", [store.MANIFEST, store.CHUNKS, store.VECTORS, store.FAISS_FILE])
+@pytest.mark.parametrize("name", [store.MANIFEST, store.CHUNKS, store.VECTORS, store.FAISS_FILE, store.UNITS, store.TOKENS])
 def test_a_damaged_index_file_gives_a_clear_message_and_the_fix(tmp_path, capsys, name, damage) -> None:
     settings = make_settings(tmp_path, {"alpha.md": TEXTS["alpha.md"]})
     build_index(settings)

@@ -46,6 +46,9 @@ CONFIDENT_COSINE = 0.55
 SHARED_WORDS = 0.1
 #: How many of the top passages the answer may quote from.
 QUOTE_FROM = 3
+#: For "when" / "how many" / "who", a sentence holding a date, number or name must score at
+#: least this share of the best sentence's score.
+TYPED_RATIO = 0.8
 #: At most this much of each entry when an answer is a list.
 LIST_ENTRY_CHARS = 120
 #: A unit's score: cosine + these weights times its coverage of the question's terms, whether it
@@ -131,6 +134,16 @@ def question_type(question: str) -> str:
     return ""
 
 
+def _said(word: str, asked: set[str]) -> bool:
+    """Whether ``word`` is a form of a word of the question: "Tajikistan" of "Tajik", "Chechnya"
+    of "Chechen" (the same word, one the start of the other, or the same first five letters)."""
+    return word in asked or any(
+        (min(len(a), len(word)) >= 4 and (word.startswith(a) or a.startswith(word)))
+        or (min(len(a), len(word)) >= 5 and word[:5] == a[:5])
+        for a in asked
+    )
+
+
 def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "when":
         return 1.0 if _DATE.search(text) else 0.0
@@ -140,11 +153,11 @@ def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "where":
         return 1.0 if _PLACE.search(text) else 0.0
     if kind == "who":
-        # A name, a nationality or a title the question does not already say: "Chinese consul",
-        # "Quentin Peel", "Secretary-General M. Imanaliev" (the first word is capitalised anyway).
+        # A name, a nationality or a title the question does not already say (in any form):
+        # "Chinese consul", "Quentin Peel", "M. Imanaliev"; the first word is capitalised anyway.
         asked = set(re.findall(r"[\w’'-]+", question.lower()))
         words = re.findall(r"[\w’'-]+", text)
-        return 1.0 if any(w[:1].isupper() and w.lower() not in asked for w in words[1:]) else 0.0
+        return 1.0 if any(w[:1].isupper() and not _said(w.lower(), asked) for w in words[1:]) else 0.0
     return 0.0
 
 
@@ -262,9 +275,12 @@ class Answerer:
         if best.cosine < MIN_COSINE and best.coverage < MIN_COVERAGE:
             return True  # nothing close in meaning nor in words
         if kind in ("when", "number", "who") and not any(
-            c.typed and (c.coverage >= MIN_COVERAGE or c.cosine >= MIN_TYPED_COSINE) for c in ranked
+            c.typed and (c.coverage >= MIN_COVERAGE or c.cosine >= MIN_TYPED_COSINE)
+            and c.score >= TYPED_RATIO * best.score for c in ranked
         ):
-            return True  # asked "when" / "how many" / "who", and no sentence about it has a date, number or name
+            # Asked "when" / "how many" / "who", and no sentence about it — scoring close to the
+            # best — has a date, number or name: the sentence about the thing asked lacks it.
+            return True
         words = content_terms(query)  # a follow-up is judged with the terms it carries
         known = _known_share(words, self.searcher) if words else 1.0
         # Mostly about words the report never uses, and no sentence close in meaning or in words.

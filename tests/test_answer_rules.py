@@ -1,0 +1,48 @@
+"""The answerer's rules on inline text, without the model: what counts as the kind of answer asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoqa.answer import _said, _type_match, question_type
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("When was the SCO founded?", "when"),
+    ("How many people died in Beslan?", "number"),
+    ("Who was killed in Kyrgyzstan in June 2002?", "who"),
+    ("Where is RATS located?", "where"),
+    ("Why do members hold joint exercises?", ""),
+])
+def test_question_types(question: str, kind: str) -> None:
+    assert question_type(question) == kind
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Kyrgyzstan: Chinese consul killed", 1.0),        # a nationality and a title answer "who"
+    ("Quentin Peel of the Financial Times", 1.0),
+    ("Kyrgyzstan: bus hijacked, 20 killed", 0.0),     # only the place the question already names
+])
+def test_who_is_answered_by_a_capitalised_word_the_question_does_not_say(text: str, expected: float) -> None:
+    assert _type_match("who", text, "Who was killed in Kyrgyzstan in June 2002?") == expected
+
+
+def test_a_word_in_another_form_is_still_the_questions_own() -> None:
+    assert _said("tajikistan", {"tajik"}) and _said("chechnya", {"chechen"})
+    assert not _said("chinese", {"kyrgyzstan", "killed"}) and not _said("m", {"many"})
+    # "Who was the Tajik culture minister killed in 2001?" is not answered by "Tajikistan: ...".
+    assert _type_match("who", "Tajikistan: culture minister killed", "Who was the Tajik culture minister?") == 0.0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("It is located in Bishkek, Kyrgyzstan", 1.0),
+    ("Tashkent, Uzbekistan: a series of bomb, 10 dead", 1.0),
+    ("terrorist activities in the SCO area", 0.0),      # an acronym is not a place
+])
+def test_where_needs_a_place(text: str, expected: float) -> None:
+    assert _type_match("where", text, "Where is it?") == expected
+
+
+def test_a_year_does_not_count_anything() -> None:
+    assert _type_match("number", "December 2002 Bishkek, Kyrgyzstan: market bomb attack", "How many?") == 0.0
+    assert _type_match("number", "Beslan, Russia: 300 dead, half of them children", "How many?") == 1.0
