@@ -54,3 +54,11 @@ def test_gradio_content_blocks_and_odd_messages_are_read() -> None:
               {"role": "user", "content": None}, "not a message"]
     assert resolve_history("When did it happen?", blocks) == "When did it happen? Beslan"
     assert message_text([{"type": "image", "url": "x"}, {"type": "text", "text": "hi"}]) == "hi"
+
+
+def test_a_name_the_whole_corpus_is_about_does_not_stand_for_the_topic() -> None:
+    previous = "Which SCO treaty deals with long-term good-neighborliness?"
+    assert resolve("What is its date?", previous) == "What is its date? SCO"
+    common = {"SCO"}.__contains__
+    assert resolve("What is its date?", previous, common) == (
+        "What is its date? SCO treaty deals long-term good-neighborliness")

@@ -49,6 +49,10 @@ QUOTE_FROM = 3
 #: For "when" / "how many" / "who", a sentence holding a date, number or name must score at
 #: least this share of the best sentence's score.
 TYPED_RATIO = 0.8
+#: A name in at least this share of the passages says nothing of a follow-up's topic.
+COMMON_SHARE = 1 / 3
+#: Weight of a word carried from earlier turns, against the question's own words, in coverage.
+CARRIED_WEIGHT = 0.5
 #: At most this much of each entry when an answer is a list.
 LIST_ENTRY_CHARS = 120
 #: A unit's score: cosine + these weights times its coverage of the question's terms, whether it
@@ -68,6 +72,7 @@ _FULL_DATE = re.compile(
 )
 #: "in Bishkek", "Tashkent, Uzbekistan": a capitalised word, not an acronym ("in the SCO area").
 _PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][a-z][\w’'-]*|^[A-Z][a-z][\w’'-]*,\s+[A-Z]")
+_INTERROGATIVE = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
 _PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
 
 
@@ -209,6 +214,11 @@ class Answerer:
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
 
+    def _common(self, word: str) -> bool:
+        """Whether ``word`` is in so many passages (a third or more) that it names no topic."""
+        terms = query_terms(word)
+        return bool(terms) and all(self.searcher.document_share(t) >= COMMON_SHARE for t in terms)
+
     def candidates(self, hits: list[Hit], rows: list[int], query: str, vector: np.ndarray,
                    kind: str, question: str) -> list[_Candidate]:
         units = self.searcher.units
@@ -217,6 +227,16 @@ class Answerer:
         # Question words ("happen", "take place") say what kind of answer is wanted, not what it
         # is about: only the content words count for coverage.
         terms = query_terms(" ".join(content_terms(self.searcher.lexical_query(query, acronyms=False))))
+        # In a follow-up, the words carried from earlier turns say what it is about and the
+        # question's own words what is asked: a sentence that only names the old topic again
+        # ("... the Regional Anti-Terrorist Structure ...") should not outscore the one that
+        # answers ("Its main tasks and duties are:").
+        own = set(query_terms(" ".join(content_terms(question))))
+        carried = {t for t in terms if t not in own} if query != question else set()
+
+        def weight(term: str) -> float:
+            return self.searcher.idf(term) * (CARRIED_WEIGHT if term in carried else 1.0)
+
         found: list[_Candidate] = []
         best_hit = max((h.score for h in hits), default=1.0) or 1.0
         for n, (hit, row) in enumerate(zip(hits, rows)):
@@ -230,7 +250,7 @@ class Answerer:
                 # sentence before it names, so it is matched with that sentence's words too.
                 context = previous if _PRONOUN_START.match(words) else ""
                 unit_words = expand_query(f"{context} {words}", self.searcher.acronyms)
-                coverage = _coverage(terms, self.searcher.idf, set(query_terms(unit_words)))
+                coverage = _coverage(terms, weight, set(query_terms(unit_words)))
                 previous = words
                 typed = _type_match(kind, words, question)
                 score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
@@ -238,9 +258,11 @@ class Answerer:
         return sorted(found, key=lambda c: -c.score)
 
     def reply(self, question: str, history: Sequence[dict[str, Any]] | None, k: int) -> Reply:
-        query = resolve_history(question, history)
+        query = resolve_history(question, history, self._common)
         kind = question_type(question)
-        if not kind and needs_context(question):
+        # "And in Kyrgyzstan?" asks what the previous question asked; "What are its main tasks?"
+        # asks its own kind of question.
+        if not kind and needs_context(question) and not _INTERROGATIVE.search(question):
             previous = user_questions(history)
             kind = question_type(previous[-1]) if previous else ""
         encoded = self.searcher.encode_query(query)

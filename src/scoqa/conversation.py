@@ -12,7 +12,7 @@ adding to it. A question that stands on its own is searched as asked.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 #: Words that point back to something said before.
@@ -103,12 +103,14 @@ def needs_context(question: str) -> bool:
     return own < _MIN_OWN_TERMS or (own <= _MIN_OWN_TERMS and not _own_kinds(question))
 
 
-def resolve(question: str, previous: str) -> str:
+def resolve(question: str, previous: str, common: Callable[[str], bool] | None = None) -> str:
     """The search query for ``question`` given the (resolved) previous question.
 
     Args:
         question: The new question.
         previous: The previous question, itself already resolved.
+        common: Whether a name is in so much of the corpus that it says nothing of the topic
+            ("SCO" in a report on the SCO); such a name is carried like any other word.
 
     Returns:
         ``question`` unchanged if it stands alone, else the question followed by the previous
@@ -128,15 +130,17 @@ def resolve(question: str, previous: str) -> str:
             carried.append(word)
     # Names and dates are what a follow-up refers back to; the previous question's other words
     # ("located", "died") would pull retrieval towards the old question, so they are carried only
-    # when no name or date is.
-    named = [w for w in carried if _kind(w)]
+    # when no name or date is. A name the whole corpus is about ("SCO") does not count: after
+    # "Which SCO treaty deals with good-neighbourliness?", "What is its date?" needs the words.
+    named = [w for w in carried if _kind(w) and not (common and common(w))]
     carried = named or carried
     return f"{question} {' '.join(carried)}".strip() if carried else question
 
 
-def resolve_history(question: str, history: Sequence[dict[str, Any]] | None) -> str:
+def resolve_history(question: str, history: Sequence[dict[str, Any]] | None,
+                    common: Callable[[str], bool] | None = None) -> str:
     """Resolve ``question`` against the whole conversation, each earlier turn resolved in turn."""
     resolved = ""
     for earlier in user_questions(history):
-        resolved = resolve(earlier, resolved)
-    return resolve(question, resolved)
+        resolved = resolve(earlier, resolved, common)
+    return resolve(question, resolved, common)
