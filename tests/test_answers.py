@@ -7,11 +7,13 @@ history), unanswerable.jsonl (off-topic and near-topic questions the report cann
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
 
 from scoqa import Reply, ask
+from scoqa.evaluate import converse as replay
 
 from .conftest import load_jsonl
 
@@ -60,11 +62,7 @@ def test_markers_refer_to_sources_and_quotes_are_verbatim(report_settings) -> No
 
 def converse(turns: list[str], settings) -> Reply:
     """Ask each turn with the conversation so far; the reply to the last."""
-    history: list[dict] = []
-    for turn in turns[:-1]:
-        earlier = ask(turn, history, settings=settings)
-        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": earlier.text}]
-    return ask(turns[-1], history, settings=settings)
+    return replay(functools.partial(ask, settings=settings), turns)
 
 
 def test_follow_ups_are_answered_with_the_history(report_settings) -> None:

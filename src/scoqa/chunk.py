@@ -11,7 +11,6 @@ all-MiniLM-L6-v2 silently drops everything past 256 word pieces.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -19,7 +18,7 @@ from functools import lru_cache
 from .clean import Block, clean_document
 from .config import MODEL_MAX_TOKENS
 from .ingest import Document
-from .lexical import find_acronyms
+from .lexical import find_acronyms, spelled_out
 
 TokenCounter = Callable[[str], int]
 #: Room for [CLS] and [SEP].
@@ -112,22 +111,6 @@ def context_text(section: str, text: str, lead_in: str = "", date: str = "") -> 
     lead = " ".join(lead_in.split()[-LEAD_IN_WORDS:]) if lead_in else ""
     prefix = " — ".join(p for p in (section, lead, date) if p)
     return f"{prefix}: {text}" if prefix else text
-
-
-def acronyms_spelled_out(text: str, acronyms: dict[str, str]) -> list[str]:
-    """The document's acronyms whose long form ``text`` uses without the acronym itself.
-
-    Indexed beside the passage, they let "the SCO Charter" find "Charter of the Shanghai
-    Cooperation Organisation" by its word pieces too, not only through BM25's query expansion.
-
-    >>> acronyms_spelled_out("Charter of the Shanghai Cooperation Organisation", {"SCO": "Shanghai Cooperation Organisation"})
-    ['SCO']
-    """
-    flat = " ".join(text.split()).lower()
-    return [
-        acronym for acronym, long_form in acronyms.items()
-        if long_form.lower() in flat and not re.search(rf"\b{re.escape(acronym)}\b", text)
-    ]
 
 
 def _chunk_id(source: str, line_start: int, line_end: int, text: str) -> str:
@@ -228,7 +211,10 @@ def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: Token
         for start, end in _pack(block.text, budget, count):
             text = block.text[start:end]
             line_start, line_end, page = block.span_of(start, end)
-            indexed = f"{text} ({', '.join(extra)})" if (extra := acronyms_spelled_out(text, acronyms)) else text
+            # An acronym of the document spelled out without it ("Charter of the Shanghai Cooperation
+            # Organisation") is indexed beside the passage, so that "the SCO Charter" meets it by
+            # its word pieces too, not only through BM25's query expansion.
+            indexed = f"{text} ({', '.join(extra)})" if (extra := spelled_out(text, acronyms)) else text
             context = _fit_context(block.section, indexed, block.lead_in, block.date, count)
             chunks.append(
                 Chunk(

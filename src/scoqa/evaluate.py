@@ -108,6 +108,15 @@ def evaluate_retrieval(engine: Engine, gold: list[dict[str, Any]], modes: tuple[
     return results, _p50_ms(embed_times)
 
 
+def converse(ask: Callable[..., Reply], turns: list[str]) -> Reply:
+    """Ask each turn with the conversation so far (role/content messages); the last reply."""
+    history: list[dict[str, str]] = []
+    for turn in turns[:-1]:
+        earlier = ask(turn, history)
+        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": earlier.text}]
+    return ask(turns[-1], history)
+
+
 def _correct(reply: Reply, answers: list[str]) -> bool:
     return reply.answered and len(reply.text) <= 400 and any(a in reply.text for a in answers)
 
@@ -128,11 +137,7 @@ def evaluate_answers(ask: Callable[..., Reply], answers: list[dict[str, Any]], c
             failures.append(f"answer: {item['question']} -> {reply.text[:100]}")
     followups = 0
     for conv in conversations:
-        history: list[dict[str, str]] = []
-        for turn in conv["turns"][:-1]:
-            earlier = ask(turn, history)
-            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": earlier.text}]
-        reply = ask(conv["turns"][-1], history)
+        reply = converse(ask, conv["turns"])
         if _correct(reply, conv["answers"]):
             followups += 1
         else:

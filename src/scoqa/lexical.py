@@ -106,18 +106,32 @@ def find_acronyms(texts: Iterable[str]) -> dict[str, str]:
     return found
 
 
+def _uses(text: str, acronym: str) -> bool:
+    return re.search(rf"\b{re.escape(acronym)}\b", text) is not None
+
+
+def spelled_out(text: str, acronyms: dict[str, str]) -> list[str]:
+    """The acronyms whose long form ``text`` uses without the acronym itself.
+
+    >>> spelled_out("Charter of the Shanghai Cooperation Organisation", {"SCO": "Shanghai Cooperation Organisation"})
+    ['SCO']
+    """
+    flat = " ".join(text.split()).lower()
+    return [a for a, long_form in acronyms.items() if not _uses(text, a) and long_form.lower() in flat]
+
+
 def expand_query(query: str, acronyms: dict[str, str]) -> str:
     """Add the other form of every acronym or long form the query uses.
 
     >>> expand_query("Where is RATS?", {"RATS": "Regional Anti-Terrorist Structure"})
     'Where is RATS? Regional Anti-Terrorist Structure'
     """
+    spelled = set(spelled_out(query, acronyms))
     extra = []
-    lowered = query.lower()
     for acronym, long_form in acronyms.items():
-        if re.search(rf"\b{re.escape(acronym)}\b", query):
+        if _uses(query, acronym):
             extra.append(long_form)
-        elif long_form.lower() in lowered:
+        elif acronym in spelled:
             extra.append(acronym)
     return f"{query} {' '.join(extra)}" if extra else query
 

@@ -167,16 +167,18 @@ class Searcher:
         terms = query_terms(word)
         return (bool(terms) and all(t in self._vocab for t in terms)) or self.spelling.correct(word) is not None
 
+    def _document_frequency(self, term: str) -> float:
+        """How many passages contain a BM25 term."""
+        idx = self._vocab_ids.get(term)
+        return float(self._df[idx]) if idx is not None and idx < self._df.size else 0.0
+
     def document_share(self, term: str) -> float:
         """Share of the passages that contain a BM25 term."""
-        idx = self._vocab_ids.get(term)
-        df = float(self._df[idx]) if idx is not None and idx < self._df.size else 0.0
-        return df / max(len(self.index.chunks), 1)
+        return self._document_frequency(term) / max(len(self.index.chunks), 1)
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a BM25 term (a term the corpus lacks is rarest of all)."""
-        idx = self._vocab_ids.get(term)
-        df = float(self._df[idx]) if idx is not None and idx < self._df.size else 0.0
+        df = self._document_frequency(term)
         n = max(len(self.index.chunks), 1)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
