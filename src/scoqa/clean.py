@@ -37,6 +37,10 @@ MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 FOOTNOTE_MARK = re.compile(r"(?<=[a-z][.,;:!?”\"’)])\d{1,2}(?=\s|$)")
 FOOTNOTE_MARK_AT_END = re.compile(r"(?<=[a-z]{4})\d$")
 #: A line that closes a list entry: sentence punctuation or a trailing year ("June 15, 2002").
+#: A table-of-contents line: a title, dot leaders, a page number ("Introduction ....... 1").
+TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})?\s*$", re.IGNORECASE)
+#: The marker that opens a footnote ("12 See ...", "[3] ...", "* ...").
+FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|\[\d{1,3}\]|\*)\s")
 ENDS_ENTRY = re.compile(r"(?:[.;!?]|\b\d{4}\)?[.;,]?)[\"”’)]?$")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
 _SMALL_WORDS = frozenset(
@@ -92,7 +96,8 @@ class _Token:
     break_before: bool = False  # a page number or footnote was dropped just before
     fragment_before: bool = False  # a line lost in extraction stood just before
     bullet: bool = False
-    heading_level: int = 0  # Markdown '#' count
+    heading_level: int = 0  # Markdown '#' count, or the level the format gives a heading
+    footnote: bool = False
 
 
 def normalise(text: str) -> str:
@@ -100,16 +105,36 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace("\u00ad", "").strip()
 
 
-def join_lines(parts: Iterable[str]) -> str:
+def join_lines(parts: Iterable[str], vocabulary: frozenset[str] | None = None) -> str:
     """Re-flow wrapped lines into one text, undoing end-of-line hyphenation.
 
     >>> join_lines(["the territorial integ-", "rity of states"])
     'the territorial integrity of states'
+    >>> join_lines(["the deep-", "sea floor"], frozenset({"deep", "sea", "floor"}))
+    'the deep-sea floor'
     """
-    return reflow(list(parts))[0]
+    return reflow(list(parts), vocabulary)[0]
 
 
-def reflow(parts: list[str]) -> tuple[str, tuple[int, ...]]:
+def _breaks_word(left: str, right: str, vocabulary: frozenset[str] | None) -> bool:
+    """Whether a hyphen at the end of a line split one word ("integ- rity") rather than ending
+    the first half of a compound ("deep- sea"): judged by the document's own words."""
+    if vocabulary is None:
+        return True
+    head = re.findall(r"[A-Za-z]+$", left)
+    tail = re.findall(r"^[A-Za-z]+", right)
+    if not head or not tail:
+        return True
+    joined = (head[0] + tail[0]).lower()
+    return joined in vocabulary or head[0].lower() not in vocabulary
+
+
+def document_words(lines: Iterable[str]) -> frozenset[str]:
+    """The lower-cased words a document uses, to judge its line-end hyphens."""
+    return frozenset(w.lower() for line in lines for w in re.findall(r"[A-Za-z]+", line))
+
+
+def reflow(parts: list[str], vocabulary: frozenset[str] | None = None) -> tuple[str, tuple[int, ...]]:
     """Like :func:`join_lines`, also returning where each part starts in the joined text.
 
     Footnote markers ("population.1") are removed line by line so that the offsets stay exact.
@@ -124,8 +149,12 @@ def reflow(parts: list[str]) -> tuple[str, tuple[int, ...]]:
             starts.append(0)
             out = part
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and part[:1].islower():
-            starts.append(len(out) - 1)
-            out = out[:-1] + part
+            if _breaks_word(out[:-1], part, vocabulary):
+                starts.append(len(out) - 1)
+                out = out[:-1] + part
+            else:
+                starts.append(len(out))
+                out = out + part
         else:
             starts.append(len(out) + 1)
             out = f"{out} {part}"
@@ -193,9 +222,12 @@ def _footnote_lines(lines: list[Line]) -> set[int]:
 
 
 def _tokens(doc: Document) -> list[_Token]:
+    """The document's non-empty lines as tokens; what the format or the layout marks as page
+    furniture (running headers, page numbers, table-of-contents lines) is dropped and leaves a break."""
     lines = list(doc.lines)
     markdown = doc.kind == "markdown"
-    dropped = set() if markdown else _footnote_lines(lines)
+    guess = not doc.structured  # plain text and PDF: page numbers, footnotes and lost lines by their shape
+    dropped = _footnote_lines(lines) if guess else set()
     tokens: list[_Token] = []
     blank = brk = frag = False
     for idx, line in enumerate(lines):
@@ -203,35 +235,48 @@ def _tokens(doc: Document) -> list[_Token]:
         if not text:
             blank = True
             continue
-        if idx in dropped or (not markdown and PAGE_NUMBER.match(text)):
+        if line.role in ("furniture", "toc") or idx in dropped or (
+            guess and not line.role and (PAGE_NUMBER.match(text) or TOC_LINE.search(text))
+        ):
             brk = True
             continue
-        if not markdown and FRAGMENT.match(text):
+        if guess and not line.role and FRAGMENT.match(text):
             frag = True
             continue
         token = _Token(text, line, blank, brk, frag)
-        heading = MD_HEADING.match(text) if markdown else None
-        if heading:
+        if line.role == "heading":
+            token.heading_level = max(line.level, 1)
+        elif line.role == "footnote":
+            token.footnote = True
+        elif line.role == "item":
+            token.bullet = True
+        elif markdown and (heading := MD_HEADING.match(text)):
             token.text, token.heading_level = heading.group(2), len(heading.group(1))
-        elif bullet := BULLET.match(text):
+        elif line.role != "body" and (bullet := BULLET.match(text)):
             if not DATE_LINE.match(text):
                 token.text, token.bullet = text[bullet.end():], True
         if token.text:
             tokens.append(token)
-        blank = brk = frag = False
+        # Body text that resumes after a footnote continues across it, as across a page number.
+        blank = frag = False
+        brk = token.footnote
     return tokens
 
 
 class _LayoutReader:
     """A small state machine over tokens: paragraph, list or dated-list mode."""
 
-    def __init__(self, tokens: list[_Token], width: float, markdown: bool) -> None:
+    def __init__(self, tokens: list[_Token], width: float, structured: bool, guess_headings: bool,
+                 vocabulary: frozenset[str] | None = None) -> None:
         self.tokens = tokens
         self.width = width
-        self.markdown = markdown
+        self.structured = structured  # the format marks headings and list entries itself
+        self.guess_headings = guess_headings  # headings from line shapes (plain text, PDFs without font cues)
+        self.vocabulary = vocabulary
         self.blocks: list[Block] = []
         self.section = ""
-        self.headings: list[tuple[int, str]] = []  # Markdown heading stack
+        self.headings: list[tuple[int, str]] = []  # heading stack of the levels the format gives
+        self.note: list[_Token] = []  # the footnote being read
         self.buf: list[_Token] = []
         self.mode = "para"  # para | list-start | items | dated
         self.lead_in = ""
@@ -239,7 +284,7 @@ class _LayoutReader:
 
     # -- emitting -----------------------------------------------------------------
     def _emit(self, kind: str, parts: list[_Token], **extra: str) -> None:
-        text, starts = reflow([t.text for t in parts])
+        text, starts = reflow([t.text for t in parts], self.vocabulary)
         if not text.strip():
             return
         line_map = tuple((start, t.line.lineno, t.line.page) for start, t in zip(starts, parts))
@@ -266,15 +311,15 @@ class _LayoutReader:
     def _heading(self, tok: _Token) -> None:
         self._end_list()
         last = self.blocks[-1] if self.blocks else None
-        if self.markdown:
-            level = tok.heading_level or 1
+        if tok.heading_level:
+            level = tok.heading_level
             self.headings = [h for h in self.headings if h[0] < level] + [(level, tok.text)]
             self.section = SECTION_SEPARATOR.join(h for _, h in self.headings)
         elif last is not None and last.kind == "heading" and not tok.blank_before and not tok.break_before \
                 and len(tok.text.split()) <= 2:
             # A title wrapped over two lines: "Practices and Achievements of Counter-Terrorism / Cooperation".
             self.blocks.pop()
-            tok_text = join_lines([last.text, tok.text])
+            tok_text = join_lines([last.text, tok.text], self.vocabulary)
             self.section = SECTION_SEPARATOR.join(filter(None, [self._parent_of(last), tok_text]))
             self.blocks.append(Block("heading", tok_text, self.section, last.page, last.line_start, tok.line.lineno))
             return
@@ -293,7 +338,7 @@ class _LayoutReader:
     # -- decisions ----------------------------------------------------------------
     def _is_heading(self, i: int) -> bool:
         tok = self.tokens[i]
-        if self.markdown:
+        if tok.heading_level or not self.guess_headings:
             return tok.heading_level > 0
         if tok.bullet or not looks_like_heading(tok.text) or len(tok.text) > 0.9 * self.width:
             return False
@@ -329,9 +374,30 @@ class _LayoutReader:
     # -- the walk -----------------------------------------------------------------
     def read(self) -> list[Block]:
         for i, tok in enumerate(self.tokens):
-            self._step(i, tok)
+            if tok.footnote:
+                self._footnote(tok)
+            else:
+                self._end_note()
+                self._step(i, tok)
+        self._end_note()
         self._end_list()
         return self.blocks
+
+    def _footnote(self, tok: _Token) -> None:
+        """Footnotes are blocks of their own, read beside the body: a paragraph that a page's
+        footnotes interrupt goes on after them."""
+        if self.note and (tok.blank_before or FOOTNOTE_START.match(tok.text)):
+            self._end_note()
+        self.note.append(tok)
+
+    def _end_note(self) -> None:
+        if self.note:
+            parts, self.note = self.note, []
+            text, starts = reflow([t.text for t in parts], self.vocabulary)
+            line_map = tuple((start, t.line.lineno, t.line.page) for start, t in zip(starts, parts))
+            first, last = parts[0].line, parts[-1].line
+            self.blocks.append(Block("footnote", text, self.section, first.page, first.lineno, last.lineno,
+                                     line_map=line_map))
 
     def _step(self, i: int, tok: _Token) -> None:
         gap = tok.blank_before or tok.break_before
@@ -339,7 +405,7 @@ class _LayoutReader:
             if self._is_heading(i):
                 self._heading(tok)
                 return
-            self.mode = "dated" if DATE_LINE.match(tok.text) and not self.markdown else "items"
+            self.mode = "dated" if DATE_LINE.match(tok.text) and not self.structured else "items"
             self.date = ""
         if self.mode == "dated":
             if DATE_LINE.match(tok.text):
@@ -355,7 +421,7 @@ class _LayoutReader:
                 self._heading(tok)
                 return
             continues = not gap or tok.fragment_before or tok.bullet or (tok.break_before and not tok.blank_before)
-            if self.markdown:
+            if self.structured:
                 continues = tok.bullet or (not gap and bool(self.buf))
             if continues:
                 prev = self.buf[-1].text if self.buf else ""
@@ -363,7 +429,7 @@ class _LayoutReader:
                     not self.buf
                     or tok.bullet
                     or tok.fragment_before
-                    or (not self.markdown and tok.text[:1].isupper() and self._ends_entry(prev, tok.text))
+                    or (not self.structured and tok.text[:1].isupper() and self._ends_entry(prev, tok.text))
                 )
                 if new_entry:
                     self._flush()
@@ -401,4 +467,6 @@ def clean_document(doc: Document) -> list[Block]:
     """
     tokens = _tokens(doc)
     width = _typical_width([t.text for t in tokens])
-    return _LayoutReader(tokens, width, doc.kind == "markdown").read()
+    guess_headings = not doc.structured and not any(line.role == "heading" for line in doc.lines)
+    vocabulary = document_words(line.text for line in doc.lines)
+    return _LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary).read()

@@ -1,72 +1,37 @@
 """Files in ``corpus/`` -> :class:`Document` records (lines with page and line numbers).
 
-Reads ``.txt`` and ``.md`` as UTF-8 text and ``.pdf`` through pypdf, one page at a time so
-every line keeps its page number. A file that cannot be read becomes a :class:`SourceProblem`
-naming the file and the reason; it never stops the other files.
+One reader per format, each in its own module: plain text and Markdown (:mod:`.text`, any
+encoding), PDF (:mod:`.pdf`, page by page), HTML (:mod:`.html`) and Word (:mod:`.docx`). Readers
+mark what the format knows of a line (a heading and its level, a footnote, a running header);
+:mod:`scoqa.clean` turns the lines into paragraphs, list entries and sections. A file that cannot
+be read becomes a :class:`SourceProblem` naming the file and the reason; it never stops the
+other files.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
+#: The reader of each suffix, by kind.
+KINDS = {".txt": "text", ".md": "markdown", ".pdf": "pdf", ".html": "html", ".htm": "html", ".docx": "docx"}
 #: Files above this size are refused: they are almost always a mistake (a dump, a video).
 #: Read at call time, so tests (or a program using scoqa) may patch it; ``check_readable`` also takes a limit.
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
-class SourceError(Exception):
-    """A source file that cannot be indexed; the message says why and how to fix it."""
+from .records import ROLES, Document, Line, SourceError, SourceProblem
+from .text import markdown_lines, text_lines
 
-
-@dataclass(frozen=True)
-class Line:
-    """One line of extracted text.
-
-    Attributes:
-        text: The line without its newline.
-        lineno: 1-based line number (in the file for text, within the page for PDF).
-        page: 1-based page number for PDF, None for text files.
-    """
-
-    text: str
-    lineno: int
-    page: int | None = None
-
-
-@dataclass(frozen=True)
-class Document:
-    """A readable source file.
-
-    Attributes:
-        source: Path relative to the corpus folder, with ``/`` separators.
-        kind: ``"text"``, ``"markdown"`` or ``"pdf"``.
-        lines: The extracted lines in reading order.
-        sha256: Hash of the file's bytes, used to detect changes.
-    """
-
-    source: str
-    kind: str
-    lines: tuple[Line, ...]
-    sha256: str
-
-
-@dataclass(frozen=True)
-class SourceProblem:
-    """A file in the corpus that was skipped, and why."""
-
-    source: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"skipped {self.source}: {self.reason}"
+__all__ = [
+    "KINDS", "MAX_FILE_BYTES", "ROLES", "SUPPORTED_SUFFIXES", "Document", "Line", "SourceError", "SourceProblem",
+    "check_readable", "discover", "file_sha256", "load_corpus", "read_document", "relative_source",
+]
 
 
 def file_sha256(path: Path) -> str:
@@ -94,8 +59,8 @@ def discover(corpus_dir: Path) -> tuple[list[Path], list[SourceProblem]]:
     """
     if not corpus_dir.is_dir():
         raise FileNotFoundError(
-            f"corpus folder {str(corpus_dir)!r} does not exist: create it and put .txt, .md or "
-            ".pdf files in it, or point SCOQA_CORPUS / --corpus at the right folder"
+            f"corpus folder {str(corpus_dir)!r} does not exist: create it and put documents ("
+            f"{', '.join(SUPPORTED_SUFFIXES)}) in it, or point SCOQA_CORPUS / --corpus at the right folder"
         )
     files: list[Path] = []
     problems: list[SourceProblem] = []
@@ -166,45 +131,6 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _text_lines(data: bytes) -> tuple[Line, ...]:
-    if b"\x00" in data[:8192]:
-        raise SourceError("binary data, not text (NUL bytes found); is it really a text file?")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SourceError(
-            f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
-        ) from None
-    return tuple(Line(t, i) for i, t in enumerate(text.splitlines(), start=1))
-
-
-def _pdf_lines(data: bytes) -> tuple[Line, ...]:
-    # pypdf is imported here so that text-only use never pays for it.
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    # pypdf logs its own warnings on damaged files; the one SourceProblem line below replaces them.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise SourceError("encrypted PDF with a password; save an unencrypted copy")
-        lines: list[Line] = []
-        for number, page in enumerate(reader.pages, start=1):
-            text = page.extract_text() or ""
-            lines.extend(Line(t, i, number) for i, t in enumerate(text.splitlines(), start=1))
-    except SourceError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise SourceError(f"unreadable PDF ({type(exc).__name__}: {exc}); is the file complete?") from None
-    except Exception as exc:  # pypdf raises many kinds on damaged files; none may stop the build
-        raise SourceError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
-    if not any(line.text.strip() for line in lines):
-        raise SourceError("PDF has no text layer (scanned pages?); run OCR on it first")
-    return tuple(lines)
-
-
 def read_document(path: Path, corpus_dir: Path) -> Document:
     """Read one source file.
 
@@ -224,16 +150,34 @@ def read_document(path: Path, corpus_dir: Path) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot be read ({exc.strerror or exc}); check its permissions") from None
-    suffix = path.suffix.lower()
-    if suffix == ".pdf":
-        lines = _pdf_lines(data)
-        kind = "pdf"
-    else:
-        lines = _text_lines(data)
-        kind = "markdown" if suffix == ".md" else "text"
+    kind = KINDS[path.suffix.lower()]
+    lines, title = parse(kind, data)
     if not any(line.text.strip() for line in lines):
         raise SourceError("file holds only whitespace")
-    return Document(relative_source(path, corpus_dir), kind, lines, hashlib.sha256(data).hexdigest())
+    return Document(relative_source(path, corpus_dir), kind, lines, hashlib.sha256(data).hexdigest(), title)
+
+
+def parse(kind: str, data: bytes) -> tuple[tuple[Line, ...], str]:
+    """Run the reader of ``kind`` on a file's bytes: its lines and the title it declares.
+
+    Raises:
+        SourceError: if the bytes cannot be read as that kind of file.
+    """
+    if kind == "pdf":
+        from .pdf import pdf_lines
+
+        return pdf_lines(data)
+    if kind == "html":
+        from .html import html_lines
+
+        return html_lines(data)
+    if kind == "docx":
+        from .docx import docx_lines
+
+        return docx_lines(data)
+    if kind == "markdown":
+        return markdown_lines(data)
+    return text_lines(data), ""
 
 
 def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[SourceProblem]]:

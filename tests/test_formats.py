@@ -1,0 +1,106 @@
+"""Readers of every format: HTML, Word, Markdown front matter, text in other encodings and line ends."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from scoqa.clean import clean_document
+from scoqa.ingest import SourceError, read_document
+
+HTML = b"""<!DOCTYPE html>
+<html><head><meta charset="ISO-8859-1"><title>Field Manual</title>
+<style>p { color: red }</style><script>var secret = "never indexed";</script></head>
+<body>
+<nav><a href="/">Home</a> <a href="/about">About</a></nav>
+<h1>Field Manual</h1>
+<p><a href="#ch1">Chapter 1</a></p>
+<h2 id="ch1">Chapter 1. Marching</h2>
+<p>The pace is thirty inches, the length of the full step in quick time.<span class="pagenum">[Pg 12]</span></p>
+<p>Caf\xe9 breaks are taken at the halt.</p>
+<ul><li>Double time is 180 steps a minute.</li><li>Quick time is 120 steps a minute.</li></ul>
+<div style="display:none">hidden text</div>
+<div class="footnote"><p>[1] Changed in 1917.</p></div>
+<footer>Copyright notice</footer>
+</body></html>
+"""
+
+
+def _doc(tmp_path: Path, name: str, data: bytes):  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    path.write_bytes(data)
+    return read_document(path, tmp_path)
+
+
+def test_html_keeps_visible_text_headings_lists_and_pages(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "manual.htm", HTML)
+    assert doc.kind == "html" and doc.title == "Field Manual"
+    text = " ".join(line.text for line in doc.lines)
+    for absent in ("secret", "color: red", "Home", "hidden text", "Copyright", "Chapter 1 "):
+        assert absent not in text, absent
+    blocks = clean_document(doc)
+    heading = next(b for b in blocks if b.kind == "heading" and "Marching" in b.text)
+    assert heading.section == "Field Manual › Chapter 1. Marching"
+    pace = next(b for b in blocks if "thirty inches" in b.text)
+    assert pace.kind == "paragraph" and pace.section == heading.section
+    cafe = next(b for b in blocks if "breaks" in b.text)
+    assert cafe.text == "Café breaks are taken at the halt." and cafe.page == 12  # the marker sets the page
+    items = [b.text for b in blocks if b.kind == "item"]
+    assert items == ["Double time is 180 steps a minute.", "Quick time is 120 steps a minute."]
+    assert [b.text for b in blocks if b.kind == "footnote"] == ["[1] Changed in 1917."]
+    assert pace.line_start == 9  # the source line of its <p>
+
+
+def test_docx_headings_from_styles(tmp_path: Path) -> None:
+    from docx import Document
+
+    word = Document()
+    word.core_properties.title = "Travel Policy"
+    word.add_heading("Travel Policy", level=0)
+    word.add_heading("Booking", level=1)
+    word.add_paragraph("Flights are booked through the travel office at least 14 days ahead.")
+    word.add_paragraph("Economy class is the default.", style="List Bullet")
+    table = word.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "Per diem"
+    table.rows[0].cells[1].text = "75 dollars"
+    buffer = io.BytesIO()
+    word.save(buffer)
+    doc = _doc(tmp_path, "policy.docx", buffer.getvalue())
+    assert doc.kind == "docx" and doc.title == "Travel Policy"
+    blocks = clean_document(doc)
+    flights = next(b for b in blocks if "Flights" in b.text)
+    assert flights.section == "Travel Policy › Booking" and flights.kind == "paragraph"
+    assert any(b.kind == "item" and b.text == "Economy class is the default." for b in blocks)
+    assert any(b.text == "Per diem | 75 dollars" for b in blocks)
+
+
+def test_broken_docx_is_one_clear_problem(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"unreadable Word document .*is it a complete \.docx file\?"):
+        _doc(tmp_path, "broken.docx", b"PK\x03\x04 not really a zip")
+
+
+def test_markdown_front_matter_is_metadata(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "policy.md", b"---\ntitle: Trade Controls\nversions:\n  fpt: '*'\n---\n\n# Overview\n\n"
+                                      b"Users may only access the service in compliance with the law.\n")
+    assert doc.title == "Trade Controls"
+    assert all("fpt" not in line.text and line.text != "---" for line in doc.lines)
+    assert next(line.lineno for line in doc.lines if "Users" in line.text) == 9
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16"])
+def test_text_in_other_encodings_and_crlf(tmp_path: Path, encoding: str) -> None:
+    text = "Le café de la Paix est à Tashkent.\r\nIl ouvre à l’aube ; fermé le dimanche.\r\n"
+    if encoding == "latin-1":
+        text = text.replace("’", "'")
+    doc = _doc(tmp_path, "notes.txt", text.encode(encoding))
+    assert [line.text for line in doc.lines][:2] == text.replace("\r\n", "\n").splitlines()[:2]
+
+
+def test_a_line_end_hyphen_of_a_compound_stays(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "notes.txt", b"Mining of the deep-\nsea floor is regulated.\n\nThe sea is deep. A territorial integ-\n"
+                                      b"rity clause applies; integrity matters.\n")
+    texts = [b.text for b in clean_document(doc)]
+    assert "Mining of the deep-sea floor is regulated." in texts
+    assert any("territorial integrity clause" in t for t in texts)
