@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import build, store
@@ -42,6 +43,22 @@ def validate_query(query: object, k: object) -> str:
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     return query.strip()
+
+
+def validate_sources(sources: object) -> list[str] | None:
+    """Check a ``sources`` argument: None, or a non-empty list of document names.
+
+    Raises:
+        ValueError: for a single string (a common slip), an empty list or a non-string entry.
+    """
+    if sources is None:
+        return None
+    if isinstance(sources, str):
+        raise ValueError(f"sources must be a list of document names, e.g. [{sources!r}], got a string")
+    names = list(sources)  # type: ignore[call-overload]
+    if not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ValueError(f"sources must be a non-empty list of document names, got {sources!r}")
+    return names
 
 
 def _some(names: list[str], shown: int = 5) -> str:
@@ -174,12 +191,12 @@ class Engine:
         with self._lock:
             self._searcher = None
 
-    def retrieve(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+    def retrieve(self, query: str, k: int = 5, mode: str = "hybrid", sources: Sequence[str] | None = None) -> list[Hit]:
         """See :func:`scoqa.retrieve`."""
         query = validate_query(query, k)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        return self.searcher().search(query, k, mode)
+        return self.searcher().search(query, k, mode, sources=validate_sources(sources))
 
 
 _engines: dict[Settings, Engine] = {}
@@ -196,7 +213,8 @@ def get_engine(settings: Settings | None = None) -> Engine:
         return engine
 
 
-def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", settings: Settings | None = None) -> list[Hit]:
+def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", sources: Sequence[str] | None = None,
+             settings: Settings | None = None) -> list[Hit]:
     """Find the passages of the corpus that best answer ``query``.
 
     The first call loads the model and the index, building the index (with a progress bar) if
@@ -207,17 +225,19 @@ def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", settings: Settings
         k: How many passages to return (>= 1).
         mode: ``"hybrid"`` (BM25 + dense, fused, then reranked by late interaction; default),
             ``"fusion"`` (without the rerank), ``"dense"`` or ``"bm25"``.
+        sources: Search only these documents: paths relative to the corpus folder, file names or
+            folders (``["report.pdf"]``); None searches them all.
         settings: Corpus/index locations and model; default from ``SCOQA_*`` variables.
 
     Returns:
         Up to ``k`` hits, best first.
 
     Raises:
-        ValueError: for an empty query, ``k < 1`` or an unknown mode.
+        ValueError: for an empty query, ``k < 1``, an unknown mode or a document not in the index.
         FileNotFoundError: if the corpus folder does not exist.
     """
     validate_query(query, k)
-    return get_engine(settings).retrieve(query, k, mode)
+    return get_engine(settings).retrieve(query, k, mode, sources)
 
 
 def build_index(settings: Settings | None = None, *, show_progress: bool = False,

@@ -164,8 +164,12 @@ def _assemble(
     chunks: list[Chunk] = []
     rows: list[int | None] = []  # row of each new chunk's vector in previous.vectors, if reused
     sources: dict[str, str] = {}
+    titles: dict[str, str] = {}
+    old_titles: dict[str, str] = old_manifest.get("titles") or {}
 
     def keep_previous(source: str) -> None:
+        if old_titles.get(source):
+            titles[source] = old_titles[source]
         for row in old_rows.get(source, []):
             chunks.append(previous.chunks[row])  # type: ignore[union-attr]
             rows.append(row if reuse_vectors else None)
@@ -176,6 +180,8 @@ def _assemble(
             keep_previous(source)
         else:
             new = chunk_document(document, settings.chunk_tokens, count)
+            if document.title:
+                titles[source] = document.title
             chunks.extend(new)
             rows.extend([None] * len(new))
         sources[source] = diff.hashes[source]
@@ -223,6 +229,8 @@ def _assemble(
         chunks=len(chunks),
         faiss_index="",
         problems=problems,
+        titles=titles,
+        passages=dict(Counter(c.source for c in chunks)),
     )
     store.save_index(settings.index_dir, manifest, chunks, vectors, units, TokenVectors.join(token_parts, dim))
     return BuildReport(

@@ -96,6 +96,13 @@ def _segmenter():  # type: ignore[no-untyped-def]
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of ``text`` (pysbd, which knows abbreviations)."""
+    return list(_sentence_spans(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    # pysbd takes ~10 ms a paragraph; chunking, sentence units and answers all ask for the same
+    # paragraphs' sentences, so each is segmented once.
     spans = []
     for piece in _segmenter().segment(text):
         start, end = piece.start, piece.end
@@ -103,7 +110,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             end -= 1
         if end > start:
             spans.append((start, end))
-    return spans or [(0, len(text))]
+    return tuple(spans) or ((0, len(text)),)
 
 
 def context_text(section: str, text: str, lead_in: str = "", date: str = "") -> str:
@@ -149,19 +156,27 @@ def _split_long(text: str, start: int, end: int, budget: int, count: TokenCounte
 
 
 def _pack(text: str, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
-    """Greedily group whole sentences into spans of at most ``budget`` word pieces."""
-    units: list[tuple[int, int]] = []
+    """Greedily group whole sentences into spans of at most ``budget`` word pieces.
+
+    The model's tokenizer splits on white space before it cuts words into pieces, so a span's
+    count is the sum of its sentences' counts: each sentence is counted once.
+    """
+    units: list[tuple[int, int, int]] = []
     for start, end in sentence_spans(text):
-        if count(text[start:end]) > budget:
-            units.extend(_split_long(text, start, end, budget, count))
+        size = count(text[start:end])
+        if size > budget:
+            units.extend((a, b, count(text[a:b])) for a, b in _split_long(text, start, end, budget, count))
         else:
-            units.append((start, end))
+            units.append((start, end, size))
     groups: list[tuple[int, int]] = []
-    for start, end in units:
-        if groups and count(text[groups[-1][0]:end]) <= budget:
+    group_size = 0
+    for start, end, size in units:
+        if groups and group_size + size <= budget:
             groups[-1] = (groups[-1][0], end)
+            group_size += size
         else:
             groups.append((start, end))
+            group_size = size
     return groups
 
 

@@ -43,7 +43,7 @@ TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})?\s*$", re.IGNOR
 FOOTNOTE_START = re.compile(r"^(?:\d{1,3}|\[\d{1,3}\]|\*)\s")
 ENDS_ENTRY = re.compile(r"(?:[.;!?]|\b\d{4}\)?[.;,]?)[\"”’)]?$")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"])")
-_SMALL_WORDS = frozenset(
+SMALL_WORDS = frozenset(
     "a an and as at by for from in into is are its of on or the to with via vs".split()
 )
 #: At most this many lines before a URL/"accessed" line are treated as its footnote.
@@ -171,7 +171,7 @@ def looks_like_heading(text: str) -> bool:
         return False
     if not core[0].isupper():
         return False
-    content = [w for w in words if w.lower() not in _SMALL_WORDS]
+    content = [w for w in words if w.lower() not in SMALL_WORDS]
     if not content:
         return False
     capitalised = sum(1 for w in content if not w[0].isalpha() or w[0].isupper())
@@ -360,7 +360,7 @@ class _LayoutReader:
         """Whether ``prev`` closes a list entry, judged by punctuation or by a line ending early."""
         if ENDS_ENTRY.search(prev):
             return True
-        if prev.split()[-1] in _SMALL_WORDS:  # "... Organisation on" / "March 27, 2009"
+        if prev.split()[-1] in SMALL_WORDS:  # "... Organisation on" / "March 27, 2009"
             return False
         first_word = nxt.split()[0]
         entry_first_word = self.buf[0].text.split()[0] if self.buf else ""

@@ -87,7 +87,7 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
             "stale": status.stale, "added": status.added, "changed": status.changed, "removed": status.removed,
             "chunks": status.chunks, "exists": status.exists, "files": status.files, "model": status.model,
             "built_at": status.built_at, "faiss_index": status.faiss_index, "problems": status.problems,
-            "note": status.note,
+            "note": status.note, "documents": status.documents, "titles": status.titles,
         })
         return 0
     if not status.exists:
@@ -101,6 +101,11 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
     for label, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed)):
         for name in names:
             print(f"  {label:8} {name}")
+    if status.documents:
+        print("documents:")
+        for name, count in status.documents.items():
+            title = status.titles.get(name, "")
+            print(f"  {count:6d} passages  {name}" + (f" — {title}" if title else ""))
     for problem in status.problems:
         print(f"  {problem}")
     return 0
@@ -129,7 +134,7 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .api import get_engine
 
-    hits = get_engine(settings).retrieve(args.query, k=args.k, mode=args.mode)
+    hits = get_engine(settings).retrieve(args.query, k=args.k, mode=args.mode, sources=args.source)
     if args.json:
         _print_json([asdict(h) for h in hits])
         return 0
@@ -158,7 +163,7 @@ def _print_reply(reply: Any) -> None:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .answer import ask
 
-    reply = ask(args.question, k=args.k, settings=settings)
+    reply = ask(args.question, k=args.k, sources=args.source, settings=settings)
     if args.json:
         _print_json(asdict(reply))
     else:
@@ -169,7 +174,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from .answer import ask
 
-    print("Ask about the report; follow-up questions work. Empty line, 'quit' or Ctrl-D to leave.")
+    print("Ask about the documents; follow-up questions work. Empty line, 'quit' or Ctrl-D to leave.")
     history: list[dict[str, str]] = []
     while True:
         try:
@@ -179,17 +184,32 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if not question or question.lower() in {"quit", "exit", ":q"}:
             return 0
-        reply = ask(question, history, settings=settings)
+        reply = ask(question, history, sources=args.source, settings=settings)
         print()
         _print_reply(reply)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
 # -- evaluation and benchmarks ---------------------------------------------------------------------
+def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings ``scoqa eval`` runs on: a corpus given without an index gets an index of its own
+    (kept in the temporary folder and updated on the next run), so ``./index`` is never replaced."""
+    if getattr(args, "corpus", None) is None or getattr(args, "index", None) is not None \
+            or os.environ.get("SCOQA_INDEX"):
+        return settings.with_(auto_update=True)
+    import hashlib
+    import tempfile
+
+    key = hashlib.sha1(str(settings.corpus_dir.resolve()).encode()).hexdigest()[:12]
+    index = Path(tempfile.gettempdir()) / "scoqa-eval" / f"{settings.corpus_dir.resolve().name}-{key}" / "index"
+    return settings.with_(index_dir=index, auto_update=True)
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from .api import get_engine
     from .evaluate import format_report, run_eval
 
+    settings = eval_settings(args, settings)
     report = run_eval(get_engine(settings), args.data, answers=not args.retrieval_only)
     if args.json:
         _print_json(report)
@@ -245,6 +265,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="index folder (default: $SCOQA_INDEX or ./index)")
     parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
                         help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
+
+
+def _source_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", action="append", metavar="DOC", default=None,
+                        help="only this document (a path relative to the corpus, a file name or a folder); "
+                             "repeat for several (default: all; `scoqa index status` lists them)")
 
 
 def _positive_int(text: str) -> int:
@@ -305,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "fusion", "dense", "bm25"), default="hybrid",
                    help="ranking: hybrid (default), fusion (hybrid without the rerank), dense or bm25")
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
+    _source_option(p)
     p.set_defaults(handler=cmd_search)
 
     p = commands.add_parser("ask", help="answer a question with quoted, cited sentences")
@@ -312,17 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question")
     p.add_argument("-k", type=_positive_int, default=5, help="passages to consider (default 5)")
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
+    _source_option(p)
     p.set_defaults(handler=cmd_ask)
 
     p = commands.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
     _common(p)
+    _source_option(p)
     p.set_defaults(handler=cmd_chat)
 
-    p = commands.add_parser("eval", help="measure retrieval and answers on a gold set")
+    p = commands.add_parser("eval", help="measure retrieval and answers on a question set (any corpus)")
     _common(p)
     p.add_argument("--data", type=Path, default=Path("tests") / "data", metavar="DIR",
-                   help="folder with gold_retrieval.jsonl, answers.jsonl, conversations.jsonl and "
-                        "unanswerable.jsonl (default: tests/data)")
+                   help="folder with qa.jsonl (q, gold, answer, doc) or gold_retrieval.jsonl, and optionally "
+                        "answers.jsonl, conversations.jsonl and unanswerable.jsonl (default: tests/data, the "
+                        "report's sets); with --corpus DIR and no --index, the corpus gets its own index")
     p.add_argument("--retrieval-only", action="store_true", help="skip the answer sets")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=cmd_eval)

@@ -1,8 +1,8 @@
 """Follow-up questions without a language model: resolve a question against earlier turns.
 
 "When did it happen?" after "How many people died in Beslan?" searches for
-"When did it happen? Beslan people died": the names and dates of the previous question (or, if it
-has none, its other content words) are carried into retrieval when the new question leans on it
+"When did it happen? Beslan people died": the names and dates of the previous question, then its
+other content words, are carried into retrieval when the new question leans on it
 (a pronoun, "the 2009 one", "What about Kyrgyzstan?", "And the Convention Against Terrorism?",
 too few words of its own, or two words and no name or date: "How many people were killed?"). When the
 follow-up names a new entity or number, it replaces the previous one of the same kind rather than
@@ -128,12 +128,14 @@ def resolve(question: str, previous: str, common: Callable[[str], bool] | None =
             continue
         if word.lower() not in own and word not in carried:
             carried.append(word)
-    # Names and dates are what a follow-up refers back to; the previous question's other words
-    # ("located", "died") would pull retrieval towards the old question, so they are carried only
-    # when no name or date is. A name the whole corpus is about ("SCO") does not count: after
-    # "Which SCO treaty deals with good-neighbourliness?", "What is its date?" needs the words.
+    # Names and dates are what a follow-up refers back to, and they go first; the previous
+    # question's other words come after them: in a document that is not a list of named events,
+    # "Through what date were they extended?" after "Which company holds the U.S. exploration
+    # licenses?" is about licenses, not about "U.S." (measured on the report's and the devcorpus's
+    # conversations together: names alone lost half of the devcorpus follow-ups). A name the whole
+    # corpus is about ("SCO") is no name here.
     named = [w for w in carried if _kind(w) and not (common and common(w))]
-    carried = named or carried
+    carried = named + [w for w in carried if w not in named]
     return f"{question} {' '.join(carried)}".strip() if carried else question
 
 

@@ -1,36 +1,83 @@
-"""``scoqa eval``: retrieval and answer quality on gold sets, with latency.
+"""``scoqa eval``: retrieval and answer quality of any question set on any corpus, with latency.
 
-Retrieval is scored with ranx: a passage is relevant when it contains one of the question's
-answer substrings; ``recall@k`` is the share of questions with a relevant passage in the top k
-(ranx's ``hit_rate@k``) and ``MRR@10`` the mean reciprocal rank of the first one. The full
-pipeline is compared with dense-only and BM25-only search on the same passages, next to the
-time it takes only to embed the query (the floor of any dense retrieval).
+Two layouts of a question folder are read:
+
+* the report's sets: ``gold_retrieval.jsonl`` (``question``, ``answers``: substrings of the
+  passage that answers), ``answers.jsonl``, ``conversations.jsonl`` (``turns``, ``answers``) and
+  ``unanswerable.jsonl`` (``question``);
+* sets written for other documents (the devcorpus): ``qa.jsonl`` (``q``, ``gold``: substrings of
+  the answering passage, ``answer``: strings a right reply holds, ``doc``: the file),
+  ``conversations.jsonl`` (``turns``, ``gold``, ``answer``, ``doc``) and ``unanswerable.jsonl``
+  (``q``).
+
+Retrieval is scored with ranx: a passage is relevant when it holds one of the question's gold
+strings (compared on letters and digits only, so that re-flowed lines and rejoined hyphens still
+match); ``recall@k`` is ranx's ``hit_rate@k``. An answer is right when the reply is answered, at
+most 400 characters, and holds one of the expected strings as whole words (case-insensitive).
+With ``doc`` given, "right document first" is the share of questions whose first hit comes from
+that file, and every figure is also given per document.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import statistics
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .api import Engine
 from .answer import Answerer, Reply
+from .api import Engine
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATA = Path("tests") / "data"
-RETRIEVAL_SET = "gold_retrieval.jsonl"
-ANSWER_SET = "answers.jsonl"
-CONVERSATION_SET = "conversations.jsonl"
-UNANSWERABLE_SET = "unanswerable.jsonl"
 METRICS = ("hit_rate@1", "hit_rate@3", "hit_rate@5", "mrr@10")
+MAX_REPLY_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question of a set, whatever the file's layout.
+
+    Attributes:
+        id: Its identifier in the file (or its line number).
+        turns: The question, after the earlier turns of its conversation if it is a follow-up.
+        gold: Substrings of the passage that answers it (empty for an unanswerable question).
+        answers: Strings a right reply contains (any one of them).
+        doc: The file name of the document that answers it, or "".
+    """
+
+    id: str
+    turns: tuple[str, ...]
+    gold: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def question(self) -> str:
+        """The (last) question."""
+        return self.turns[-1]
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """The question files of one folder."""
+
+    retrieval: list[Item]
+    answers: list[Item]
+    conversations: list[Item]
+    unanswerable: list[Item]
 
 
 @dataclass(frozen=True)
 class RetrievalScores:
-    """Retrieval quality and latency of one search mode."""
+    """Retrieval quality and latency of one search mode (over a set, or one document of it)."""
 
     mode: str
     recall_at_1: float
@@ -38,6 +85,8 @@ class RetrievalScores:
     recall_at_5: float
     mrr_at_10: float
     p50_ms: float
+    questions: int = 0
+    right_document_first: float | None = None
     misses_at_3: list[str] = field(default_factory=list)
 
 
@@ -54,6 +103,7 @@ class AnswerScores:
     answered_rate: float
     ask_p50_ms: float
     failures: list[str] = field(default_factory=list)
+    by_document: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -61,54 +111,150 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
     Raises:
         FileNotFoundError: naming the file and the option to pass.
+        ValueError: naming the line that is not JSON.
     """
     if not path.is_file():
         raise FileNotFoundError(f"evaluation set {str(path)!r} not found: pass --data DIR with {path.name} in it")
+    rows = []
     with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{number} is not a JSON object ({exc.msg})") from None
+    return rows
+
+
+def as_item(row: dict[str, Any], number: int = 0) -> Item:
+    """Read one row of either layout (see the module docstring)."""
+    turns = row.get("turns") or [row.get("q") or row.get("question") or ""]
+    answers = row.get("answer", row.get("answers", ()))
+    gold = row.get("gold", row.get("answers", ()))
+    if isinstance(answers, str):
+        answers = [answers]
+    if isinstance(gold, str):
+        gold = [gold]
+    return Item(str(row.get("id", number)), tuple(turns), tuple(gold), tuple(answers), str(row.get("doc", "")))
+
+
+def load_sets(data_dir: Path) -> QuestionSet:
+    """The question files of ``data_dir`` in either layout; missing answer files give empty lists.
+
+    Raises:
+        FileNotFoundError: if the folder holds neither ``qa.jsonl`` nor ``gold_retrieval.jsonl``.
+    """
+
+    def items(name: str, required: bool = False) -> list[Item]:
+        path = data_dir / name
+        if not path.is_file() and not required:
+            return []
+        return [as_item(row, n) for n, row in enumerate(read_jsonl(path), start=1)]
+
+    if (data_dir / "qa.jsonl").is_file():
+        qa = items("qa.jsonl")
+        return QuestionSet(qa, qa, items("conversations.jsonl"), items("unanswerable.jsonl"))
+    if not (data_dir / "gold_retrieval.jsonl").is_file():
+        raise FileNotFoundError(
+            f"no question set in {str(data_dir)!r}: it needs qa.jsonl (or gold_retrieval.jsonl); pass --data DIR"
+        )
+    return QuestionSet(items("gold_retrieval.jsonl", True), items("answers.jsonl"), items("conversations.jsonl"),
+                       items("unanswerable.jsonl"))
+
+
+def comparable(text: str) -> str:
+    """Text reduced to lower-case letters and digits separated by single spaces, for matching
+    gold strings against cleaned passages ("deep- sea" and "deep-sea" meet as "deep sea")."""
+    text = unicodedata.normalize("NFKC", text).replace("\u00ad", "").lower()
+    return " ".join(re.findall(r"[^\W_]+", text))
+
+
+def holds_answer(text: str, answers: Iterable[str]) -> bool:
+    """Whether ``text`` holds one of ``answers`` as whole words, ignoring case ("31" is not in "2031")."""
+    return any(
+        re.search(rf"(?<![^\W_]){re.escape(a.strip())}(?![^\W_])", text, re.IGNORECASE) for a in answers if a.strip()
+    )
+
+
+def _doc_name(source: str) -> str:
+    return PurePosixPath(source).name
 
 
 def _p50_ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 2) if samples else 0.0
 
 
-def evaluate_retrieval(engine: Engine, gold: list[dict[str, Any]], modes: tuple[str, ...] = ("hybrid", "fusion", "dense", "bm25"),
-                       k: int = 10) -> tuple[list[RetrievalScores], float]:
-    """Score each search mode on ``gold``; also return the query-embedding p50 in ms."""
+#: Stands for the answering passage of a question whose gold no passage holds (it counts as a miss).
+UNFOUND = "(no passage holds the gold)"
+
+
+def relevant_passages(chunks: list[Any], item: Item) -> dict[str, int]:
+    """Ids of the passages that hold one of the item's gold strings (of its document, if named) in
+    their text or in the heading they are indexed under; ``{UNFOUND: 1}`` if none does."""
+    golds = [comparable(g) for g in item.gold if comparable(g)]
+    found = {
+        c.id: 1 for c in chunks
+        if (not item.doc or _doc_name(c.source) == item.doc)
+        and any(g in comparable(c.text) or g in comparable(c.context) for g in golds)
+    }
+    return found or {UNFOUND: 1}
+
+
+def evaluate_retrieval(engine: Engine, gold: list[Any], modes: tuple[str, ...] = ("hybrid", "fusion", "dense", "bm25"),
+                       k: int = 10, by_document: bool = False) -> tuple[list[RetrievalScores], float]:
+    """Score each search mode on ``gold`` (items or rows of either layout).
+
+    Returns:
+        The scores of each mode (with ``by_document``, followed by one row per document for each
+        mode, named ``mode:doc``), and the query-embedding p50 in ms.
+    """
     from ranx import Qrels, Run, evaluate
 
+    items = [g if isinstance(g, Item) else as_item(g, n) for n, g in enumerate(gold)]
     searcher = engine.searcher()
     chunks = searcher.index.chunks
-    qrels: dict[str, dict[str, int]] = {}
-    for n, item in enumerate(gold):
-        relevant = {c.id: 1 for c in chunks if any(a in c.text for a in item["answers"])}
-        if not relevant:
-            raise ValueError(f"no passage contains the answer of gold question {item['question']!r}: fix the set")
-        qrels[f"q{n}"] = relevant
+    qrels = {f"q{n}": relevant_passages(chunks, item) for n, item in enumerate(items)}
     embed_times = []
-    for item in gold:
+    for item in items:
         started = time.perf_counter()
-        searcher.embed_query(item["question"])
+        searcher.embed_query(item.question)
         embed_times.append(time.perf_counter() - started)
+    unfound = [item.id for n, item in enumerate(items) if UNFOUND in qrels[f"q{n}"]]
+    if unfound:
+        log.warning("no passage holds the gold of %d question(s) (%s): the ingestion lost or split it",
+                    len(unfound), ", ".join(unfound))
     results = []
     for mode in modes:
         run: dict[str, dict[str, float]] = {}
-        times = []
-        misses = []
-        for n, item in enumerate(gold):
+        times: list[float] = []
+        first_doc: dict[str, bool] = {}
+        for n, item in enumerate(items):
             started = time.perf_counter()
-            hits = engine.retrieve(item["question"], k=k, mode=mode)
+            hits = engine.retrieve(item.question, k=k, mode=mode)
             times.append(time.perf_counter() - started)
             # ranx ranks by score; rank positions keep our order whatever the score scale.
             run[f"q{n}"] = {h.chunk_id: float(len(hits) - i) for i, h in enumerate(hits)} or {"none": 0.0}
-            if not any(h.chunk_id in qrels[f"q{n}"] for h in hits[:3]):
-                misses.append(item["question"])
-        scores = evaluate(Qrels(qrels), Run(run), list(METRICS), make_comparable=True)
-        results.append(RetrievalScores(mode, *(round(float(scores[m]), 3) for m in METRICS), _p50_ms(times), misses))
+            first_doc[f"q{n}"] = bool(hits) and _doc_name(hits[0].source) == item.doc
+
+        def score(name: str, keys: list[str]) -> RetrievalScores:
+            values = evaluate(Qrels({q: qrels[q] for q in keys}), Run({q: run[q] for q in keys}), list(METRICS),
+                              make_comparable=True)
+            misses = [items[int(q[1:])].question for q in keys if not set(list(run[q])[:3]) & set(qrels[q])]
+            docs = [first_doc[q] for q in keys if items[int(q[1:])].doc]
+            return RetrievalScores(
+                name, *(round(float(values[m]), 3) for m in METRICS), _p50_ms([times[int(q[1:])] for q in keys]),
+                len(keys), round(sum(docs) / len(docs), 3) if docs else None, misses,
+            )
+
+        keys = list(qrels)
+        results.append(score(mode, keys))
+        if by_document:
+            for doc in sorted({item.doc for item in items if item.doc}):
+                results.append(score(f"{mode}:{doc}", [q for q in keys if items[int(q[1:])].doc == doc]))
     return results, _p50_ms(embed_times)
 
 
-def converse(ask: Callable[..., Reply], turns: list[str]) -> Reply:
+def converse(ask: Callable[..., Reply], turns: list[str] | tuple[str, ...]) -> Reply:
     """Ask each turn with the conversation so far (role/content messages); the last reply."""
     history: list[dict[str, str]] = []
     for turn in turns[:-1]:
@@ -117,40 +263,51 @@ def converse(ask: Callable[..., Reply], turns: list[str]) -> Reply:
     return ask(turns[-1], history)
 
 
-def _correct(reply: Reply, answers: list[str]) -> bool:
-    return reply.answered and len(reply.text) <= 400 and any(a in reply.text for a in answers)
+def is_correct(reply: Reply, answers: Iterable[str]) -> bool:
+    """Whether a reply answers, within the length limit, with one of the expected strings."""
+    return reply.answered and len(reply.text) <= MAX_REPLY_CHARS and holds_answer(reply.text, answers)
 
 
-def evaluate_answers(ask: Callable[..., Reply], answers: list[dict[str, Any]], conversations: list[dict[str, Any]],
-                     unanswerable: list[dict[str, Any]], answerable_extra: list[dict[str, Any]]) -> AnswerScores:
-    """Score answers, follow-ups and abstention."""
+def evaluate_answers(ask: Callable[..., Reply], answers: list[Any], conversations: list[Any],
+                     unanswerable: list[Any], answerable_extra: list[Any]) -> AnswerScores:
+    """Score answers, follow-ups and abstention (items or rows of either layout)."""
+    answers, conversations, unanswerable, answerable_extra = (
+        [x if isinstance(x, Item) else as_item(x, n) for n, x in enumerate(rows)]
+        for rows in (answers, conversations, unanswerable, answerable_extra)
+    )
     failures = []
     times = []
+    per_doc: dict[str, list[bool]] = {}
+    answered_ids: set[str] = set()
     correct = 0
     for item in answers:
         started = time.perf_counter()
-        reply = ask(item["question"])
+        reply = ask(item.question)
         times.append(time.perf_counter() - started)
-        if _correct(reply, item["answers"]):
-            correct += 1
-        else:
-            failures.append(f"answer: {item['question']} -> {reply.text[:100]}")
+        right = is_correct(reply, item.answers)
+        correct += right
+        per_doc.setdefault(item.doc, []).append(right)
+        if reply.answered:
+            answered_ids.add(item.id)
+        if not right:
+            failures.append(f"answer: {item.question} -> {reply.text[:120]}")
     followups = 0
     for conv in conversations:
-        reply = converse(ask, conv["turns"])
-        if _correct(reply, conv["answers"]):
+        reply = converse(ask, conv.turns)
+        if is_correct(reply, conv.answers):
             followups += 1
         else:
-            failures.append(f"follow-up: {' / '.join(conv['turns'])} -> {reply.text[:100]}")
+            failures.append(f"follow-up: {' / '.join(conv.turns)} -> {reply.text[:120]}")
     abstained = 0
     for item in unanswerable:
-        reply = ask(item["question"])
+        reply = ask(item.question)
         if reply.answered:
-            failures.append(f"should abstain: {item['question']} -> {reply.text[:100]}")
+            failures.append(f"should abstain: {item.question} -> {reply.text[:120]}")
         else:
             abstained += 1
-    answerable = [item["question"] for item in answers + answerable_extra]
-    answered = sum(ask(q).answered for q in answerable)
+    extra = [item for item in answerable_extra if item not in answers]
+    answered = len(answered_ids) + sum(ask(item.question).answered for item in extra)
+    answerable = len(answers) + len(extra)
     return AnswerScores(
         answer_accuracy=round(correct / max(len(answers), 1), 3),
         answers=len(answers),
@@ -158,19 +315,22 @@ def evaluate_answers(ask: Callable[..., Reply], answers: list[dict[str, Any]], c
         conversations=len(conversations),
         abstention=round(abstained / max(len(unanswerable), 1), 3),
         unanswerable=len(unanswerable),
-        answered_rate=round(answered / max(len(answerable), 1), 3),
+        answered_rate=round(answered / max(answerable, 1), 3),
         ask_p50_ms=_p50_ms(times),
         failures=failures,
+        by_document={doc: {"answers": round(sum(v) / len(v), 3), "questions": len(v)}
+                     for doc, v in sorted(per_doc.items()) if doc},
     )
 
 
 def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True) -> dict[str, Any]:
-    """Run the evaluation sets found in ``data_dir``; return a JSON-ready report."""
-    gold = read_jsonl(data_dir / RETRIEVAL_SET)
+    """Run the question sets found in ``data_dir`` on the engine's corpus; a JSON-ready report."""
+    sets = load_sets(data_dir)
     engine.searcher()  # load (or build) before timing
-    retrieval, embed_p50 = evaluate_retrieval(engine, gold)
+    retrieval, embed_p50 = evaluate_retrieval(engine, sets.retrieval, by_document=True)
     report: dict[str, Any] = {
-        "questions": len(gold),
+        "data": str(data_dir),
+        "questions": len(sets.retrieval),
         "query_embedding_p50_ms": embed_p50,
         "retrieval": [asdict(r) for r in retrieval],
     }
@@ -180,30 +340,39 @@ def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True
         def ask(question: str, history: list[dict[str, str]] | None = None) -> Reply:
             return answerer.reply(question, history, 5)
 
-        scores = evaluate_answers(
-            ask,
-            read_jsonl(data_dir / ANSWER_SET),
-            read_jsonl(data_dir / CONVERSATION_SET),
-            read_jsonl(data_dir / UNANSWERABLE_SET),
-            gold,
-        )
-        report["answers"] = asdict(scores)
+        report["answers"] = asdict(evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable,
+                                                    sets.retrieval))
     return report
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """The report as a plain-text table."""
+    """The report as plain-text tables: one row per search mode, then one per document."""
     lines = [
-        f"retrieval on {report['questions']} questions "
+        f"retrieval on {report['questions']} questions of {report.get('data', '')} "
         f"(query embedding alone: p50 {report['query_embedding_p50_ms']:.1f} ms)",
         "",
-        f"{'mode':8} {'recall@1':>9} {'recall@3':>9} {'recall@5':>9} {'MRR@10':>7} {'p50 ms':>7}",
+        f"{'mode':8} {'recall@1':>9} {'recall@3':>9} {'recall@5':>9} {'MRR@10':>7} {'doc@1':>6} {'p50 ms':>7}",
     ]
-    for r in report["retrieval"]:
-        lines.append(f"{r['mode']:8} {r['recall_at_1']:9.3f} {r['recall_at_3']:9.3f} {r['recall_at_5']:9.3f} "
-                     f"{r['mrr_at_10']:7.3f} {r['p50_ms']:7.1f}")
-    if "answers" in report:
-        a = report["answers"]
+    rows = report["retrieval"]
+
+    def doc_first(r: dict[str, Any]) -> str:
+        return f"{r['right_document_first']:6.3f}" if r.get("right_document_first") is not None else f"{'-':>6}"
+
+    for r in rows:
+        if ":" not in r["mode"]:
+            lines.append(f"{r['mode']:8} {r['recall_at_1']:9.3f} {r['recall_at_3']:9.3f} {r['recall_at_5']:9.3f} "
+                         f"{r['mrr_at_10']:7.3f} {doc_first(r)} {r['p50_ms']:7.1f}")
+    per_doc = [r for r in rows if r["mode"].startswith("hybrid:")]
+    answers = report.get("answers", {})
+    if per_doc:
+        lines += ["", f"{'document':40} {'questions':>9} {'recall@1':>9} {'recall@3':>9} {'doc@1':>6} {'answers':>8}"]
+        for r in per_doc:
+            doc = r["mode"].split(":", 1)[1]
+            answered = answers.get("by_document", {}).get(doc, {}).get("answers")
+            lines.append(f"{doc[:40]:40} {r['questions']:9d} {r['recall_at_1']:9.3f} {r['recall_at_3']:9.3f} "
+                         f"{doc_first(r)} {answered if answered is not None else '-':>8}")
+    if answers:
+        a = answers
         lines += [
             "",
             f"answers      {a['answer_accuracy']:.3f} of {a['answers']} questions contain the expected answer (≤ 400 chars)",

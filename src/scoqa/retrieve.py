@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import numpy as np
 
@@ -129,6 +131,7 @@ class Searcher:
         self.spelling = Spelling(c.text for c in index.chunks)
         #: Row of each passage id, to go from a hit back to the index.
         self.row_of = {c.id: row for row, c in enumerate(index.chunks)}
+        self._sources = sorted({c.source for c in index.chunks})
         scores = getattr(index.lexical, "scores", None)
         indptr = np.asarray(scores["indptr"]) if scores else np.zeros(1)
         self._df = np.diff(indptr) if indptr.size > 1 else np.zeros(0)
@@ -191,14 +194,47 @@ class Searcher:
         vectors, tokens = self.embedder.encode_with_tokens([query], query=True)
         return Query(vectors[0], tokens[0])
 
-    def dense(self, query_vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``k`` rows by inner product: (rows, scores)."""
+    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` rows by inner product: (rows, scores); only ``allowed`` rows when given."""
         n = len(self.index.chunks)
-        if n == 0:
+        if n == 0 or (allowed is not None and not allowed.size):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None:
+            # A few documents of the corpus: their vectors, searched exactly.
+            scores = self.index.vectors[allowed] @ query_vector
+            top = self._top(scores + 2.0, k)  # cosines may be negative; _top keeps positive scores
+            return allowed[top], scores[top]
         scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), min(k, n))
         keep = rows[0] >= 0
         return rows[0][keep], scores[0][keep]
+
+    def sources(self) -> list[str]:
+        """The documents of the index (paths relative to the corpus), sorted."""
+        return self._sources
+
+    def titles(self) -> dict[str, str]:
+        """The title each document declares (metadata, front matter, ``<title>``), where it has one."""
+        return dict(self.index.manifest.get("titles") or {})
+
+    def rows_of_sources(self, sources: Sequence[str] | None) -> np.ndarray | None:
+        """Rows of the passages of ``sources`` (each a path relative to the corpus, a file name or
+        a folder), or None for the whole corpus.
+
+        Raises:
+            ValueError: for a name that matches no document, listing the documents there are.
+        """
+        if sources is None:
+            return None
+        known = self.sources()
+        chosen: set[str] = set()
+        for name in sources:
+            wanted = str(name).strip().strip("/")
+            matches = {s for s in known if s == wanted or PurePosixPath(s).name == wanted
+                       or s.startswith(f"{wanted}/")}
+            if not matches:
+                raise ValueError(f"no document {name!r} in the index; the documents are: {', '.join(known)}")
+            chosen |= matches
+        return np.asarray([row for row, c in enumerate(self.index.chunks) if c.source in chosen], dtype=np.int64)
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query term is indexed)."""
@@ -218,7 +254,8 @@ class Searcher:
         rows = rows[np.argsort(-scores[rows], kind="stable")]
         return rows[scores[rows] > 0]
 
-    def search(self, query: str, k: int, mode: str = "hybrid", encoded: Query | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, mode: str = "hybrid", encoded: Query | None = None,
+               sources: Sequence[str] | None = None) -> list[Hit]:
         """Rank passages for ``query``.
 
         Args:
@@ -227,24 +264,32 @@ class Searcher:
             mode: ``"hybrid"`` (default: fusion, then the late-interaction rerank), ``"fusion"``
                 (BM25 + dense without the rerank), ``"dense"`` or ``"bm25"``.
             encoded: The query's vectors (:meth:`encode_query`), if already computed.
+            sources: Only passages of these documents (see :meth:`rows_of_sources`); None for all.
         """
         chunks = self.index.chunks
+        allowed = self.rows_of_sources(sources)
         # Acronyms help BM25 match both forms; measured, they blur the dense query, so dense
         # search sees the question as asked.
         lexical_query = self.lexical_query(query)
+        bm25 = self.bm25_scores(lexical_query)
+        if allowed is not None:
+            mask = np.zeros(len(chunks), dtype=bool)
+            mask[allowed] = True
+            bm25 = np.where(mask, bm25, 0.0).astype(np.float32)
         if mode == "bm25":
-            bm25 = self.bm25_scores(lexical_query)
             return [Hit.from_chunk(chunks[r], bm25[r], lexical_score=bm25[r]) for r in self._top(bm25, k)]
         encoded = encoded or self.encode_query(query)
         vector = encoded.vector
         if mode == "dense":
-            rows, scores = self.dense(vector, k)
+            rows, scores = self.dense(vector, k, allowed)
             return [Hit.from_chunk(chunks[r], s, s) for r, s in zip(rows, scores)]
         depth = max(k, CANDIDATES)
-        dense_rows, _ = self.dense(vector, depth)
-        unit_rows = self.units.owner[self._top(self.units.vectors @ vector + 1.0, depth * 3)]
+        dense_rows, _ = self.dense(vector, depth, allowed)
+        unit_scores = self.units.vectors @ vector + 2.0
+        if allowed is not None:
+            unit_scores = np.where(mask[self.units.owner], unit_scores, 0.0)
+        unit_rows = self.units.owner[self._top(unit_scores, depth * 3)]
         dense_rows = np.union1d(dense_rows, unit_rows)
-        bm25 = self.bm25_scores(lexical_query)
         candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
         if not candidates.size:
             return []

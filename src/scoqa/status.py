@@ -47,6 +47,8 @@ class IndexStatus:
         faiss_index: The FAISS index type.
         note: Why the index cannot be used as it is (other model, format or chunking), with what
             to run; empty when it can.
+        documents: Passages per indexed document (path relative to the corpus).
+        titles: The title each indexed document declares, where it has one.
     """
 
     exists: bool
@@ -61,6 +63,8 @@ class IndexStatus:
     built_at: str = ""
     faiss_index: str = ""
     note: str = ""
+    documents: dict[str, int] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -206,4 +210,6 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
         built_at=str(manifest.get("built_at", "")),
         faiss_index=str(manifest.get("faiss_index", "")),
         note=note,
+        documents=dict(manifest.get("passages") or {}),
+        titles=dict(manifest.get("titles") or {}),
     )

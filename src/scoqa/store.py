@@ -172,7 +172,8 @@ def _write_json(path: Path, data: object) -> None:
 
 
 def new_manifest(*, model: str, dim: int, chunking: dict[str, Any], sources: dict[str, str],
-                 chunks: int, faiss_index: str, problems: list[str]) -> dict[str, Any]:
+                 chunks: int, faiss_index: str, problems: list[str],
+                 titles: dict[str, str] | None = None, passages: dict[str, int] | None = None) -> dict[str, Any]:
     """Describe a build (see the module docstring for the fields)."""
     return {
         "format_version": FORMAT_VERSION,
@@ -181,6 +182,8 @@ def new_manifest(*, model: str, dim: int, chunking: dict[str, Any], sources: dic
         "dim": dim,
         "chunking": chunking,
         "sources": dict(sorted(sources.items())),
+        "titles": dict(sorted((titles or {}).items())),
+        "passages": dict(sorted((passages or {}).items())),
         "chunks": chunks,
         "faiss_index": faiss_index,
         "problems": problems,

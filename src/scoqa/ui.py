@@ -26,8 +26,8 @@ _MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()#+-.!|~$")
 _HTML_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#x27;"}
 _MARKER = re.compile(r"\[(\d+)\]")
 
-#: The label of an answer the report does not support.
-NOT_IN_REPORT = "Not in the report"
+#: The label of an answer the documents do not support.
+NOT_IN_REPORT = "Not in the documents"
 
 
 def as_text(value: object) -> str:

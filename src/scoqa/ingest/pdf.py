@@ -1,30 +1,25 @@
 """PDF: pages -> lines with their page numbers and the roles the typesetting reveals (pypdf).
 
-A PDF has no paragraphs or headings, only positioned runs of glyphs in some font at some size.
-pypdf's plain ``extract_text`` already gets the reading order right for the PDFs we see (Word
-and LaTeX write each column in order), so we keep its lines and text exactly and only *measure*
-them: ``extract_text(visitor_text=...)`` reports every run it prints with its font, font size and
-matrices, and the runs concatenate to the very text it returns, so each output line can be given
-the position (x, baseline y), effective size (font size scaled by the text and current matrices)
-and weight of its runs. This costs one extraction pass, the same as plain text (~1.7 s for a
-39-page report); pdfminer-style layout analysis would be slower and a new dependency.
+pypdf's plain ``extract_text`` gets the reading order right for the PDFs we see (Word and LaTeX
+write each column in order), so its lines and text are kept as they are and only *measured*: with
+``visitor_text`` it reports each run it prints with font, size and matrices, and the runs add up
+to exactly its text, so every line gets its position, effective size and weight in the same single
+pass (~2 s for a 39-page report; pdfminer-style layout analysis would be slower and another
+dependency). Then, over the whole document and naming no document:
 
-From those measures, document-wide and without naming any document:
+* body size: the size most characters have (unless that text sits below a larger common size on
+  its pages: footnotes outweighing the text);
+* furniture: a line (digits removed) among the top or bottom few lines of many pages, at one size
+  and place, or a lone page number there; contents: dot-leader lines ("Introduction .... 1");
+* footnotes: the block of clearly smaller lines at a page's bottom, from its first numbered line;
+* headings: clearly larger lines and short bold lines standing alone, ranked by size (sizes used
+  for one title only share level 1), and the lines the outline names, at its depth;
+* paragraphs: an empty line where baselines are clearly further apart than the usual spacing of
+  their size, where the kind of text changes, at an indented first line, or at a page or column
+  break after a short line that ends a sentence.
 
-* the body size is the size that most characters have;
-* running headers and footers are lines (digits removed) found among the top or bottom few lines
-  of many pages, at one size; a lone page number there is furniture too;
-* dot-leader lines ("Introduction ..... 1") are table-of-contents entries;
-* clearly smaller lines forming the bottom block of a page, from a numbered line on, are footnotes;
-* clearly larger lines, and short bold lines standing alone, are headings, levels ranked by size
-  (sizes used for one title only share level 1); the PDF outline, when present, names headings
-  and their levels outright;
-* an empty line separates paragraphs where the gap between baselines is clearly larger than the
-  usual line spacing of that size, where the role changes, or at a page or column break after a
-  short line that ends a sentence.
-
-A file that pypdf cannot open, an encrypted one and one without a text layer raise
-:class:`SourceError` with the reason.
+Text in one size and weight gets no heading or body roles: the layout stage then guesses headings
+from line shapes, as for plain text.
 """
 
 from __future__ import annotations
@@ -36,19 +31,25 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .records import Line, SourceError
+
+if TYPE_CHECKING:
+    from pypdf import PageObject, PdfReader
 
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _TOC = re.compile(r"(?:(?:\.\s?){4,}|…{2,}|(?:\s\.){3,})\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*$", re.IGNORECASE)
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
                           re.IGNORECASE)
 _NOTE_START = re.compile(r"^(?:\d{1,3}|\[\d{1,3}\]|[*†‡§])[\s.)]*\S")
-_BULLET = re.compile(r"^[•◦▪▫‣●○■□◆◇►▸➢✓\uf000-\uf0ff–-]\s+")
+_BULLET = re.compile(r"^[•◦▪▫‣●○■□◆◇►▸➢✓\uf000-\uf0ff–-]\s+")  # U+F0xx: Symbol/Wingdings bullets
+_NUMBERED = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s")
 _CAPTION = re.compile(r"^(?:fig(?:ure)?|table|chart|exhibit|map|box|plate)\.?\s*[\dIVX]+[.:]?\s", re.IGNORECASE)
-_ENDS_SENTENCE = re.compile(r"[.!?:;][\"”’)]?\d{0,3}$")  # a note number may follow
-ZONE = 3  # "top or bottom few lines" of a page, where running headers and footers sit
-SMALL, LARGE = 0.88, 1.12  # size ratios to the body size that count as clearly smaller / larger
+_ENDS_SENTENCE = re.compile(r"[.!?:;][\"”’)]?\d{0,3}$")  # a footnote number may follow
+ZONE = 3  # the "top or bottom few lines" of a page, where running headers and footers sit
+SMALL, LARGE = 0.88, 1.12  # size ratios to the body size that are clearly smaller / larger
+TEXT = ("", "body", "item", "heading")  # roles of the running text (not notes, contents, furniture)
 
 
 @dataclass
@@ -61,14 +62,24 @@ class _Row:
     y: float | None = None  # baseline of the line's main size (superscripts sit higher)
     size: float = 0.0
     bold: bool = False
-    marker: bool = False  # opens with a superscript number, as a footnote does
     role: str = ""
-    level: int = 0
-    runs: list[tuple[int, float, float, float, bool]] = field(default_factory=list)
+    level: int = 0  # negative while it is the outline's own level
+    runs: list[tuple[int, float, float, float, bool]] = field(default_factory=list)  # chars, x, y, size, bold
 
 
 def pdf_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
-    """The lines of a PDF, page by page, and the title its metadata gives ("" if none)."""
+    """Read a PDF's lines with their roles.
+
+    Args:
+        data: The file's bytes.
+
+    Returns:
+        The lines page by page in reading order (an empty line between paragraphs, ``lineno``
+        counted within the page) and the title the metadata gives ("" if none).
+
+    Raises:
+        SourceError: for a file pypdf cannot open, an encrypted one or one without a text layer.
+    """
     # pypdf is imported here so that text-only use never pays for it.
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -92,43 +103,39 @@ def pdf_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
     return _layout(pages, _outline(reader)), _title(reader)
 
 
-def _page_rows(page, number: int) -> list[_Row]:  # type: ignore[no-untyped-def]
+def _page_rows(page: PageObject, number: int) -> list[_Row]:
     """pypdf's lines of one page, each measured from the runs the visitor saw print it."""
     rows = [_Row("", number)]
     bold_fonts: dict[str, bool] = {}
 
     def visit(text: str, cm: list[float], tm: list[float], font: dict | None, font_size: float) -> None:
         # The effective matrix is tm x cm; its vertical scale times the font size is the size seen.
-        a, b, c, d, e, f = tm
-        m = (a * cm[0] + b * cm[2], a * cm[1] + b * cm[3], c * cm[0] + d * cm[2], c * cm[1] + d * cm[3],
-             e * cm[0] + f * cm[2] + cm[4], e * cm[1] + f * cm[3] + cm[5])
+        _, _, c, d, e, f = tm
+        x, y = e * cm[0] + f * cm[2] + cm[4], e * cm[1] + f * cm[3] + cm[5]
+        size = round(font_size * math.hypot(c * cm[0] + d * cm[2], c * cm[1] + d * cm[3]) * 2) / 2
         name = str((font or {}).get("/BaseFont", ""))
-        if name not in bold_fonts:
-            bold_fonts[name] = bool(_BOLD.search(name))
-        size = round(font_size * math.hypot(m[2], m[3]) * 2) / 2
+        bold = bold_fonts.setdefault(name, bool(_BOLD.search(name)))
         for i, piece in enumerate(text.split("\n")):
             if i:
                 rows.append(_Row("", number))
             rows[-1].text += piece
             if piece.strip():
-                rows[-1].runs.append((len(piece.strip()), m[4], m[5], size, bold_fonts[name]))
+                rows[-1].runs.append((len(piece.strip()), x, y, size, bold))
 
-    page.extract_text(visitor_text=visit)
+    try:
+        page.extract_text(visitor_text=visit)
+    except Exception:  # a font the visitor cannot measure: the page's plain lines, unmeasured
+        rows = [_Row(text, number) for text in (page.extract_text() or "").splitlines()]
     kept = []
     for row in rows:
         row.text = row.text.strip()
         if not row.text:
-            continue  # pypdf's blank lines carry no measure; paragraph breaks are measured below
-        if row.runs:
-            by_size = Counter[float]()
-            for chars, _, _, size, _ in row.runs:
-                by_size[size] += chars
-            row.size = by_size.most_common(1)[0][0]
+            continue  # pypdf's blank lines carry no measure; paragraph breaks are measured instead
+        if row.runs:  # the size most of its characters have; superscripts and symbols aside
+            row.size = max({r[3] for r in row.runs}, key=lambda s: sum(r[0] for r in row.runs if r[3] == s))
             row.y = next(y for _, _, y, size, _ in row.runs if size == row.size)
             row.x = min(x for _, x, _, _, _ in row.runs)
-            row.bold = sum(ch for ch, *_, bold in row.runs if bold) >= 0.9 * sum(by_size.values())
-            first = row.runs[0]
-            row.marker = first[3] < 0.8 * row.size and bool(_NOTE_START.match(row.text))
+            row.bold = sum(r[0] for r in row.runs if r[4]) >= 0.9 * sum(r[0] for r in row.runs)
         kept.append(row)
     return kept
 
@@ -136,50 +143,44 @@ def _page_rows(page, number: int) -> list[_Row]:  # type: ignore[no-untyped-def]
 def _layout(pages: list[list[_Row]], outline: list[tuple[int, str, int]]) -> tuple[Line, ...]:
     """Give every row its role, then emit the lines with empty lines between paragraphs."""
     rows = [row for page in pages for row in page]
-    body = _body_size(pages)
-    leading = _leading(pages)
+    body, leading = _body_size(pages), _leading(pages)
     _mark_furniture(pages)
-    for row in rows:
-        if not row.role and _TOC.search(row.text):
-            row.role = "toc"
+    for row in (row for row in rows if not row.role and _TOC.search(row.text)):
+        row.role = "toc"
     noted = False
     for page in pages:
         noted = _mark_footnotes(page, body, noted)
-    # A line's length is judged against the running text of its page (or of the document).
-    usual = [len(r.text) for r in rows if SMALL * body < r.size < LARGE * body and not r.role]
-    width = statistics.median(usual or [60])
+    # A line is short against the running text of its page, or of the document.
+    width = statistics.median([len(r.text) for r in rows if SMALL * body < r.size < LARGE * body and not r.role]
+                              or [60])
     pages = [_headings(page, body, leading, width) for page in pages]
     _mark_outline(pages, outline)
     _levels([row for page in pages for row in page if row.role == "heading"])
     structured = any(row.role == "heading" for page in pages for row in page)
     for row in (row for page in pages for row in page):
-        if row.role or not row.size or not SMALL * body < row.size < LARGE * body:
+        if row.role or not SMALL * body < row.size < LARGE * body:
             continue
         if bullet := _BULLET.match(row.text):
             row.role, row.text = "item", row.text[bullet.end():]
-        elif structured and not re.match(r"^(?:\d{1,2}|[a-z])[.)]\s", row.text):
-            row.role = "body"  # the fonts show what the headings are, so this is text; numbered lines stay open
+        elif structured and not _NUMBERED.match(row.text):
+            row.role = "body"  # the fonts show the headings, so this is text; numbered lines stay open
     return _emit(pages, leading)
 
 
 def _body_size(pages: list[list[_Row]]) -> float:
-    """The size most characters have, unless that text sits below a larger, nearly as common size
-    on its pages: then it is the footnotes of a report whose notes outweigh its text."""
+    """The size most characters have, unless that text mostly sits below a larger size nearly as
+    common on the same pages: then it is the footnotes of a report whose notes outweigh its text."""
     chars = Counter[float]()
     for row in (row for page in pages for row in page if row.size):
         chars[row.size] += len(row.text)
-    if not chars:
-        return 0.0
-    body = chars.most_common(1)[0][0]
+    body = chars.most_common(1)[0][0] if chars else 0.0
     for size, count in chars.most_common(3)[1:]:
         if size > body and count >= 0.3 * chars[body]:
-            below = total = 0
-            for page in pages:
-                floor = min((r.y for r in page if r.size == size and r.y is not None), default=None)
-                for row in (r for r in page if r.size == body and r.y is not None):
-                    total += len(row.text)
-                    below += len(row.text) if floor is not None and row.y < floor else 0
-            if below >= 0.6 * total:
+            floors = [min((r.y for r in page if r.size == size and r.y is not None), default=-math.inf)
+                      for page in pages]
+            placed = [(r.y < floor, len(r.text)) for page, floor in zip(pages, floors)
+                      for r in page if r.size == body and r.y is not None]
+            if sum(n for below, n in placed if below) >= 0.6 * sum(n for _, n in placed):
                 return size
     return body
 
@@ -195,44 +196,40 @@ def _leading(pages: list[list[_Row]]) -> dict[float, float]:
 
 
 def _mark_furniture(pages: list[list[_Row]]) -> None:
-    """Running headers and footers: the same line (digits removed) at the top or bottom of many
-    pages, at one size and place; and lone page numbers there."""
+    """Running headers and footers: the same line (digits removed) among the top or bottom few
+    lines of many pages, at one size and place; lone page numbers there."""
     def key(row: _Row) -> str:
         return " ".join(re.sub(r"\d+", " ", row.text).lower().split())
 
-    zones = []
+    zones = []  # per page: its top and bottom lines, and the very top and bottom one
     for page in pages:
         placed = sorted((row for row in page if row.y is not None), key=lambda row: -(row.y or 0))
         zone = placed[:ZONE] + [row for row in placed[-ZONE:] if row not in placed[:ZONE]]
         zones.append((zone, placed[:1] + placed[-1:]))
     seen: dict[str, list[_Row]] = defaultdict(list)
-    for zone, _ in zones:
-        for k in {key(row) for row in zone if len(key(row)) >= 3}:
-            seen[k] += [row for row in zone if key(row) == k]
+    for row in (row for zone, _ in zones for row in zone):
+        seen[key(row)].append(row)
     n = len(pages)
     needed = max(2, min(3, n - 1), math.ceil(0.4 * n))
-    running: dict[str, tuple[float, int]] = {}  # repeated text -> its usual size and height
-    for k, same in seen.items():
-        if n >= 2 and len({r.page for r in same}) >= needed:
-            running[k] = (Counter(r.size for r in same).most_common(1)[0][0],
-                          Counter(round(r.y or 0) for r in same).most_common(1)[0][0])
+    running = {k: (Counter(r.size for r in same).most_common(1)[0][0],  # its usual size and height
+                   Counter(round(r.y or 0) for r in same).most_common(1)[0][0])
+               for k, same in seen.items() if len(k) >= 3 and len({r.page for r in same}) >= needed}
     for zone, extremes in zones:
         for row in zone:
             size, y = running.get(key(row), (0.0, 0))
             if _PAGE_NUMBER.match(row.text):
                 row.role = "furniture"
-            elif size:
-                # A line of the same words elsewhere (a title repeating the running header) stays.
+            elif size:  # the same words elsewhere (a title that the running header repeats) stay
                 if abs(row.size - size) <= 0.5 and (abs((row.y or 0) - y) <= 20 or row in extremes):
                     row.role = "furniture"
             elif row in extremes and any(key(row).startswith(k) and abs(row.size - s) <= 0.5
                                          for k, (s, _) in running.items() if len(k) >= 8):
-                row.role = "furniture"  # the running footer with a note added on one page
+                row.role = "furniture"  # the running footer with something added on one page
 
 
 def _mark_footnotes(page: list[_Row], body: float, noted: bool) -> bool:
     """Footnotes: the block of clearly smaller lines at the very bottom of the page, from its first
-    numbered line on (all of it when it goes on with the previous page's footnotes)."""
+    numbered line on (all of it when the previous page had footnotes: a note may run on)."""
     placed = sorted((row for row in page if row.y is not None and not row.role), key=lambda row: row.y or 0)
     block: list[_Row] = []
     for row in placed:
@@ -240,7 +237,7 @@ def _mark_footnotes(page: list[_Row], body: float, noted: bool) -> bool:
             break
         block.append(row)
     block.reverse()  # top to bottom
-    start = next((i for i, row in enumerate(block) if row.marker or _NOTE_START.match(row.text)), None)
+    start = next((i for i, row in enumerate(block) if _NOTE_START.match(row.text)), None)
     if start is None and not noted:
         return False
     for row in block if noted else block[start:]:
@@ -249,17 +246,16 @@ def _mark_footnotes(page: list[_Row], body: float, noted: bool) -> bool:
 
 
 def _headings(page: list[_Row], body: float, leading: dict[float, float], width: float) -> list[_Row]:
-    """Mark larger lines and short bold lines standing alone as headings; join a heading's wrapped lines."""
+    """Mark larger lines and short bold lines standing alone as headings; a wrapped heading becomes one line."""
     text = [len(r.text) for r in page if SMALL * body < r.size < LARGE * body and not r.role]
     width = statistics.median(text) if len(text) >= 5 else width
     out: list[_Row] = []
     for i, row in enumerate(page):
-        prev = out[-1] if out else None
+        prev, nxt = out[-1] if out else None, page[i + 1] if i + 1 < len(page) else None
         if row.role or not row.size or sum(ch.isalpha() for ch in row.text) < 2 or _CAPTION.match(row.text):
             out.append(row)
             continue
         large = row.size >= LARGE * body and row.size >= body + 1 and len(row.text) <= 150
-        nxt = page[i + 1] if i + 1 < len(page) else None
         alone = prev is None or prev.role not in ("", "body") or _gap(prev, row, leading)
         bold = (row.bold and row.size > SMALL * body and len(row.text) <= 0.75 * width and alone
                 and not row.text.endswith((",", ";")) and not _NOTE_START.match(row.text))
@@ -271,7 +267,7 @@ def _headings(page: list[_Row], body: float, leading: dict[float, float], width:
             out.append(row)
         elif (prev is not None and prev.role == "heading" and prev.size == row.size and prev.bold == row.bold
               and not _gap(prev, row, leading, 1.6)):
-            prev.text, prev.y = f"{prev.text} {row.text}", row.y  # the title goes on: one heading line
+            prev.text, prev.y = f"{prev.text} {row.text}", row.y  # the title goes on
         else:
             row.role = "heading"
             out.append(row)
@@ -279,13 +275,12 @@ def _headings(page: list[_Row], body: float, leading: dict[float, float], width:
 
 
 def _gap(a: _Row, b: _Row, leading: dict[float, float], factor: float = 0.0) -> bool:
-    """Whether the baselines of ``a`` and ``b`` are further apart than lines of one paragraph."""
+    """Whether ``b`` lies further below ``a`` than lines of a paragraph do (or ``factor`` line spacings)."""
     if a.y is None or b.y is None:
         return False
     size = max(a.size, b.size)
     usual = leading.get(size, 1.2 * size)
-    limit = factor * usual if factor else usual + max(1.5, 0.25 * size)
-    return a.y - b.y > limit
+    return a.y - b.y > (factor * usual if factor else usual + max(1.5, 0.25 * size))
 
 
 def _mark_outline(pages: list[list[_Row]], outline: list[tuple[int, str, int]]) -> None:
@@ -298,21 +293,21 @@ def _mark_outline(pages: list[list[_Row]], outline: list[tuple[int, str, int]]) 
             continue
         page = pages[index]
         for i, row in enumerate(page):
+            nxt = page[i + 1] if i + 1 < len(page) else None
             if row.role not in ("", "body", "heading"):
                 continue
             if norm(row.text) == norm(title):
-                row.role, row.level = "heading", -depth  # negative: the outline's own level, kept
+                row.role, row.level = "heading", -depth
                 break
-            nxt = page[i + 1] if i + 1 < len(page) else None
-            if nxt is not None and norm(f"{row.text} {nxt.text}") == norm(title):
+            if nxt is not None and nxt.role in ("", "body") and norm(f"{row.text} {nxt.text}") == norm(title):
                 row.text, row.role, row.level = f"{row.text} {nxt.text}", "heading", -depth
                 page.pop(i + 1)
                 break
 
 
 def _levels(headings: list[_Row]) -> None:
-    """Heading levels by size rank, largest first; sizes used by one title only, above every size
-    that sections share, are level 1 together; a size the outline places keeps the outline's level."""
+    """Heading levels by size rank, largest first. Sizes used by one title only, above every size
+    that sections share, are level 1 together; a size the outline places takes the outline's level."""
     by_outline: dict[float, Counter[int]] = defaultdict(Counter)
     for row in headings:
         if row.level < 0:
@@ -323,10 +318,8 @@ def _levels(headings: list[_Row]) -> None:
     for size in sorted(uses, reverse=True):
         if size in by_outline:
             level = by_outline[size].most_common(1)[0][0]
-        elif size > top:
-            level = 1  # a cover or document title: above all the sections
         else:
-            level += 1
+            level = 1 if size > top else level + 1  # a cover or document title stands above all sections
         assigned[size] = level
     for row in headings:
         row.level = -row.level if row.level < 0 else assigned[row.size]
@@ -337,28 +330,36 @@ def _emit(pages: list[list[_Row]], leading: dict[float, float]) -> tuple[Line, .
     lines: list[Line] = []
     last: _Row | None = None  # the last row emitted, furniture aside
     text: _Row | None = None  # the last row of running text: footnotes and contents interrupt it
-    for page in pages:
+    for page in (page for page in pages if page):
         width = statistics.median([len(r.text) for r in page if r.role in ("", "body")] or [60])
+        breaks = [False] * len(page)
+        for i, row in enumerate(page):
+            if row.role == "furniture":
+                continue
+            if last is not None:
+                resumes = row.role in TEXT[:3] and last.role in ("footnote", "toc")
+                breaks[i] = _breaks(text if resumes and text is not None else last, row, leading, width)
+            last, text = row, row if row.role in TEXT else text
+        # A break at the top of a page goes before its running header: the header is no part of
+        # the paragraph that ended on the page before.
+        lead = next((i for i, row in enumerate(page) if row.role != "furniture"), 0)
+        breaks[0], breaks[lead] = breaks[lead], breaks[0]
         number = 0
-        for row in page:
-            if row.role != "furniture" and last is not None:
-                running = row.role in ("", "body", "item") and last.role in ("footnote", "toc")
-                if _breaks(text if running and text is not None else last, row, leading, width) \
-                        and lines[-1].text:
-                    number += 1
-                    lines.append(Line("", number, row.page))
+        for row, brk in zip(page, breaks):
+            if brk and lines and lines[-1].text:
+                number += 1
+                lines.append(Line("", number, row.page))
             number += 1
             lines.append(Line(row.text, number, row.page, row.role, row.level if row.role == "heading" else 0))
-            if row.role != "furniture":
-                last = row
-                text = row if row.role in ("", "body", "item", "heading") else text
     return tuple(lines)
 
 
 def _breaks(a: _Row, b: _Row, leading: dict[float, float], width: float) -> bool:
     """Whether a new paragraph starts between the rows ``a`` and ``b`` (``b`` follows ``a``)."""
-    if a.role == b.role == "footnote":
-        return b.page != a.page and (b.marker or bool(_NOTE_START.match(b.text)))
+    if a.role == b.role == "toc":
+        return False
+    if a.role == b.role == "footnote":  # the numbers part them, unless a page break hides one
+        return b.page != a.page and bool(_NOTE_START.match(b.text))
     if "heading" in (a.role, b.role) or b.role == "item":
         return True
     if a.role != b.role and not (a.role == "item" and b.role in ("", "body")):
@@ -366,10 +367,12 @@ def _breaks(a: _Row, b: _Row, leading: dict[float, float], width: float) -> bool
     if b.page != a.page or (a.y is not None and b.y is not None and b.y > a.y):
         # A page or column break: a short line ending a sentence ended its paragraph.
         return bool(_ENDS_SENTENCE.search(a.text)) and len(a.text) < 0.8 * width
+    if a.role != "item" and a.x is not None and b.x is not None and b.x - a.x > 0.8 * b.size:
+        return True  # an indented first line (books, LaTeX) opens a paragraph without a gap
     return _gap(a, b, leading)
 
 
-def _outline(reader) -> list[tuple[int, str, int]]:  # type: ignore[no-untyped-def]
+def _outline(reader: PdfReader) -> list[tuple[int, str, int]]:
     """The outline as (depth from 1, title, page index) entries; [] if none or damaged."""
     entries: list[tuple[int, str, int]] = []
 
@@ -387,7 +390,7 @@ def _outline(reader) -> list[tuple[int, str, int]]:  # type: ignore[no-untyped-d
     return entries
 
 
-def _title(reader) -> str:  # type: ignore[no-untyped-def]
+def _title(reader: PdfReader) -> str:
     try:
         title = (reader.metadata or {}).get("/Title")
     except Exception:  # damaged metadata is no reason to refuse the text
