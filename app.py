@@ -34,13 +34,13 @@ EXAMPLES = [
     "Where is the Regional Anti-Terrorist Structure based?",
     "Which exercise was held in Zhambyl?",
 ]
-#: Longer input is refused: no question about the report needs it, and it bounds the work per request.
+#: Longer input is refused: no question about a document needs it, and it bounds the work per request.
 MAX_QUESTION_CHARS = 1000
 #: Questions answered at once; more wait in the queue (the model and index are shared, CPU-bound).
 CONCURRENCY = 4
 
 #: Shown while a question waits in the queue or is being answered.
-PENDING = {"role": "assistant", "content": '<span class="scoqa-pending">Searching the report…</span>'}
+PENDING = {"role": "assistant", "content": '<span class="scoqa-pending">Searching the documents…</span>'}
 
 CSS = """
 .scoqa-header h1 { margin-bottom: 0.1rem; }
@@ -87,14 +87,15 @@ def _checked_question(message: object) -> str:
     """The stripped question, or a ``gr.Error`` that says what is wrong with it."""
     question = message.strip() if isinstance(message, str) else ""
     if not question:
-        raise gr.Error("Type a question about the report first.", title="Empty question")
+        raise gr.Error("Type a question about the documents first.", title="Empty question")
     if len(question) > MAX_QUESTION_CHARS:
         raise gr.Error(f"Questions are limited to {MAX_QUESTION_CHARS} characters; this one has {len(question)}.")
     return question
 
 
 def answer_turn(
-    question: str, chat: list[dict[str, Any]], history: list[dict[str, str]], settings: Settings
+    question: str, chat: list[dict[str, Any]], history: list[dict[str, str]], settings: Settings,
+    sources: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Answer ``question`` in the light of the conversation so far.
 
@@ -103,6 +104,7 @@ def answer_turn(
         chat: The messages on the page (escaped, with source blocks).
         history: The clean conversation: the questions and answer texts only, as ``ask`` expects.
         settings: The app's settings.
+        sources: The documents chosen in the page (None or empty: all of them).
 
     Returns:
         The chat with the reply and its source blocks appended (or a problem, in words), and the
@@ -111,7 +113,7 @@ def answer_turn(
     if not question:
         return chat, history
     try:
-        reply = ask(question, clean_history(history), settings=settings)
+        reply = ask(question, clean_history(history), sources=sources or None, settings=settings)
     except ValueError as exc:
         warn(str(exc))
         return [*chat, error_message(str(exc))], history
@@ -126,7 +128,7 @@ def answer_turn(
 def build_app(settings: Settings) -> gr.Blocks:
     """The Gradio app over the index described by ``settings`` (model and index shared by all users)."""
 
-    def respond(message: str, chat: list[dict], history: list[dict]):
+    def respond(message: str, chat: list[dict], history: list[dict], chosen: list[str] | None = None):
         """Show the question at once, then the reply and its sources (one event: no double submits)."""
         try:
             question = _checked_question(message)
@@ -136,11 +138,19 @@ def build_app(settings: Settings) -> gr.Blocks:
             return
         chat = [*chat, user_message(question)]
         yield "", [*chat, PENDING], history
-        yield ("", *answer_turn(question, chat, history, settings))
+        yield ("", *answer_turn(question, chat, history, settings, chosen))
 
-    def respond_example(chat: list[dict], history: list[dict], evt: gr.SelectData):
+    def respond_example(chat: list[dict], history: list[dict], chosen: list[str] | None, evt: gr.SelectData):
         """Ask a clicked example question."""
-        yield from respond(str((evt.value or {}).get("text", "")), chat, history)
+        yield from respond(str((evt.value or {}).get("text", "")), chat, history, chosen)
+
+    def document_choices(chosen: list[str] | None = None) -> gr.Dropdown:
+        """The indexed documents for the selector, keeping the choices that still exist."""
+        try:
+            names = sorted(build.index_status(settings).documents)
+        except Exception:  # the status panel says what is wrong
+            names = []
+        return gr.Dropdown(choices=names, value=[c for c in (chosen or []) if c in names])
 
     def current_status() -> str:
         try:
@@ -171,12 +181,14 @@ def build_app(settings: Settings) -> gr.Blocks:
             gr.Info(f"Index rebuilt: {result.chunks} passages from {result.files} file(s) in {result.seconds:.0f} s.")
         return current_status()
 
-    def api_ask(question: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """Answer a question about the report.
+    def api_ask(question: str, history: list[dict[str, Any]] | None = None,
+                sources: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question about the documents.
 
         Args:
             question: The question.
             history: Earlier turns as [{"role": "user"|"assistant", "content": str}, ...].
+            sources: Only these documents (paths relative to the corpus or file names); None for all.
 
         Returns:
             {"text", "answered", "confidence", "question", "search_query", "sources": [{"n", "citation", "text",
@@ -184,15 +196,15 @@ def build_app(settings: Settings) -> gr.Blocks:
         """
         question = _checked_question(question)
         try:
-            return reply_to_dict(ask(question, clean_history(history), settings=settings))
+            return reply_to_dict(ask(question, clean_history(history), sources=sources or None, settings=settings))
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
 
-    with gr.Blocks(title="scoqa — SCO counter-terrorism report", analytics_enabled=False) as demo:
+    with gr.Blocks(title="scoqa — ask your documents", analytics_enabled=False) as demo:
         history = gr.State([])  # the clean conversation (question / answer text) that ask() reads
         gr.HTML(
-            "<h1>scoqa</h1><p>Ask about the report on counter-terrorism cooperation in the Shanghai "
-            "Cooperation Organisation. Answers quote the report; open a source to read the passage.</p>",
+            "<h1>scoqa</h1><p>Ask about the documents in the corpus folder. Answers quote them; open a "
+            "source to read the passage.</p>",
             elem_classes="scoqa-header",
         )
         with gr.Row(equal_height=False):
@@ -202,7 +214,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                     elem_id="scoqa-chat",
                     height=620,
                     examples=[{"text": q} for q in EXAMPLES],
-                    placeholder="### Ask a question about the report\nType it below, or pick an example:",
+                    placeholder="### Ask a question about the documents\nType it below, or pick an example:",
                     latex_delimiters=[],
                     feedback_options=None,
                     buttons=[],  # a copy button would copy the markup of the message, not its text
@@ -211,7 +223,7 @@ def build_app(settings: Settings) -> gr.Blocks:
                 with gr.Row():
                     box = gr.Textbox(
                         show_label=False,
-                        placeholder="Ask about the report…",
+                        placeholder="Ask about the documents…",
                         max_length=MAX_QUESTION_CHARS,
                         elem_id="scoqa-question",
                         container=False,
@@ -222,28 +234,31 @@ def build_app(settings: Settings) -> gr.Blocks:
                     clear_btn = gr.Button("Clear", scale=1, min_width=80, elem_id="scoqa-clear")
             with gr.Column(scale=1, min_width=260, variant="panel"):
                 gr.Markdown("### Index")
+                chosen = gr.Dropdown(label="Ask only these documents", choices=[], value=[], multiselect=True,
+                                     elem_id="scoqa-documents", info="Empty: all documents.")
                 status = gr.HTML(elem_id="scoqa-index")
                 rebuild_btn = gr.Button("Rebuild index", elem_id="scoqa-rebuild")
                 check_btn = gr.Button("Check for changes", size="sm", elem_id="scoqa-check")
                 gr.Markdown(
-                    "Answers are sentences quoted from the report, found by BM25 and "
+                    "Answers are sentences quoted from the documents, found by BM25 and "
                     "all-MiniLM-L6-v2 embeddings. Everything runs on this machine.",
                     elem_classes="scoqa-about",
                 )
 
         private = dict(api_visibility="private")
         # One dependency for Enter and the button, so a second submit while answering is ignored.
-        asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history], [box, chatbot, history],
+        asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history, chosen], [box, chatbot, history],
                        show_progress="minimal", show_progress_on=chatbot, **private)
-        picking = chatbot.example_select(respond_example, [chatbot, history], [box, chatbot, history],
+        picking = chatbot.example_select(respond_example, [chatbot, history, chosen], [box, chatbot, history],
                                          show_progress="minimal", show_progress_on=chatbot, **private)
         # Both the Clear button and the chat's own bin icon start a new conversation.
         clear_btn.click(lambda: ([], [], ""), None, [chatbot, history, box], cancels=[asking, picking],
                         queue=False, **private)
         chatbot.clear(lambda: [], None, history, cancels=[asking, picking], queue=False, **private)
-        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="rebuild", **private)
-        check_btn.click(current_status, None, status, **private)
-        demo.load(current_status, None, status, **private)
+        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="rebuild", **private).then(
+            document_choices, chosen, chosen, **private)
+        check_btn.click(current_status, None, status, **private).then(document_choices, chosen, chosen, **private)
+        demo.load(current_status, None, status, **private).then(document_choices, None, chosen, **private)
         gr.api(api_ask, api_name="ask")
     return demo
 

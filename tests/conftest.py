@@ -113,3 +113,15 @@ def app_module():  # type: ignore[no-untyped-def]
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+DEVCORPUS = DATA / "devcorpus"
+
+
+@pytest.fixture(scope="session")
+def devcorpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose index holds the five real documents of ``tests/data/devcorpus`` (two CRS
+    PDFs, Markdown, HTML, Gutenberg text), built once per session into a temporary folder."""
+    settings = Settings(corpus_dir=DEVCORPUS / "docs", index_dir=tmp_path_factory.mktemp("devcorpus") / "index")
+    build_index(settings)
+    return settings

@@ -45,6 +45,19 @@ def text_pdf(text: str) -> bytes:
     return bytes(pdf.output())
 
 
+def text_docx(text: str) -> bytes:
+    """A Word document holding one paragraph."""
+    import io
+
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def cli(capsys: pytest.CaptureFixture[str], settings: Settings, *args: str) -> tuple[int, str, str]:
     """Run ``scoqa --corpus C --index I ARGS`` in this process: (exit code, stdout, stderr)."""
     capsys.readouterr()

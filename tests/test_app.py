@@ -56,7 +56,7 @@ def test_reply_messages_show_markers_sources_and_highlight() -> None:
 
 def test_unanswered_reply_looks_different() -> None:
     answer, source = reply_messages(_reply(answered=False))
-    assert "Not in the report" in answer["content"] and "scoqa-miss" in answer["content"]
+    assert "Not in the documents" in answer["content"] and "scoqa-miss" in answer["content"]
     assert "scoqa-cite" not in answer["content"]
     assert source["metadata"]["title"].startswith("Possibly related · ")
 

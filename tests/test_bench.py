@@ -1,6 +1,7 @@
 """`scoqa bench` end to end on the tiny setting, the corpus split it benchmarks on, and the FAISS size policy.
 
-These tests check that every figure is produced and well formed; they assert no timing.
+These tests check that every figure is produced and well formed, that the targets which are not
+timings pass, and that each timing target's status agrees with the run's figures; they assert no timing.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def test_quick_bench_produces_every_field(quick_run) -> None:  # type: ignore[no
     for key in ("embed", "retrieve", "ask"):
         assert 0 < data["latency"][f"{key}_p50_ms"] <= data["latency"][f"{key}_p95_ms"]
     cold = data["cold_start"]
-    assert cold["first_answer_seconds"] > cold["model_load_seconds"] > 0 and cold["peak_rss_mb"] > 50
+    assert cold["first_answer_seconds"] > cold["model_load_seconds"] > 0
+    # The process that answered held the model (torch alone is ~300 MiB), and not far more than the
+    # ~1,050 MiB the README reports for it.
+    assert 400 < cold["peak_rss_mb"] < 1600, cold["peak_rss_mb"]
     assert [c["threads"] for c in data["concurrency"]] == [1, 2]
     assert all(c["questions_per_s"] > 0 for c in data["concurrency"])
     assert [s["vectors"] for s in data["scale"]] == [2000, 5000]
@@ -73,7 +77,19 @@ def test_quick_bench_produces_every_field(quick_run) -> None:  # type: ignore[no
         assert row["index_mb"] > 0 and row["search_p50_ms"] > 0 and row["exact_search_p50_ms"] > 0
     statuses = {t["name"]: t["status"] for t in data["targets"]}
     assert len(statuses) == 7 and set(statuses.values()) <= {"pass", "miss", "not run"}
-    assert statuses["1M vectors: search p50"] == "not run"
+    # Targets that are not timings hold on any machine.
+    assert statuses["update, one file changed"] == "pass"
+    assert statuses["1M vectors: search p50"] == statuses["1M vectors: recall@10"] == "not run"  # no 1M scale
+    # Timings pass or miss with the machine, but always as this run's own figures say.
+    latency, speedup = data["latency"], unchanged["speedup"]
+    timings = {
+        "update, nothing changed": speedup >= 20,
+        "retrieve() p50": latency["retrieve_p50_ms"] <= 1.2 * latency["embed_p50_ms"],
+        "ask() p50": latency["ask_p50_ms"] <= 2 * latency["retrieve_p50_ms"],
+        "build throughput": build["throughput_ratio"] >= 0.8,
+    }
+    for name, ok in timings.items():
+        assert statuses[name] == ("pass" if ok else "miss"), (name, statuses[name], data)
     assert all(math.isfinite(n) and n >= 0 for n in _numbers(data))
 
 

@@ -113,7 +113,7 @@ def test_ask_open_source_follow_up_and_no_script_runs(page, app_url: str, tmp_pa
         shutil.copyfile(tmp_path / "chat.png", ROOT / "docs" / "screenshot.png")
 
     ask(page, "What is the capital of France?")  # out of scope: labelled, not answered
-    assert page.locator("#scoqa-chat .scoqa-miss").last.inner_text().endswith("Not in the report")
+    assert page.locator("#scoqa-chat .scoqa-miss").last.inner_text().endswith("Not in the documents")
     assert "scoqa-answer" not in (page.locator(ANSWERS).last.get_attribute("class") or "")
     assert page.locator(SOURCE_TITLES).last.inner_text().startswith("Possibly related · ")
 

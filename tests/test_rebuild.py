@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
@@ -172,6 +173,13 @@ KILL_AT = {
     "manifest written": "store._fsync_tree = die",
     "before swap": "store.swap_in = die",
     "after swap": "store.shutil.rmtree = die",
+    # The fallback of filesystems without RENAME_EXCHANGE, killed between its two renames: no
+    # index/ is left, only the previous one in .index.old-*, which the next load or build restores.
+    "between the two renames": (
+        "store._exchange = lambda a, b: False\n"
+        "replace = store.os.replace\n"
+        "store.os.replace = lambda a, b: (replace(a, b), '.old-' in str(b) and die())"
+    ),
 }
 KILL_SCRIPT = """
 import os, signal, sys
@@ -213,6 +221,19 @@ def test_a_save_killed_at_any_step_leaves_one_whole_index_and_the_next_build_cle
         report = update_index(settings)
         assert report.changed is False, stage  # the index that survived is whole and current
         assert list(target.parent.glob(".index.tmp-*")) == [], stage
+        assert list(target.parent.glob(".index.old-*")) == [], stage
+    # Killed between the renames, there is no index/ at all until a reader or a build puts the old one back.
+    target = tmp_path / "stage-build" / "index"
+    shutil.copytree(old_settings.index_dir, target)
+    script = KILL_SCRIPT.format(patch=KILL_AT["between the two renames"])
+    process = subprocess.run([sys.executable, "-c", script, str(target), str(new_settings.index_dir)],
+                             env=subprocess_env(old_settings), capture_output=True, timeout=120)
+    assert process.returncode == -signal.SIGKILL, process.stderr.decode()
+    assert not target.exists() and len(list(target.parent.glob(".index.old-*"))) == 1
+    report = update_index(Settings(corpus_dir=old_settings.corpus_dir, index_dir=target))  # a build comes first
+    assert report.changed is False
+    assert json.loads((target / store.MANIFEST).read_text(encoding="utf-8"))["build_id"] == old_id
+    assert sorted(p.name for p in target.parent.iterdir() if p.is_dir()) == ["index"]
 
 
 @pytest.mark.parametrize("swap", ["renameat2", "two renames"])
@@ -259,7 +280,7 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
     assert set(seen) == {1, 3}
 
 
-def test_a_second_build_waits_for_the_first_or_says_why_it_gave_up(tmp_path) -> None:
+def test_a_second_build_waits_for_the_first_or_says_why_it_gave_up(tmp_path, monkeypatch) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
     with store.build_lock(settings.index_dir):
@@ -269,9 +290,24 @@ def test_a_second_build_waits_for_the_first_or_says_why_it_gave_up(tmp_path) -> 
         assert f"another build of '{settings.index_dir}' is running (pid {os.getpid()})" in refused.stderr
         done: list[build.BuildReport] = []
         waiting = threading.Thread(target=lambda: done.append(update_index(settings)))
+        queued = threading.Event()  # set when the update has tried the lock and found it held
+        real_flock = fcntl.flock
+
+        def flock(fd: int, operation: int) -> None:
+            try:
+                real_flock(fd, operation)
+            except BlockingIOError:
+                if threading.current_thread() is waiting:
+                    queued.set()
+                raise
+
+        monkeypatch.setattr(fcntl, "flock", flock)
         waiting.start()
-        time.sleep(0.5)
-        assert waiting.is_alive() and not done  # queued behind the lock
+        deadline = time.monotonic() + 60
+        while not queued.wait(0.05) and waiting.is_alive() and time.monotonic() < deadline:
+            pass
+        assert queued.is_set(), "the update did not wait for the lock"
+        assert waiting.is_alive() and not done  # queued behind the lock, and still there
     waiting.join(60)
     assert done and done[0].changed is False
 

@@ -70,8 +70,9 @@ NOT_COVERED = "The documents do not seem to cover this."
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _DATE = re.compile(rf"\b{_MONTH}\b|\b(?:19|20)\d\d\b")
-_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|"
-                     r"million|half|quarter|third)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
+                     r"forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|million|billion|half|"
+                     r"quarter|third)\b", re.IGNORECASE)
 _FULL_DATE = re.compile(
     rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:[–-]\d{{1,2}})?)?(?:[–-]{_MONTH}\s+\d{{1,2}})?,?\s+(?:19|20)\d\d\b"
     r"|\b(?:19|20)\d\d(?:[–-](?:19|20)?\d\d)?\b"
@@ -336,11 +337,13 @@ class Answerer:
         if listed is not None:
             return listed
         chosen = [best]
+        best_text = " ".join(hits[best.hit].text[best.start:best.end].split())
         for other in ranked[1:]:
             if other.score < SECOND_QUOTE_RATIO * best.score:
                 break
             overlaps = other.hit == best.hit and not (other.end <= best.start or other.start >= best.end)
-            if not overlaps:
+            repeated = " ".join(hits[other.hit].text[other.start:other.end].split()) == best_text
+            if not (overlaps or repeated):
                 chosen.append(other)
                 break
         return self._compose(question, query, hits, chosen, best.score)

@@ -11,6 +11,7 @@ all-MiniLM-L6-v2 silently drops everything past 256 word pieces.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -99,16 +100,29 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return list(_sentence_spans(text))
 
 
+#: Abbreviations pysbd does not know that end in a full stop inside a sentence: titles and ranks
+#: before a name, and references before a number ("Lieut. Col. John F. Morrison", "par. 95").
+_ABBREVIATION = re.compile(
+    r"\b(?:Lieut|Col|Capt|Gen|Maj|Sgt|Cpl|Pvt|Lt|Adm|Gov|Sen|Rep|Rev|Hon|Prof|Dr|Mr|Mrs|Ms|St|Mt|Ft|"
+    r"No|Nos|Art|Arts|Sec|Secs|Fig|Figs|Vol|Vols|Ch|par|pars|p|pp|cf|vs|approx|est)\.$",
+)
+
+
 @lru_cache(maxsize=1 << 16)
 def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     # pysbd takes ~10 ms a paragraph; chunking, sentence units and answers all ask for the same
     # paragraphs' sentences, so each is segmented once.
-    spans = []
+    spans: list[tuple[int, int]] = []
     for piece in _segmenter().segment(text):
         start, end = piece.start, piece.end
         while end > start and text[end - 1].isspace():
             end -= 1
-        if end > start:
+        if end <= start:
+            continue
+        # A break after an abbreviation, or before a word in lower case, is not a sentence's end.
+        if spans and (_ABBREVIATION.search(text[spans[-1][0]:spans[-1][1]]) or text[start].islower()):
+            spans[-1] = (spans[-1][0], end)
+        else:
             spans.append((start, end))
     return tuple(spans) or ((0, len(text)),)
 

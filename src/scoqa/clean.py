@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -102,7 +103,9 @@ class _Token:
 
 def normalise(text: str) -> str:
     """NFKC-normalise a line (ligatures, non-breaking spaces) and trim it."""
-    return unicodedata.normalize("NFKC", text).replace("\u00ad", "").strip()
+    # NFKC splits a spacing acute ("Midē´wiwin", a stress mark) into a space and a combining
+    # accent, cutting the word in two: put it back.
+    return unicodedata.normalize("NFKC", text).replace("\u00ad", "").replace(" \u0301", "\u00b4").strip()
 
 
 def join_lines(parts: Iterable[str], vocabulary: frozenset[str] | None = None) -> str:
@@ -161,6 +164,15 @@ def reflow(parts: list[str], vocabulary: frozenset[str] | None = None) -> tuple[
     return out, tuple(starts)
 
 
+#: A numbered heading shape seen this often is a document's chapter heading ("FEDERALIST No. #").
+RECURRING_HEADINGS = 3
+
+
+def heading_shape(text: str) -> str:
+    """A heading with its numbers blanked: "FEDERALIST No. 10" and "FEDERALIST No. 51" share one."""
+    return re.sub(r"\d+|\b[IVXLC]+\b", "#", text.strip())
+
+
 def looks_like_heading(text: str) -> bool:
     """Whether a line has the shape of a title: short, unpunctuated, mostly capitalised."""
     core = text.lstrip("-–— ").strip()
@@ -195,7 +207,11 @@ def _typical_width(lines: list[str]) -> float:
 
 
 def _footnote_lines(lines: list[Line]) -> set[int]:
-    """Indices of lines that belong to footnotes: a run of lines ending in a URL/"accessed" line."""
+    """Indices of lines that belong to footnotes: a run of lines ending in a URL/"accessed" line.
+
+    Only lines the reader left unmarked are judged: a line it gave a role (a footnote it saw by
+    its font, a running header) is not this guess's business and ends a run.
+    """
     dropped: set[int] = set()
     run: list[int] = []
 
@@ -213,7 +229,7 @@ def _footnote_lines(lines: list[Line]) -> set[int]:
 
     for idx, line in enumerate(lines):
         text = normalise(line.text)
-        if not text or PAGE_NUMBER.match(text):
+        if not text or line.role or PAGE_NUMBER.match(text):
             close_run()
         else:
             run.append(idx)
@@ -277,6 +293,7 @@ class _LayoutReader:
         self.section = ""
         self.headings: list[tuple[int, str]] = []  # heading stack of the levels the format gives
         self.note: list[_Token] = []  # the footnote being read
+        self.recurring: set[str] = set()  # the shape of the numbered headings that open each chapter
         self.buf: list[_Token] = []
         self.mode = "para"  # para | list-start | items | dated
         self.lead_in = ""
@@ -311,6 +328,15 @@ class _LayoutReader:
     def _heading(self, tok: _Token) -> None:
         self._end_list()
         last = self.blocks[-1] if self.blocks else None
+        if not tok.heading_level and self.recurring:
+            # A document whose chapters open alike ("FEDERALIST No. 10", "CHAPTER IV"): those
+            # headings are its top level; a run of headings under one (title, dateline, author)
+            # nests, and a heading after body text starts a new sub-section.
+            if heading_shape(tok.text) in self.recurring:
+                tok.heading_level = 1
+            else:
+                nested = last is not None and last.kind == "heading" and self.headings
+                tok.heading_level = self.headings[-1][0] + 1 if nested else 2
         if tok.heading_level:
             level = tok.heading_level
             self.headings = [h for h in self.headings if h[0] < level] + [(level, tok.text)]
@@ -373,6 +399,12 @@ class _LayoutReader:
 
     # -- the walk -----------------------------------------------------------------
     def read(self) -> list[Block]:
+        if self.guess_headings:
+            shapes = Counter(heading_shape(t.text) for t in self.tokens
+                             if not t.bullet and looks_like_heading(t.text) and re.search(r"\d|\b[IVXLC]+\b", t.text))
+            # The most frequent one: datelines and bylines under each chapter recur too, less often.
+            top = shapes.most_common(1)
+            self.recurring = {top[0][0]} if top and top[0][1] >= RECURRING_HEADINGS else set()
         for i, tok in enumerate(self.tokens):
             if tok.footnote:
                 self._footnote(tok)

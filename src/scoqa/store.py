@@ -14,6 +14,12 @@ Layout of ``index/``::
 A build is written into a temporary folder beside ``index/`` and swapped in with one rename
 (``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so a reader never sees half an index and
 a build killed at any moment leaves the previous index in place.
+
+Where the kernel or filesystem lacks ``RENAME_EXCHANGE`` the swap is two renames (``index/`` to
+``.index.old-*``, then the new folder to ``index/``), done under a short swap lock
+(``.index.swap.lock``). A build killed between the two leaves no ``index/`` but a complete
+``.index.old-*``: the next load, status check or build puts that previous index back (under the
+same lock, so never in the middle of a running swap), and a build's clean-up never deletes it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from .chunk import Chunk
 from .lexical import make_bm25
 from .late import TokenVectors
 from .units import Units
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -292,22 +300,29 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def swap_in(staged: Path, target: Path) -> None:
-    """Make ``staged`` the index at ``target`` in one step and delete the previous one."""
-    # Each branch makes the rename durable (fsync of the parent) before deleting the old index.
-    if not target.exists():
-        os.replace(staged, target)
-        _fsync(target.parent)
-    elif _exchange(staged, target):
-        _fsync(target.parent)
-        shutil.rmtree(staged, ignore_errors=True)  # it now holds the old index
-    else:
-        # Fallback for filesystems without RENAME_EXCHANGE: two renames, with a short window in
-        # which readers retry (see load_index).
-        old = target.with_name(f"{_sibling_prefix(target)}old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(staged, target)
-        _fsync(target.parent)
-        shutil.rmtree(old, ignore_errors=True)
+    """Make ``staged`` the index at ``target`` in one step and delete the previous one.
+
+    The renames happen under the swap lock, so that no reader or build restores a previous index
+    (:func:`restore_previous`) in the middle of them.
+    """
+    previous: Path | None = None
+    with _swap_lock(target):
+        # Each branch makes the rename durable (fsync of the parent) before the old index goes.
+        if not target.exists():
+            os.replace(staged, target)
+            _fsync(target.parent)
+        elif _exchange(staged, target):
+            _fsync(target.parent)
+            previous = staged  # it now holds the old index
+        else:
+            # Fallback for filesystems without RENAME_EXCHANGE: two renames. Killed between them,
+            # the previous index waits in `previous` for restore_previous.
+            previous = target.with_name(f"{_sibling_prefix(target)}old-{os.getpid()}-{time.time_ns():x}")
+            os.replace(target, previous)
+            os.replace(staged, target)
+            _fsync(target.parent)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def _sibling_prefix(target: Path) -> str:
@@ -315,8 +330,135 @@ def _sibling_prefix(target: Path) -> str:
     return f".{target.name}."
 
 
+#: How long a reader waits for a swap in progress before it reads the previous index where it lies.
+SWAP_LOCK_WAIT = 10.0
+
+
+@contextlib.contextmanager
+def _swap_lock(target: Path, wait: float | None = None) -> Iterator[bool]:
+    """Hold the swap lock of ``target`` (``.NAME.swap.lock`` beside it), an flock that
+    :func:`swap_in` holds only for its renames.
+
+    Args:
+        target: The index folder.
+        wait: None (a writer): wait as long as needed, and fail if the lock file cannot be made.
+            Seconds (a reader): give up after that long, or at once if the folder is read-only.
+
+    Yields:
+        Whether the lock is held.
+    """
+    import fcntl
+
+    path = target.with_name(f"{_sibling_prefix(target)}swap.lock")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        if wait is None:
+            raise
+        try:
+            fd = os.open(path, os.O_RDONLY)  # a reader without write access can still wait on it
+        except OSError:
+            fd = -1
+    if fd < 0:
+        yield False
+        return
+    try:
+        if wait is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            locked = True
+        else:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    locked = True
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        locked = False
+                        break
+                    time.sleep(0.01)
+        yield locked
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _old_folders(target: Path) -> list[Path]:
+    """The ``.NAME.old-*`` folders beside ``target`` (previous indexes of fallback swaps)."""
+    if not target.parent.is_dir():
+        return []
+    return [
+        path for path in target.parent.glob(f"{glob.escape(_sibling_prefix(target))}old-*")
+        if path.is_dir() and not path.is_symlink()
+    ]
+
+
+def _is_missing(target: Path) -> bool:
+    """Whether there is no index folder at ``target`` at all (or only an empty folder)."""
+    if not os.path.lexists(target):
+        return True
+    try:
+        return target.is_dir() and not target.is_symlink() and not any(target.iterdir())
+    except OSError:
+        return False
+
+
+def _complete_olds(target: Path) -> list[Path]:
+    """The ``.NAME.old-*`` folders holding a whole index (a readable manifest whose files are all
+    there with their recorded sizes), newest manifest first."""
+    found: list[tuple[int, str, Path]] = []
+    for path in _old_folders(target):
+        try:
+            manifest = read_manifest(path)
+            verify_files(path, manifest)
+            if not all((path / name).is_file() for name in (CHUNKS, VECTORS, FAISS_FILE)):
+                continue
+            found.append(((path / MANIFEST).stat().st_mtime_ns, path.name, path))
+        except (IndexProblem, OSError):
+            continue
+    return [path for *_, path in sorted(found, reverse=True)]
+
+
+def restore_previous(target: Path, wait: float = SWAP_LOCK_WAIT) -> Path | None:
+    """Put the previous index back at ``target`` if a fallback swap was killed between its renames.
+
+    Does nothing while ``target`` holds an index. Otherwise, under the swap lock (so never in the
+    middle of a running swap), the newest complete ``.NAME.old-*`` folder is renamed to ``target``.
+
+    Returns:
+        The folder to read the index from: ``target`` if it holds one (now); the old folder itself
+        where it cannot be moved (a read-only folder, or a swap lock held past ``wait``); None
+        when there is no complete index to restore.
+    """
+    if not _is_missing(target):
+        return target
+    if not _old_folders(target):
+        return None
+    with _swap_lock(target, wait) as locked:
+        if not _is_missing(target):  # a swap or another reader got there first
+            return target
+        olds = _complete_olds(target)
+        if not olds:
+            return None
+        if locked:
+            try:
+                os.replace(olds[0], target)
+            except OSError as exc:
+                log.debug("could not restore %s to %s: %s", olds[0], target, exc)
+            else:
+                _fsync(target.parent)
+                log.warning("restored the previous index from %s: a build was interrupted while swapping "
+                            "its index in", olds[0].name)
+                return target
+        return olds[0]
+
+
 def remove_leftovers(target: Path) -> list[Path]:
     """Delete what killed builds left beside ``target``: staging (``.NAME.tmp-*``) and swap folders.
+
+    A build killed in the middle of a fallback swap leaves no index at ``target`` but the previous
+    one in a ``.NAME.old-*`` folder: that one is put back first (:func:`restore_previous`), and an
+    ``old-*`` folder is never deleted while it is the only complete index.
 
     Only call this while holding :func:`build_lock`: then no other build is using them.
 
@@ -326,7 +468,11 @@ def remove_leftovers(target: Path) -> list[Path]:
     removed: list[Path] = []
     if not target.parent.is_dir():
         return removed
+    restore_previous(target)
+    keep_olds = _is_missing(target) and bool(_complete_olds(target))  # could not be put back
     for kind in ("tmp-", "old-"):
+        if kind == "old-" and keep_olds:
+            continue
         for path in target.parent.glob(f"{glob.escape(_sibling_prefix(target))}{kind}*"):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
@@ -470,10 +616,10 @@ def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Ind
         IndexNotFound, IndexMismatch, IndexCorrupt: with a message saying what to run.
     """
 
-    def load(manifest: dict[str, Any]) -> Index:
-        check_manifest(manifest, folder, model)
-        verify_files(folder, manifest)
-        return _load_files(folder, manifest)
+    def load(source: Path, manifest: dict[str, Any]) -> Index:
+        check_manifest(manifest, source, model)
+        verify_files(source, manifest)
+        return _load_files(source, manifest)
 
     return _read_one_build(folder, load, attempts)
 
@@ -481,15 +627,16 @@ def load_index(folder: Path, model: str | None = None, attempts: int = 5) -> Ind
 def read_checked_manifest(folder: Path, attempts: int = 5) -> dict[str, Any]:
     """The manifest of the index in ``folder``, once every file it lists has its recorded size.
 
-    Cheap (no file is parsed) and safe while a build swaps a new index in.
+    Cheap (no file is parsed) and safe while a build swaps a new index in. Like
+    :func:`load_index`, it puts back the previous index if a swap was killed half-way.
 
     Raises:
         IndexNotFound: if there is no index there.
         IndexCorrupt: if the manifest is unreadable or a file is missing or truncated.
     """
 
-    def check(manifest: dict[str, Any]) -> dict[str, Any]:
-        verify_files(folder, manifest)
+    def check(source: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+        verify_files(source, manifest)
         return manifest
 
     return _read_one_build(folder, check, attempts)
@@ -498,30 +645,40 @@ def read_checked_manifest(folder: Path, attempts: int = 5) -> dict[str, Any]:
 _T = TypeVar("_T")
 
 
-def _read_one_build(folder: Path, read: Callable[[dict[str, Any]], _T], attempts: int) -> _T:
-    """Run ``read(manifest)`` on one whole build, retrying while a concurrent swap changes it.
+def _read_one_build(folder: Path, read: Callable[[Path, dict[str, Any]], _T], attempts: int) -> _T:
+    """Run ``read(source, manifest)`` on one whole build, retrying while a concurrent swap changes it.
 
     The build id is read before and after; a failure is only reported as damage if the build id
-    did not change meanwhile (the files may have been swapped under the reader otherwise).
+    did not change meanwhile (the files may have been swapped under the reader otherwise). Without
+    an index at ``folder`` but with the previous one beside it (a fallback swap killed between its
+    two renames), that one is put back and read (:func:`restore_previous`).
     """
     last_error: IndexProblem | FileNotFoundError | None = None
     for _ in range(attempts):
         build_id = None
+        source = folder
         try:
-            manifest = read_manifest(folder)
+            try:
+                manifest = read_manifest(folder)
+            except IndexNotFound:
+                # Only the fallback swap (two renames) has a moment without an index: wait for a
+                # swap under way, or put back the index a killed one left beside the folder.
+                restored = restore_previous(folder)
+                if restored is None:
+                    raise
+                source = restored
+                manifest = read_manifest(source)
             build_id = manifest.get("build_id")
-            result = read(manifest)
-            if read_manifest(folder).get("build_id") == build_id:
+            result = read(source, manifest)
+            if read_manifest(source).get("build_id") == build_id:
                 return result
         except IndexNotFound as exc:
-            # Only the fallback swap (two renames) has a moment without an index: retry if one is
-            # under way, or has just ended.
-            swapping = any(folder.parent.glob(f"{glob.escape(_sibling_prefix(folder))}old-*"))
+            swapping = bool(_old_folders(folder))
             if not (swapping or (folder / MANIFEST).is_file()):
                 raise
             last_error = exc
         except (IndexCorrupt, FileNotFoundError) as exc:
-            if build_id is None or _current_build_id(folder) == build_id:
+            if build_id is None or _current_build_id(source) == build_id:
                 raise
             last_error = exc
         time.sleep(0.05)

@@ -1,0 +1,173 @@
+"""The PDF reader reads roles from the typesetting: headings by size and weight (and the outline),
+running headers and page numbers, table-of-contents lines, footnotes, paragraph gaps, columns."""
+
+from __future__ import annotations
+
+from fpdf import FPDF
+
+from scoqa.ingest.pdf import pdf_lines
+from scoqa.ingest.records import Line
+
+HEADER = "Annual Survey of Lake Fisheries"
+INTRO = [
+    "The survey counted the fish of eleven lakes in the northern district over three summers, "
+    "from the first thaw in May until the water cooled again in late September of each year.",
+    "Counts were made from boats at dawn and at dusk, when the fish rise to feed near the surface "
+    "and are easiest to see, and every count was repeated by a second observer on the same day.",
+]
+NOTE = "1 The district office keeps the original count sheets and lends them on request."
+SAMPLING = (
+    "Nets of three mesh sizes were set at fixed stations along each shore, and the catch was "
+    "weighed, measured and released within the hour so that no fish was lost to the survey."
+)
+RESULTS = "Perch were the most common fish in nine of the eleven lakes, and pike in the other two."
+
+
+class Report(FPDF):
+    """An A4 report with a running header and a bare page number in the footer, as Word makes them."""
+
+    def header(self) -> None:
+        self.set_font("Helvetica", "I", 8)
+        self.cell(0, 6, HEADER, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(6)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("Helvetica", "", 8)
+        self.cell(0, 6, str(self.page_no()), align="C")
+
+
+def heading(pdf: FPDF, text: str, size: float) -> None:
+    pdf.set_font("Helvetica", "B", size)
+    pdf.cell(0, size * 0.6, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+
+def paragraph(pdf: FPDF, text: str) -> None:
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 5.5, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)  # the space after a paragraph, larger than the line spacing
+
+
+def report_pdf() -> bytes:
+    pdf = Report(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    heading(pdf, "Contents", 16)
+    pdf.set_font("Helvetica", "", 11)
+    for title, page in [("Introduction", 2), ("Methods", 3), ("Sampling", 3)]:
+        pdf.cell(0, 7, f"{title} {'.' * 60} {page}", new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    heading(pdf, "Introduction", 16)
+    for text in INTRO:
+        paragraph(pdf, text)
+    pdf.set_y(-40)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.multi_cell(0, 4, NOTE, new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    heading(pdf, "Methods", 16)
+    paragraph(pdf, SAMPLING)
+    heading(pdf, "Sampling", 13)
+    paragraph(pdf, SAMPLING)
+    pdf.add_page()
+    heading(pdf, "Results in brief", 11)
+    paragraph(pdf, RESULTS)
+    return bytes(pdf.output())
+
+
+def paragraphs(lines: tuple[Line, ...], page: int, role: str) -> list[str]:
+    """The texts of the page's runs of ``role`` lines, one per paragraph (empty lines split them)."""
+    found: list[list[str]] = [[]]
+    for line in lines:
+        if line.page != page:
+            continue
+        if not line.text:
+            found.append([])
+        elif line.role == role:
+            found[-1].append(line.text)
+    return [" ".join(p) for p in found if p]
+
+
+def test_headings_get_levels_by_size_and_weight() -> None:
+    lines, _ = pdf_lines(report_pdf())
+    headings = [(line.text, line.level, line.page) for line in lines if line.role == "heading"]
+    assert headings == [("Contents", 1, 1), ("Introduction", 1, 2), ("Methods", 1, 3), ("Sampling", 2, 3),
+                        ("Results in brief", 3, 4)]
+
+
+def test_running_header_page_numbers_and_contents_are_marked() -> None:
+    lines, _ = pdf_lines(report_pdf())
+    furniture = [(line.page, line.text) for line in lines if line.role == "furniture"]
+    assert sorted(furniture) == sorted([(p, HEADER) for p in range(1, 5)] + [(p, str(p)) for p in range(1, 5)])
+    toc = [line.text for line in lines if line.role == "toc"]
+    assert [t.split(" .")[0] for t in toc] == ["Introduction", "Methods", "Sampling"]
+    assert all(line.role == "toc" for line in lines if "...." in line.text)
+
+
+def test_footnote_at_the_page_bottom_is_kept_apart_from_the_body() -> None:
+    lines, _ = pdf_lines(report_pdf())
+    assert paragraphs(lines, 2, "footnote") == [NOTE]
+    page2 = [line for line in lines if line.page == 2 and line.text and line.role != "furniture"]
+    assert page2[-1].role == "footnote"
+    assert not any(line.role == "footnote" for line in lines if line.page != 2)
+
+
+def test_body_text_is_intact_in_order_with_empty_lines_between_paragraphs() -> None:
+    lines, _ = pdf_lines(report_pdf())
+    assert paragraphs(lines, 2, "body") == INTRO
+    assert paragraphs(lines, 3, "body") == [SAMPLING, SAMPLING]
+    assert paragraphs(lines, 4, "body") == [RESULTS]
+    page2 = [line for line in lines if line.page == 2]
+    # Wrapped lines of one paragraph stay together; each paragraph and heading stands alone.
+    kinds = [line.role or "-" for line in page2 if line.role != "furniture"]
+    runs = [kind for i, kind in enumerate(kinds) if i == 0 or kind != kinds[i - 1]]
+    # The contents page before ended its paragraph: the page opens with an empty line.
+    assert runs == ["-", "heading", "-", "body", "-", "body", "-", "footnote"]
+    assert [line.lineno for line in page2] == list(range(1, len(page2) + 1))
+
+
+def test_outline_names_headings_the_fonts_do_not_show() -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    for level, title in [(0, "Background"), (1, "Earlier surveys")]:
+        pdf.start_section(title, level=level)
+        pdf.cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+        pdf.multi_cell(0, 5.5, SAMPLING, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+    lines, _ = pdf_lines(bytes(pdf.output()))
+    assert [(line.text, line.level) for line in lines if line.role == "heading"] == [
+        ("Background", 1), ("Earlier surveys", 2)]
+    assert paragraphs(lines, 1, "body") == [SAMPLING, SAMPLING]
+
+
+def test_one_font_leaves_headings_to_the_layout_stage() -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 12)
+    pdf.cell(0, 10, "Founding", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, SAMPLING)
+    lines, _ = pdf_lines(bytes(pdf.output()))
+    assert {line.role for line in lines} == {""}
+    assert lines[0].text == "Founding"
+
+
+def test_two_columns_read_left_column_first() -> None:
+    left = "The left column opens the story of the lakes and tells it to the end of its first part. " * 3
+    right = "The right column carries the story on from there and closes it with the last result. " * 3
+    pdf = FPDF()
+    pdf.add_page()
+    heading(pdf, "Two columns", 16)
+    top = pdf.get_y()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(85, 5.5, left)
+    pdf.set_xy(110, top)
+    pdf.multi_cell(85, 5.5, right)
+    lines, _ = pdf_lines(bytes(pdf.output()))
+    texts = [line.text for line in lines if line.text]
+    lefts = [i for i, t in enumerate(texts) if "left" in t or "first part" in t]
+    rights = [i for i, t in enumerate(texts) if "right" in t or "last result" in t]
+    assert lefts and rights and max(lefts) < min(rights)
+    body = " ".join(line.text for line in lines if line.role == "body")
+    assert body.startswith(left.strip()) and body.endswith(right.strip())
