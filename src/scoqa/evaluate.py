@@ -26,6 +26,7 @@ import re
 import statistics
 import time
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -237,8 +238,11 @@ def evaluate_retrieval(engine: Engine, gold: list[Any], modes: tuple[str, ...] =
             first_doc[f"q{n}"] = bool(hits) and _doc_name(hits[0].source) == item.doc
 
         def score(name: str, keys: list[str]) -> RetrievalScores:
-            values = evaluate(Qrels({q: qrels[q] for q in keys}), Run({q: run[q] for q in keys}), list(METRICS),
-                              make_comparable=True)
+            with warnings.catch_warnings():
+                # ranx's numba kernels warn about their own uint64 -> int64 casts: not the user's business.
+                warnings.filterwarnings("ignore", message="unsafe cast")
+                values = evaluate(Qrels({q: qrels[q] for q in keys}), Run({q: run[q] for q in keys}),
+                                  list(METRICS), make_comparable=True)
             misses = [items[int(q[1:])].question for q in keys if not set(list(run[q])[:3]) & set(qrels[q])]
             docs = [first_doc[q] for q in keys if items[int(q[1:])].doc]
             return RetrievalScores(

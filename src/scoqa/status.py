@@ -91,9 +91,15 @@ class CorpusDiff:
         return bool(self.added or self.changed or self.removed)
 
 
+#: Bumped whenever reading, cleaning or chunking changes what passages a file gives, so that
+#: an update re-reads every source (vectors of unchanged passages are still reused).
+INGEST_VERSION = 3
+
+
 def chunking_params(settings: Settings) -> dict[str, int]:
     """The chunking parameters recorded in the manifest: an index chunked otherwise is re-read."""
     return {
+        "ingest_version": INGEST_VERSION,
         "chunk_tokens": settings.chunk_tokens,
         "lead_in_words": LEAD_IN_WORDS,
         "min_paragraph_tokens": MIN_PARAGRAPH_TOKENS,

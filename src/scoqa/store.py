@@ -509,10 +509,14 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         IndexCorrupt: if the manifest cannot be parsed.
     """
     path = folder / MANIFEST
-    if not path.is_file():
-        raise IndexNotFound(f"no index at {str(folder)!r}", "run `scoqa index build`")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):  # also when a swap renames the folder meanwhile
+        raise IndexNotFound(f"no index at {str(folder)!r}", "run `scoqa index build`") from None
+    try:
+        manifest = json.loads(data.decode("utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("not a JSON object")
     except (ValueError, UnicodeDecodeError) as exc:
