@@ -126,8 +126,8 @@ def resolve(question: str, previous: str, common: Callable[[str], bool] | None =
         # replaces the earlier date.
         if _kind(word) and _kind(word) in own_kinds:
             continue
-        if word.lower() not in own and word not in carried:
-            carried.append(word)
+        if word.lower() not in own and word not in carried and not _ANAPHORA.fullmatch(word):
+            carried.append(word)  # "there", "it": what they point to is carried, not the pointer
     # Names and dates are what a follow-up refers back to, and they go first; the previous
     # question's other words come after them: in a document that is not a list of named events,
     # "Through what date were they extended?" after "Which company holds the U.S. exploration
