@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -61,19 +62,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def app_url(report_settings: Settings, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """``python app.py --port N`` serving the real report's index; stopped at the end of the session."""
+@contextlib.contextmanager
+def running_app(settings: Settings, workdir: Path, extra_env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """``python app.py --port N`` serving ``settings``' corpus and index; yields its URL, stops it after."""
     import subprocess
     import sys
     import time
     import urllib.request
 
     port = free_port()
-    workdir = tmp_path_factory.mktemp("app")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
-    env.update(SCOQA_CORPUS=str(report_settings.corpus_dir), SCOQA_INDEX=str(report_settings.index_dir),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    env.update(SCOQA_CORPUS=str(settings.corpus_dir), SCOQA_INDEX=str(settings.index_dir),
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(extra_env or {}))
     log = (workdir / "app.log").open("w", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
                             cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -101,6 +101,13 @@ def app_url(report_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
             proc.kill()
             proc.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(report_settings: Settings, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``python app.py --port N`` serving the real report's index; stopped at the end of the session."""
+    with running_app(report_settings, tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -332,8 +332,10 @@ def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True
     sets = load_sets(data_dir)
     engine.searcher()  # load (or build) before timing
     retrieval, embed_p50 = evaluate_retrieval(engine, sets.retrieval, by_document=True)
+    about = data_dir / "about.txt"
     report: dict[str, Any] = {
         "data": str(data_dir),
+        "about": about.read_text(encoding="utf-8").strip() if about.is_file() else "",
         "questions": len(sets.retrieval),
         "query_embedding_p50_ms": embed_p50,
         "retrieval": [asdict(r) for r in retrieval],
@@ -354,6 +356,7 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"retrieval on {report['questions']} questions of {report.get('data', '')} "
         f"(query embedding alone: p50 {report['query_embedding_p50_ms']:.1f} ms)",
+        *([f"this is a {report['about']}"] if report.get("about") else []),
         "",
         f"{'mode':8} {'recall@1':>9} {'recall@3':>9} {'recall@5':>9} {'MRR@10':>7} {'doc@1':>6} {'p50 ms':>7}",
     ]
