@@ -24,7 +24,7 @@ import numpy as np
 
 from .api import get_engine, validate_query, validate_sources
 from .chunk import sentence_spans
-from .clean import SMALL_WORDS, looks_like_heading
+from .clean import looks_like_heading, substance_words, title_case
 from .config import Settings
 from .conversation import content_terms, needs_context, resolve_history, user_questions
 from .lexical import expand_query, query_terms
@@ -230,8 +230,7 @@ def quotable(text: str) -> bool:
         return False
     if len(words) <= 12 and text.rstrip()[-1:] not in ".!?:;\"”’" and looks_like_heading(text):
         return False
-    content = [w for w in re.findall(r"[A-Za-z][\w’'-]*", text) if w.lower() not in SMALL_WORDS]
-    return len(content) < 4 or any(w[0].islower() for w in content)
+    return len(substance_words(text)) < 4 or not title_case(text)
 
 
 def _quote_text(hit: Hit, start: int, end: int) -> str:

@@ -173,9 +173,14 @@ def heading_shape(text: str) -> str:
     return re.sub(r"\d+|\b[IVXLC]+\b", "#", text.strip())
 
 
+def substance_words(text: str) -> list[str]:
+    """The words of a text that are not small linking words ("of", "the", "and" ...)."""
+    return [w for w in re.findall(r"[A-Za-z][\w’'-]*", text) if w.lower() not in SMALL_WORDS]
+
+
 def title_case(text: str) -> bool:
     """Whether every word of substance of a line is capitalised, as in a title (two or more of them)."""
-    words = [w for w in re.findall(r"[A-Za-z][\w’'-]*", text) if w.lower() not in SMALL_WORDS]
+    words = substance_words(text)
     return len(words) >= 2 and len(text.split()) <= 24 and all(w[0].isupper() for w in words)
 
 
@@ -433,11 +438,7 @@ class _LayoutReader:
     def _end_note(self) -> None:
         if self.note:
             parts, self.note = self.note, []
-            text, starts = reflow([t.text for t in parts], self.vocabulary)
-            line_map = tuple((start, t.line.lineno, t.line.page) for start, t in zip(starts, parts))
-            first, last = parts[0].line, parts[-1].line
-            self.blocks.append(Block("footnote", text, self.section, first.page, first.lineno, last.lineno,
-                                     line_map=line_map))
+            self._emit("footnote", parts)
 
     def _step(self, i: int, tok: _Token) -> None:
         gap = tok.blank_before or tok.break_before
