@@ -229,3 +229,40 @@ def test_ten_clients_at_once_all_get_their_answers(app_url: str) -> None:
         assert replies[question]["sources"]
         # Specific to its entry: no reply to another question holds it.
         assert not [q for q in KNOWN if q != question and holds_answer(replies[q]["text"], [expected])], expected
+
+
+@pytest.mark.timeout(180)
+def test_at_most_four_questions_are_answered_at_once(app_module, monkeypatch, report_settings) -> None:
+    """The model and index are shared and CPU-bound: the queue answers CONCURRENCY (4) at a time."""
+    import threading
+    import time
+
+    from gradio_client import Client
+
+    from .conftest import free_port
+
+    lock = threading.Lock()
+    state = {"active": 0, "peak": 0}
+
+    def slow_ask(question, history=None, **kwargs):  # type: ignore[no-untyped-def]
+        with lock:
+            state["active"] += 1
+            state["peak"] = max(state["peak"], state["active"])
+        time.sleep(1.0)
+        with lock:
+            state["active"] -= 1
+        return _reply()
+
+    monkeypatch.setattr(app_module, "ask", slow_ask)
+    demo = app_module.build_app(report_settings)
+    port = free_port()
+    app_module.launch(demo, port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            replies = list(pool.map(lambda n: Client(url, verbose=False).predict(f"question {n}", [], api_name="/ask"),
+                                    range(8)))
+    finally:
+        demo.close()
+    assert all(r["answered"] for r in replies)
+    assert state["peak"] == app_module.CONCURRENCY == 4
