@@ -18,9 +18,10 @@ def test_hybrid_retrieval_meets_the_floors_and_beats_each_ranker_alone(engine) -
     scores, embed_p50 = evaluate_retrieval(engine, gold)
     by_mode = {s.mode: s for s in scores}
     hybrid = by_mode["hybrid"]
-    assert hybrid.recall_at_1 >= 0.90, hybrid
-    assert hybrid.recall_at_3 >= 0.97, hybrid
-    assert hybrid.mrr_at_10 >= 0.93, hybrid
+    # Measured 81, 85 and 0.975 on 85 questions: at most one question less.
+    assert hybrid.recall_at_1 >= 80 / 85, hybrid
+    assert hybrid.recall_at_3 >= 84 / 85, hybrid
+    assert hybrid.mrr_at_10 >= 0.96, hybrid
     for single in ("dense", "bm25"):
         assert hybrid.mrr_at_10 > by_mode[single].mrr_at_10
     # The late-interaction rerank earns its place over the fusion it reorders.
@@ -31,12 +32,14 @@ def test_hybrid_retrieval_meets_the_floors_and_beats_each_ranker_alone(engine) -
 
 def test_held_out_questions_are_found_too(engine) -> None:
     """155 questions written by people who had not seen the system (used since to compare designs,
-    so no longer unseen): floors a little under what was measured (recall@1 0.897, recall@3 0.942)."""
+    so a development set now): measured recall@1 0.903 (140) and recall@3 0.968 (150), less one
+    question. 43 of them accept several passages; counting only each one's first answer string,
+    recall@1 is 0.826."""
     held_out = load_jsonl("heldout/gold_retrieval.jsonl")
     assert len(held_out) >= 150
     scores, _ = evaluate_retrieval(engine, held_out, modes=("hybrid", "fusion"))
     hybrid, fusion = scores
-    assert hybrid.recall_at_1 >= 0.85 and hybrid.recall_at_3 >= 0.92, hybrid
+    assert hybrid.recall_at_1 >= 139 / 155 and hybrid.recall_at_3 >= 149 / 155, hybrid
     assert hybrid.mrr_at_10 > fusion.mrr_at_10
 
 
