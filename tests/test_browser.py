@@ -190,3 +190,33 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
         assert page.dialogs == []  # type: ignore[attr-defined]
     finally:
         demo.close()
+
+
+@pytest.mark.timeout(300)
+def test_a_question_can_be_scoped_to_chosen_documents(page, app_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from .index_helpers import make_settings
+
+    settings = make_settings(tmp_path).with_(auto_update=True)
+    build_index(settings)
+    demo = app_module.build_app(settings)
+    port = free_port()
+    try:
+        app_module.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+        open_page(page, f"http://127.0.0.1:{port}/")
+        question = "Where is the Regional Anti-Terrorist Structure located?"
+        ask(page, question)
+        assert "Tashkent" in page.locator(ANSWERS).last.inner_text()
+
+        selector = page.locator("#scoqa-documents input")
+        selector.click()
+        option = page.get_by_role("option", name="beta.md")
+        option.wait_for(timeout=30_000)  # the indexed documents are offered by name
+        assert page.get_by_role("option", name="alpha.md").count() == 1
+        option.click()
+        page.keyboard.press("Escape")
+        ask(page, question)  # only beta.md may answer now: it knows nothing of the structure
+        assert "Tashkent" not in page.locator(ANSWERS).last.inner_text()
+        titles = " ".join(page.locator(SOURCE_TITLES).all_inner_texts()[-3:])
+        assert "alpha.md" not in titles
+    finally:
+        demo.close()
