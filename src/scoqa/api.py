@@ -37,7 +37,7 @@ def validate_query(query: object, k: object) -> str:
     if not isinstance(query, str):
         raise ValueError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
-        raise ValueError("query is empty: ask a question, e.g. retrieve('When was the SCO founded?')")
+        raise ValueError('query is empty: ask a question, e.g. "When was the SCO founded?"')
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     if k < 1:
