@@ -32,8 +32,10 @@ from .retrieve import Hit, Searcher
 
 #: Longest answer text, markers included.
 MAX_ANSWER_CHARS = 400
-#: A second quote is added only if it scores this close to the best one.
+#: A second quote is added only if it scores this close to the best one ...
 SECOND_QUOTE_RATIO = 0.92
+#: ... and the first is cut short enough to leave it this many characters.
+SECOND_QUOTE_ROOM = 160
 #: Abstain when the best unit is this far from the question in meaning (cosine) ...
 MIN_COSINE = 0.3
 #: ... and covers less than this share of the question's (IDF-weighted) terms. Both are read off
@@ -426,7 +428,13 @@ class Answerer:
         for n, cand in enumerate(chosen):
             marker = f" [{order.index(cand.hit) + 1}]"
             room = budget - len(marker) - (1 if parts else 0)
-            if n > 0 and room < 60:
+            if n == 0 and len(chosen) > 1:
+                # A long first sentence must not crowd out a second one that scored almost as
+                # well: keep room for (part of) it.
+                second = len(_quote_text(hits[chosen[1].hit], chosen[1].start, chosen[1].end))
+                room -= min(second + 5, SECOND_QUOTE_ROOM)
+            full = len(_quote_text(hits[cand.hit], cand.start, cand.end))
+            if n > 0 and room < min(60, full):
                 break
             start = self._antecedent_start(hits[cand.hit], cand, room)
             text = _clip(_quote_text(hits[cand.hit], start, cand.end), room)
