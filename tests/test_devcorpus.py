@@ -3,7 +3,7 @@ who never saw scoqa): retrieval, the right document, answers, follow-ups and abs
 
 The floors are what ``scoqa eval --data tests/data/devcorpus --corpus tests/data/devcorpus/docs``
 measured, less at most one question (README, "Quality on documents it was not tuned on"): recall@1
-0.797, recall@3 0.928, right document first 0.986, answers 51 of 69, follow-ups 8 of 14, 12 of 22
+0.797, recall@3 0.928, right document first 0.986, answers 54 of 69, follow-ups 9 of 14, 12 of 22
 unanswerable declined, 68 of 69 answerable answered. The issue's targets (recall@1 0.80, answers
 0.80, follow-ups 12, abstention 19) are not all met yet.
 """
@@ -51,8 +51,8 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
         return answerer.reply(question, history, 5)
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
-    assert round(scores.answer_accuracy * scores.answers) >= 50, scores.failures
-    assert round(scores.followup_accuracy * scores.conversations) >= 7, scores.failures
+    assert round(scores.answer_accuracy * scores.answers) >= 53, scores.failures
+    assert round(scores.followup_accuracy * scores.conversations) >= 8, scores.failures
     assert round(scores.abstention * scores.unanswerable) >= 11, scores.failures
     assert scores.answered_rate >= 67 / 69, scores
 
