@@ -6,6 +6,7 @@ Set ``SCOQA_SCREENSHOT=1`` to also refresh ``docs/screenshot.png``, the README's
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -74,6 +75,19 @@ def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_function(
         "([selector, n]) => document.querySelectorAll(selector).length > n", arg=[ANSWERS, before], timeout=90_000
     )
+
+
+@contextlib.contextmanager
+def served(app_module, settings: Settings) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The app over ``settings`` (its index built first), served in this process; yields its URL."""
+    build_index(settings)
+    demo = app_module.build_app(settings)
+    port = free_port()
+    try:
+        app_module.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def open_page(page, url: str) -> None:  # type: ignore[no-untyped-def]
@@ -161,12 +175,8 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
     corpus.mkdir()
     (corpus / "hostile.txt").write_text(HOSTILE_SOURCE, encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", auto_update=True)
-    build_index(settings)
-    demo = app_module.build_app(settings)
-    port = free_port()
-    try:
-        app_module.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-        open_page(page, f"http://127.0.0.1:{port}/")
+    with served(app_module, settings) as url:
+        open_page(page, url)
         ask(page, "What markup does the annex of the Zorblax treaty quote?")
         for title in page.locator(SOURCE_TITLES).all():
             title.click()
@@ -188,21 +198,14 @@ def test_markup_in_a_source_is_shown_not_run(page, app_module, tmp_path: Path) -
         assert page.locator("img[src='x']").count() == 0
         page.wait_for_timeout(500)
         assert page.dialogs == []  # type: ignore[attr-defined]
-    finally:
-        demo.close()
 
 
 @pytest.mark.timeout(300)
 def test_a_question_can_be_scoped_to_chosen_documents(page, app_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from .index_helpers import make_settings
 
-    settings = make_settings(tmp_path).with_(auto_update=True)
-    build_index(settings)
-    demo = app_module.build_app(settings)
-    port = free_port()
-    try:
-        app_module.launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-        open_page(page, f"http://127.0.0.1:{port}/")
+    with served(app_module, make_settings(tmp_path).with_(auto_update=True)) as url:
+        open_page(page, url)
         question = "Where is the Regional Anti-Terrorist Structure located?"
         ask(page, question)
         assert "Tashkent" in page.locator(ANSWERS).last.inner_text()
@@ -218,5 +221,3 @@ def test_a_question_can_be_scoped_to_chosen_documents(page, app_module, tmp_path
         assert "Tashkent" not in page.locator(ANSWERS).last.inner_text()
         titles = " ".join(page.locator(SOURCE_TITLES).all_inner_texts()[-3:])
         assert "alpha.md" not in titles
-    finally:
-        demo.close()
