@@ -142,8 +142,8 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     def document_choices(chosen: list[str] | None = None) -> gr.Dropdown:
         """The indexed documents for the selector, keeping the choices that still exist."""
-        try:
-            names = sorted(build.index_status(settings).documents)
+        try:  # the manifest alone: the status panel beside it already compares the corpus
+            names = sorted(store.read_checked_manifest(settings.index_dir).get("passages") or {})
         except Exception:  # the status panel says what is wrong
             names = []
         return gr.Dropdown(choices=names, value=[c for c in (chosen or []) if c in names])

@@ -324,15 +324,14 @@ class Answerer:
             kind = question_type(previous[-1]) if previous else ""
         encoded = self.searcher.encode_query(query)
         hits = self.searcher.search(query, k, "hybrid", encoded, sources=sources)
-        not_covered = self.not_covered(hits)
         if not hits:
-            return Reply(not_covered, [], False, question, query)
+            return Reply(self.not_covered(hits), [], False, question, query)
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in top]
         ranked = self.candidates(top, rows, query, encoded.vector, kind, question)
         best = ranked[0] if ranked else None
         if best is None or self._unsupported(question, query, kind, ranked):
-            return Reply(not_covered, hits[:3], False, question, query,
+            return Reply(self.not_covered(hits), hits[:3], False, question, query,
                          confidence=best.score if best else 0.0)
         listed = self._list_reply(question, query, hits, best)
         if listed is not None:
@@ -433,8 +432,7 @@ class Answerer:
                 # well: keep room for (part of) it.
                 second = len(_quote_text(hits[chosen[1].hit], chosen[1].start, chosen[1].end))
                 room -= min(second + 5, SECOND_QUOTE_ROOM)
-            full = len(_quote_text(hits[cand.hit], cand.start, cand.end))
-            if n > 0 and room < min(60, full):
+            if n > 0 and room < min(60, len(_quote_text(hits[cand.hit], cand.start, cand.end))):
                 break
             start = self._antecedent_start(hits[cand.hit], cand, room)
             text = _clip(_quote_text(hits[cand.hit], start, cand.end), room)

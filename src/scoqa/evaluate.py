@@ -189,14 +189,23 @@ def _p50_ms(samples: list[float]) -> float:
 UNFOUND = "(no passage holds the gold)"
 
 
-def relevant_passages(chunks: list[Any], item: Item) -> dict[str, int]:
+@dataclass(frozen=True)
+class _Passage:
+    """A passage as the gold strings are matched against it (normalised once per evaluation)."""
+
+    id: str
+    doc: str
+    text: str
+    context: str
+
+
+def relevant_passages(passages: list[_Passage], item: Item) -> dict[str, int]:
     """Ids of the passages that hold one of the item's gold strings (of its document, if named) in
     their text or in the heading they are indexed under; ``{UNFOUND: 1}`` if none does."""
     golds = [comparable(g) for g in item.gold if comparable(g)]
     found = {
-        c.id: 1 for c in chunks
-        if (not item.doc or _doc_name(c.source) == item.doc)
-        and any(g in comparable(c.text) or g in comparable(c.context) for g in golds)
+        p.id: 1 for p in passages
+        if (not item.doc or p.doc == item.doc) and any(g in p.text or g in p.context for g in golds)
     }
     return found or {UNFOUND: 1}
 
@@ -214,7 +223,8 @@ def evaluate_retrieval(engine: Engine, gold: list[Any], modes: tuple[str, ...] =
     items = [g if isinstance(g, Item) else as_item(g, n) for n, g in enumerate(gold)]
     searcher = engine.searcher()
     chunks = searcher.index.chunks
-    qrels = {f"q{n}": relevant_passages(chunks, item) for n, item in enumerate(items)}
+    passages = [_Passage(c.id, _doc_name(c.source), comparable(c.text), comparable(c.context)) for c in chunks]
+    qrels = {f"q{n}": relevant_passages(passages, item) for n, item in enumerate(items)}
     embed_times = []
     for item in items:
         started = time.perf_counter()

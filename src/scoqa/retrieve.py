@@ -134,7 +134,11 @@ class Searcher:
         self.spelling = Spelling(c.text for c in index.chunks)
         #: Row of each passage id, to go from a hit back to the index.
         self.row_of = {c.id: row for row, c in enumerate(index.chunks)}
-        self._sources = sorted({c.source for c in index.chunks})
+        rows_by_source: dict[str, list[int]] = {}
+        for row, chunk in enumerate(index.chunks):
+            rows_by_source.setdefault(chunk.source, []).append(row)
+        self._rows_by_source = {s: np.asarray(rows, dtype=np.int64) for s, rows in rows_by_source.items()}
+        self._sources = sorted(rows_by_source)
         self._footnote = np.array([c.kind == "footnote" for c in index.chunks], dtype=bool)
         scores = getattr(index.lexical, "scores", None)
         indptr = np.asarray(scores["indptr"]) if scores else np.zeros(1)
@@ -238,7 +242,7 @@ class Searcher:
             if not matches:
                 raise ValueError(f"no document {name!r} in the index; the documents are: {', '.join(known)}")
             chosen |= matches
-        return np.asarray([row for row, c in enumerate(self.index.chunks) if c.source in chosen], dtype=np.int64)
+        return np.sort(np.concatenate([self._rows_by_source[s] for s in chosen]))
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query term is indexed)."""
@@ -272,14 +276,16 @@ class Searcher:
         """
         chunks = self.index.chunks
         allowed = self.rows_of_sources(sources)
-        # Acronyms help BM25 match both forms; measured, they blur the dense query, so dense
-        # search sees the question as asked.
-        lexical_query = self.lexical_query(query)
-        bm25 = self.bm25_scores(lexical_query)
+        mask = None
         if allowed is not None:
             mask = np.zeros(len(chunks), dtype=bool)
             mask[allowed] = True
-            bm25 = np.where(mask, bm25, 0.0).astype(np.float32)
+        if mode != "dense":
+            # Acronyms help BM25 match both forms; measured, they blur the dense query, so dense
+            # search sees the question as asked.
+            bm25 = self.bm25_scores(self.lexical_query(query))
+            if mask is not None:
+                bm25 = np.where(mask, bm25, 0.0).astype(np.float32)
         if mode == "bm25":
             return [Hit.from_chunk(chunks[r], bm25[r], lexical_score=bm25[r]) for r in self._top(bm25, k)]
         encoded = encoded or self.encode_query(query)
@@ -290,7 +296,7 @@ class Searcher:
         depth = max(k, CANDIDATES)
         dense_rows, _ = self.dense(vector, depth, allowed)
         unit_scores = self.units.vectors @ vector + 2.0
-        if allowed is not None:
+        if mask is not None:
             unit_scores = np.where(mask[self.units.owner], unit_scores, 0.0)
         unit_rows = self.units.owner[self._top(unit_scores, depth * 3)]
         dense_rows = np.union1d(dense_rows, unit_rows)
