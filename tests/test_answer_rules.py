@@ -53,3 +53,15 @@ def test_where_needs_a_place(text: str, expected: float) -> None:
 def test_a_year_does_not_count_anything() -> None:
     assert _type_match("number", "December 2002 Bishkek, Kyrgyzstan: market bomb attack", "How many?") == 0.0
     assert _type_match("number", "Beslan, Russia: 300 dead, half of them children", "How many?") == 1.0
+
+
+def test_a_number_or_date_the_question_already_says_answers_nothing() -> None:
+    question = "Within how many days of BOD 20-01 did agencies have to publish their policy?"
+    assert _type_match("number", "Publish a policy under BOD 20-01 at [agency].gov/vdp-2020", question) == 0.0
+    assert _type_match("number", "Agencies had 180 days after BOD 20-01 to publish it.", question) == 1.0
+    assert _type_match("when", "In 2021, Nauru notified the ISA.", "Which country told the ISA in 2021?") == 0.0
+
+
+def test_years_before_1900_are_dates() -> None:
+    assert _type_match("when", "Father Allouez, upon his arrival in 1666 at La Pointe, ...", "In what year?") == 1.0
+    assert question_type("What dollar amount of civil penalty can an agency face?") == "number"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from scoqa.ingest.pdf import pdf_lines
+from scoqa.ingest.pdf import _close_letter_spacing, pdf_lines
 from scoqa.ingest.records import Line
 
 HEADER = "Annual Survey of Lake Fisheries"
@@ -171,3 +171,37 @@ def test_two_columns_read_left_column_first() -> None:
     assert lefts and rights and max(lefts) < min(rights)
     body = " ".join(line.text for line in lines if line.role == "body")
     assert body.startswith(left.strip()) and body.endswith(right.strip())
+
+
+def test_note_references_and_page_labels_do_not_stick_to_the_text() -> None:
+    """Raised note numbers inside a line are dropped ("Bundy3 once" would match no word); a page
+    label like "ES-1" is furniture, so the footnotes above it are still found."""
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.write(5.5, "As the adviser Bundy")
+    pdf.set_font("Helvetica", "", 7)
+    pdf.write(4, "3")
+    pdf.set_font("Helvetica", "", 11)
+    pdf.write(5.5, " once said, we will lose fewer toothbrushes and more diamonds.")
+    pdf.ln(8)
+    pdf.multi_cell(0, 5.5, SAMPLING, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(-40)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.multi_cell(0, 4, "3 Congressional testimony as quoted by a newspaper in March 1989.", new_x="LMARGIN")
+    pdf.set_y(-15)
+    pdf.set_font("Helvetica", "", 11)
+    pdf.cell(0, 6, "ES-1", align="C")
+    lines, _ = pdf_lines(bytes(pdf.output()))
+    assert lines[0].text.startswith("As the adviser Bundy once said")
+    assert [line.text for line in lines if line.role == "footnote"] == [
+        "3 Congressional testimony as quoted by a newspaper in March 1989."]
+    assert [line.text for line in lines if line.role == "furniture"] == ["ES-1"]
+
+
+def test_letter_spaced_titles_become_words() -> None:
+    assert _close_letter_spacing("C  O  M  P  U  T  E  R      S  E  C  U  R  I  T  Y") == "COMPUTER SECURITY"
+    assert _close_letter_spacing("T  I  T  L  E") == "TITLE"
+    assert _close_letter_spacing("A B C D E") == "A B C D E"  # single spaces: letters of a list
+    assert _close_letter_spacing("(a) and b") == "(a) and b"

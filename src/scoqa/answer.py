@@ -71,16 +71,20 @@ PRIOR_WEIGHT = 1.0
 NOT_COVERED = "The documents do not seem to cover this."
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-_DATE = re.compile(rf"\b{_MONTH}\b|\b(?:19|20)\d\d\b")
+#: A month, or a year from 1000 to 2099: "upon his arrival in 1666" answers "In what year ...?".
+_DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1\d|20)\d\d\b")
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
                      r"forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|million|billion|half|"
                      r"quarter|third)\b", re.IGNORECASE)
 _FULL_DATE = re.compile(
-    rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:[–-]\d{{1,2}})?)?(?:[–-]{_MONTH}\s+\d{{1,2}})?,?\s+(?:19|20)\d\d\b"
-    r"|\b(?:19|20)\d\d(?:[–-](?:19|20)?\d\d)?\b"
+    rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:[–-]\d{{1,2}})?)?(?:[–-]{_MONTH}\s+\d{{1,2}})?,?\s+(?:1\d|20)\d\d\b"
+    r"|\b(?:1[6-9]|20)\d\d(?:[–-](?:1[6-9]|20)?\d\d)?\b"
 )
 #: "in Bishkek", "Tashkent, Uzbekistan": a capitalised word, not an acronym ("in the SCO area").
 _PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][a-z][\w’'-]*|^[A-Z][a-z][\w’'-]*,\s+[A-Z]")
+#: Words, numbers with their inner punctuation ("1,770", "20-01", "5.5"), for :func:`_unsaid`.
+_TOKEN = re.compile(r"\w+(?:[’'.,–-]\w+)*")
+_LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\S+\.(?:gov|com|org|net|edu|int)(?:/\S*)?")
 _INTERROGATIVE = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
 _PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
 
@@ -139,7 +143,7 @@ class _Candidate:
 _ASKS = (
     (re.compile(r"\b(?:when|what year|which year|what date|what day|how long ago)\b"), "when"),
     (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
-                r"what percentage|what proportion)\b"), "number"),
+                r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of)\b"), "number"),
     (re.compile(r"\b(?:who|whom|whose)\b"), "who"),
     (re.compile(r"\b(?:where|which city|which country|in what city|in which city)\b"), "where"),
     (re.compile(r"\b(?:what|which|why|how)\b"), ""),
@@ -178,12 +182,19 @@ def _said(word: str, asked: set[str]) -> bool:
     )
 
 
+def _unsaid(text: str, question: str) -> str:
+    """The words of ``text`` the question does not say, links aside: "BOD 20-01" in the question
+    and the sentence, or the digits of a web address, are no date or number the sentence gives."""
+    asked = {w.lower() for w in _TOKEN.findall(question)}
+    return " ".join(w for w in _TOKEN.findall(_LINK.sub(" ", text)) if w.lower() not in asked)
+
+
 def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "when":
-        return 1.0 if _DATE.search(text) else 0.0
+        return 1.0 if _DATE.search(_unsaid(text, question)) else 0.0
     if kind == "number":
         # A date's digits do not count anything: "How many soldiers ...?" is not answered by "2010".
-        return 1.0 if _NUMBER.search(_FULL_DATE.sub(" ", text)) else 0.0
+        return 1.0 if _NUMBER.search(_FULL_DATE.sub(" ", _unsaid(text, question))) else 0.0
     if kind == "where":
         return 1.0 if _PLACE.search(text) else 0.0
     if kind == "who":

@@ -40,8 +40,11 @@ if TYPE_CHECKING:
 
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _TOC = re.compile(r"(?:(?:\.\s?){4,}|…{2,}|(?:\s\.){3,})\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*$", re.IGNORECASE)
-_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$",
+_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:(?:[A-Z]{1,3}|\d{1,2})[-–.])?(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?"
+                          r"(?:\s*(?:of|/)\s*\d{1,4})?$",
                           re.IGNORECASE)
+#: A run of the digits of a note reference (one to three digits, alone in its run).
+_MARK = re.compile(r"^\s*\d{1,3}\s*$")
 _NOTE_START = re.compile(r"^(?:\d{1,3}|\[\d{1,3}\]|[*†‡§])[\s.)]*\S")
 _BULLET = re.compile(r"^[•◦▪▫‣●○■□◆◇►▸➢✓\uf000-\uf0ff–-]\s+")  # U+F0xx: Symbol/Wingdings bullets
 _NUMBERED = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s")
@@ -65,6 +68,7 @@ class _Row:
     role: str = ""
     level: int = 0  # negative while it is the outline's own level
     runs: list[tuple[int, float, float, float, bool]] = field(default_factory=list)  # chars, x, y, size, bold
+    marks: list[tuple[int, int, float, float]] = field(default_factory=list)  # start, end, y, size of digit runs
 
 
 def pdf_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
@@ -118,6 +122,9 @@ def _page_rows(page: PageObject, number: int) -> list[_Row]:
         for i, piece in enumerate(text.split("\n")):
             if i:
                 rows.append(_Row("", number))
+            if _MARK.match(piece):
+                start = len(rows[-1].text) + len(piece) - len(piece.lstrip())
+                rows[-1].marks.append((start, start + len(piece.strip()), y, size))
             rows[-1].text += piece
             if piece.strip():
                 rows[-1].runs.append((len(piece.strip()), x, y, size, bold))
@@ -128,16 +135,41 @@ def _page_rows(page: PageObject, number: int) -> list[_Row]:
         rows = [_Row(text, number) for text in (page.extract_text() or "").splitlines()]
     kept = []
     for row in rows:
-        row.text = row.text.strip()
-        if not row.text:
-            continue  # pypdf's blank lines carry no measure; paragraph breaks are measured instead
         if row.runs:  # the size most of its characters have; superscripts and symbols aside
             row.size = max({r[3] for r in row.runs}, key=lambda s: sum(r[0] for r in row.runs if r[3] == s))
             row.y = next(y for _, _, y, size, _ in row.runs if size == row.size)
+            _drop_note_marks(row)
+        row.text = _close_letter_spacing(row.text.strip())
+        if not row.text:
+            continue  # pypdf's blank lines carry no measure; paragraph breaks are measured instead
+        if row.runs:
             row.x = min(x for _, x, _, _, _ in row.runs)
             row.bold = sum(r[0] for r in row.runs if r[4]) >= 0.9 * sum(r[0] for r in row.runs)
         kept.append(row)
     return kept
+
+
+def _close_letter_spacing(text: str) -> str:
+    """A letter-spaced title ("C  O  M  P  U  T  E  R      S  E  C  U  R  I  T  Y") as words: the
+    narrowest gaps part letters, wider ones words."""
+    parts = text.split()
+    if len(parts) < 4 or any(len(p) > 1 for p in parts):
+        return text
+    gaps = re.findall(r"\s+", text)
+    narrow = min(len(g) for g in gaps)
+    if narrow == max(len(g) for g in gaps):
+        return "".join(parts) if narrow > 1 else text  # one word, or ordinary single letters
+    return " ".join(word.replace(" ", "") for word in re.split(rf"\s{{{narrow + 1},}}", text))
+
+
+def _drop_note_marks(row: _Row) -> None:
+    """Remove the raised, smaller digits of note references inside a line ("McGeorge Bundy3 once",
+    "contracts.163"): they glue themselves to words, which then match nothing. A line's leading
+    number stays: it is how a footnote starts."""
+    lead = len(row.text) - len(row.text.lstrip())
+    for start, end, y, size in reversed(row.marks):
+        if start > lead and size < SMALL * row.size and row.y is not None and y > row.y:
+            row.text = row.text[:start] + row.text[end:]
 
 
 def _layout(pages: list[list[_Row]], outline: list[tuple[int, str, int]]) -> tuple[Line, ...]:
