@@ -65,3 +65,9 @@ def test_a_number_or_date_the_question_already_says_answers_nothing() -> None:
 def test_years_before_1900_are_dates() -> None:
     assert _type_match("when", "Father Allouez, upon his arrival in 1666 at La Pointe, ...", "In what year?") == 1.0
     assert question_type("What dollar amount of civil penalty can an agency face?") == "number"
+
+
+def test_a_quantity_named_by_the_question_asks_for_a_number() -> None:
+    assert question_type("What was the monthly pay of an infantry private?") == "number"
+    assert question_type("What is the size of the Clarion-Clipperton Zone?") == "number"
+    assert question_type("What is the name of the new missile?") == ""

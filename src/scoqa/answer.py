@@ -143,7 +143,11 @@ class _Candidate:
 _ASKS = (
     (re.compile(r"\b(?:when|what year|which year|what date|what day|how long ago)\b"), "when"),
     (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
-                r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of)\b"), "number"),
+                r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
+                # "What was the monthly pay ...?": the thing asked is a quantity.
+                r"what (?:is|was|are|were) (?:the |its |their )?(?:\w+ )?(?:pay|salary|wage|cost|price|fee|"
+                r"budget|revenue|population|size|length|height|weight|distance|speed|temperature|age|"
+                r"duration|total|number|rate|count)s?\b)"), "number"),
     (re.compile(r"\b(?:who|whom|whose)\b"), "who"),
     (re.compile(r"\b(?:where|which city|which country|in what city|in which city)\b"), "where"),
     (re.compile(r"\b(?:what|which|why|how)\b"), ""),
