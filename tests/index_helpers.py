@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from scoqa.cli import main
+from scoqa.interfaces.cli import main
 from scoqa.config import Settings
 
 #: One passage each (a heading and one sentence), with a word no other file has.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.build import build_index
+from scoqa.index.build import build_index
 from scoqa.config import Settings
 
 from .conftest import ROOT, free_port

@@ -17,7 +17,7 @@ def scoqa(*args: str, settings: Settings | None = None, env: dict | None = None)
     if settings is not None:
         environ |= {"SCOQA_CORPUS": str(settings.corpus_dir), "SCOQA_INDEX": str(settings.index_dir)}
     environ |= env or {}
-    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", *args], capture_output=True, text=True,
                           env=environ, cwd=ROOT, timeout=600)
 
 
@@ -78,7 +78,7 @@ def test_ask_says_when_the_report_does_not_cover_it(report_settings) -> None:
 def test_chat_keeps_the_conversation(report_settings) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
     environ |= {"SCOQA_CORPUS": str(report_settings.corpus_dir), "SCOQA_INDEX": str(report_settings.index_dir)}
-    result = subprocess.run([sys.executable, "-m", "scoqa.cli", "chat"], input="Which exercise was held in Zhambyl?\n"
+    result = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "chat"], input="Which exercise was held in Zhambyl?\n"
                             "When did it take place?\nquit\n", capture_output=True, text=True, env=environ,
                             cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.clean import clean_document
+from scoqa.ingest.layout import clean_document
 from scoqa.ingest import SourceError, read_document
 
 HTML = b"""<!DOCTYPE html>

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoqa import store
+from scoqa.index import store
 from scoqa.config import Settings
-from scoqa.late import TokenVectors, content_positions, maxsim
+from scoqa.search.rerank import TokenVectors, content_positions, maxsim
 
 
 def test_content_pieces_leave_out_function_words_special_tokens_and_framing() -> None:

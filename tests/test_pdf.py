@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from scoqa.api import Engine
-from scoqa.build import build_index
+from scoqa.engine import Engine
+from scoqa.index.build import build_index
 from scoqa.config import Settings
 from scoqa.ingest import read_document
 

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa import ask, build, retrieve, store
-from scoqa.api import Engine, StaleIndexWarning
-from scoqa.build import build_index, index_status, update_index
+from scoqa import ask, retrieve
+from scoqa.index import build, store
+from scoqa.engine import Engine, StaleIndexWarning
+from scoqa.index.build import build_index, index_status, update_index
 from scoqa.config import Settings
-from scoqa.watch import watch_updates
+from scoqa.index.watch import watch_updates
 
 from .conftest import ROOT
 from .index_helpers import TEXTS, cli, cli_json, lines_naming, make_settings, write
@@ -148,7 +149,7 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
         write(settings.corpus_dir, f"bulk/part{n:02}.md", "".join(
             f"# Part {n} section {s}\n\nDelegation {n}-{s} discussed border security and customs data.\n\n"
             for s in range(4)))
-    process = subprocess.Popen([sys.executable, "-m", "scoqa.cli", "index", "build", "--force"], cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "scoqa.interfaces.cli", "index", "build", "--force"], cwd=tmp_path,
                                env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         read_until(process.stderr, b"embedding passages", timeout=120)
@@ -185,7 +186,7 @@ KILL_AT = {
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from scoqa import store
+from scoqa.index import store
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 new = store.load_index(Path(sys.argv[2]))
@@ -285,7 +286,7 @@ def test_a_second_build_waits_for_the_first_or_says_why_it_gave_up(tmp_path, mon
     settings = make_settings(tmp_path)
     build_index(settings)
     with store.build_lock(settings.index_dir):
-        refused = subprocess.run([sys.executable, "-m", "scoqa.cli", "index", "update", "--wait", "0.5"],
+        refused = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "index", "update", "--wait", "0.5"],
                                  env=subprocess_env(settings), capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
         assert f"another build of '{settings.index_dir}' is running (pid {os.getpid()})" in refused.stderr
@@ -400,7 +401,7 @@ def test_an_index_of_another_dimension_is_refused(tmp_path, monkeypatch) -> None
     class WiderModel:
         dim = 512
 
-    monkeypatch.setattr("scoqa.api.get_embedder", lambda name: WiderModel())
+    monkeypatch.setattr("scoqa.engine.get_embedder", lambda name: WiderModel())
     with pytest.raises(store.IndexMismatch, match=r"dimension 384, but the model .* gives dimension 512: run "
                                                   r"`scoqa index build --force`"):
         Engine(settings).searcher()
@@ -443,7 +444,7 @@ def test_watch_updates_after_an_edit_and_a_running_engine_picks_it_up(tmp_path) 
 def test_watch_command_prints_its_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
-    process = subprocess.Popen([sys.executable, "-m", "scoqa.cli", "index", "watch", "--debounce", "100"],
+    process = subprocess.Popen([sys.executable, "-m", "scoqa.interfaces.cli", "index", "watch", "--debounce", "100"],
                                env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         seen = read_until(process.stdout, b"index is up to date: 3 passages from 3 file(s)", timeout=120)

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from scoqa import store
-from scoqa.api import Engine
+from scoqa.index import store
+from scoqa.engine import Engine
 from scoqa.config import Settings
-from scoqa.retrieve import Searcher
+from scoqa.search.searcher import Searcher
 
 
 def test_manifest_describes_the_build(report_settings: Settings) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa import store
-from scoqa.chunk import Chunk
+from scoqa.index import store
+from scoqa.ingest.chunk import Chunk
 
 from .conftest import ROOT
 
@@ -156,8 +156,8 @@ FORK_SERVER = r"""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from scoqa import store
-from scoqa.chunk import Chunk
+from scoqa.index import store
+from scoqa.ingest.chunk import Chunk
 
 target, data, path = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 versions = []
@@ -278,8 +278,8 @@ WRITER = r"""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from scoqa import store
-from scoqa.chunk import Chunk
+from scoqa.index import store
+from scoqa.ingest.chunk import Chunk
 
 target, data, path, seconds = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 versions = []

@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Settings
+from ..ingest import discover
+from ..ingest.chunk import Chunk, chunk_document
+from ..search.rerank import TokenVectors
 from . import store
-from .chunk import Chunk, chunk_document
-from .config import Settings
 from .embed import get_embedder, get_token_counter
-from .ingest import discover
+from .sentences import Units, plan_units
 from .status import (
     CorpusDiff,
     IndexStatus,
@@ -37,8 +39,6 @@ from .status import (
     index_status,
     problem_lines,
 )
-from .late import TokenVectors
-from .units import Units, plan_units
 
 #: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
 #: because callers ask the build module about the index.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
+from ..config import DEFAULT_MODEL
 
 # No hub access, ever: a missing model must fail fast with our message, not hang on the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -131,7 +131,7 @@ class Embedder:
     def _content_ids(self, query: bool) -> np.ndarray:
         """For every word-piece id of the vocabulary, whether it is a content piece."""
         if query not in self._content:
-            from .late import content_positions
+            from ..search.rerank import content_positions
 
             tokenizer = self.model.tokenizer
             pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import Chunk, sentence_spans
+from ..ingest.chunk import Chunk, sentence_spans
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import __version__
-from .chunk import Chunk
-from .lexical import make_bm25
-from .late import TokenVectors
-from .units import Units
+from .. import __version__
+from ..ingest.chunk import Chunk
+from ..lexical import make_bm25
+from ..search.rerank import TokenVectors
+from .sentences import Units
 
 log = logging.getLogger(__name__)
 

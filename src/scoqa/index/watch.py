@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
+from ..ingest import discover
 from . import build, store
-from .config import Settings
-from .ingest import discover
 
 #: Milliseconds of quiet after a change before the update starts (watchfiles' own default).
 DEFAULT_DEBOUNCE_MS = 1600

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from .clean import Block, clean_document
-from .config import MODEL_MAX_TOKENS
-from .ingest import Document
-from .lexical import find_acronyms, spelled_out
+from ..config import MODEL_MAX_TOKENS
+from ..lexical import find_acronyms, spelled_out
+from .layout import Block, clean_document
+from .records import Document
 
 TokenCounter = Callable[[str], int]
 #: Room for [CLS] and [SEP].

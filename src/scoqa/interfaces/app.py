@@ -19,11 +19,11 @@ from typing import Any
 
 import gradio as gr
 
-from scoqa import build, store
-from scoqa.answer import ask
-from scoqa.api import get_engine
-from scoqa.config import Settings, server_address
-from scoqa.ui import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
+from ..config import Settings, server_address
+from ..engine import get_engine
+from ..index import build, store
+from ..qa.answer import ask
+from .html import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
 
 log = logging.getLogger("scoqa.app")
 

@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from .api import get_engine, validate_query, validate_sources
-from .chunk import sentence_spans
-from .clean import looks_like_heading, substance_words, title_case
-from .config import Settings
+from ..config import Settings
+from ..engine import get_engine, validate_query, validate_sources
+from ..ingest.chunk import sentence_spans
+from ..ingest.layout import looks_like_heading, substance_words, title_case
+from ..lexical import expand_query, query_terms
+from ..search.searcher import Hit, Searcher
 from .conversation import content_terms, needs_context, resolve_history, user_questions
-from .lexical import expand_query, query_terms
-from .retrieve import Hit, Searcher
 
 #: Longest answer text, markers included.
 MAX_ANSWER_CHARS = 400

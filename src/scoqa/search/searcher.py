@@ -21,12 +21,12 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from .chunk import Chunk
-from .embed import Embedder
-from .late import TokenVectors, maxsim
-from .lexical import Spelling, expand_query, find_acronyms, query_terms
-from .store import Index
-from .units import Units, best_unit_scores, build_units
+from ..index.embed import Embedder
+from ..index.sentences import Units, best_unit_scores, build_units
+from ..index.store import Index
+from ..ingest.chunk import Chunk
+from ..lexical import Spelling, expand_query, find_acronyms, query_terms
+from .rerank import TokenVectors, maxsim
 
 MODES = ("hybrid", "fusion", "dense", "bm25")
 #: Weight of the normalised BM25 score in the fused score (the rest is dense).

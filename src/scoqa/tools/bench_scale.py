@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import store
+from ..index import store
 
 DIM = 384
 #: Vectors per cluster of the synthetic mixture.
