@@ -1,4 +1,4 @@
-"""The public Python API: ``retrieve`` and the index helpers, thin functions over the shared engine.
+"""The public Python API: ``retrieve``, ``ask`` and the index helpers, thin functions over the shared engine.
 
 Each function takes optional :class:`~scoqa.config.Settings` (default: from the ``SCOQA_*``
 variables) and uses the process-wide :class:`~scoqa.engine.Engine` for them.
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import Settings
-from .engine import get_engine, validate_query
+from .engine import get_engine, validate_query, validate_sources
 from .index import build
+from .qa.answer import Answerer, Reply
 from .search.searcher import Hit
 
-__all__ = ["build_index", "index_status", "retrieve", "update_index"]
+__all__ = ["ask", "build_index", "index_status", "retrieve", "update_index"]
 
 
 def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", sources: Sequence[str] | None = None,
@@ -42,6 +44,39 @@ def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", sources: Sequence[
     """
     validate_query(query, k)
     return get_engine(settings).retrieve(query, k, mode, sources)
+
+
+def ask(
+    question: str,
+    history: Sequence[dict[str, Any]] | None = None,
+    *,
+    k: int = 5,
+    sources: Sequence[str] | None = None,
+    settings: Settings | None = None,
+) -> Reply:
+    """Answer ``question`` from the corpus, quoting the passages it comes from.
+
+    Args:
+        question: The question.
+        history: Earlier turns as role/content messages (Gradio's chat format; Gradio 6 content
+            blocks are accepted). Used to resolve follow-ups such as "When did it happen?".
+        k: Passages to retrieve.
+        sources: Answer only from these documents (paths relative to the corpus, file names or
+            folders); None uses them all.
+        settings: Corpus/index locations and model.
+
+    Returns:
+        The reply: answer text with ``[n]`` markers, its sources, and whether it is answered.
+
+    Raises:
+        ValueError: for an empty question, ``k < 1`` or a document not in the index.
+    """
+    question = validate_query(question, k)
+    sources = validate_sources(sources)
+    if history is not None and not isinstance(history, (list, tuple)):
+        raise ValueError(f"history must be a list of role/content messages, got {type(history).__name__}")
+    engine = get_engine(settings)
+    return Answerer(engine.searcher()).reply(question, history, k, sources)
 
 
 def build_index(settings: Settings | None = None, *, show_progress: bool = False,

@@ -19,10 +19,10 @@ from typing import Any
 
 import gradio as gr
 
+from ..api import ask
 from ..config import Settings, server_address
 from ..engine import get_engine
 from ..index import build, store
-from ..qa.answer import ask
 from .html import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
 
 log = logging.getLogger("scoqa.app")

@@ -160,7 +160,7 @@ def _print_reply(reply: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from ..qa.answer import ask
+    from ..api import ask
 
     reply = ask(args.question, k=args.k, sources=args.source, settings=settings)
     if args.json:
@@ -171,7 +171,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from ..qa.answer import ask
+    from ..api import ask
 
     print("Ask about the documents; follow-up questions work. Empty line, 'quit' or Ctrl-D to leave.")
     history: list[dict[str, str]] = []

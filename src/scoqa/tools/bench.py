@@ -190,9 +190,8 @@ def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) 
 
 def measure_latency(settings: Settings, questions: Sequence[str], report: ReportFn) -> LatencyResult:
     """Time embedding, ``retrieve`` and ``ask`` for each question, interleaved so noise hits all three."""
-    from ..api import retrieve
+    from ..api import ask, retrieve
     from ..engine import get_engine
-    from ..qa.answer import ask
 
     engine = get_engine(settings)
     embedder = engine.searcher(show_progress=False).embedder
@@ -263,7 +262,7 @@ def measure_cold_start(settings: Settings, question: str, report: ReportFn) -> C
 def measure_concurrency(settings: Settings, questions: Sequence[str], threads: Sequence[int],
                         report: ReportFn) -> tuple[ConcurrencyResult, ...]:
     """Answer all ``questions`` with each number of concurrent askers sharing one engine."""
-    from ..qa.answer import ask
+    from ..api import ask
 
     results = []
     for count in threads:
