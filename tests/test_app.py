@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from scoqa.qa.answer import Quote, Reply
-from scoqa.index.build import IndexStatus
+from scoqa.index.status import IndexStatus
 from scoqa.config import Settings
 from scoqa.tools.evaluate import holds_answer
 from scoqa.search.searcher import Hit

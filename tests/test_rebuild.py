@@ -19,8 +19,10 @@ import pytest
 
 from scoqa import ask, retrieve
 from scoqa.index import build, store
+from scoqa.index import status as corpus_status
 from scoqa.engine import Engine, StaleIndexWarning
-from scoqa.index.build import build_index, index_status, update_index
+from scoqa.index.build import build_index, update_index
+from scoqa.index.status import index_status
 from scoqa.config import Settings
 from scoqa.index.watch import watch_updates
 
@@ -352,8 +354,8 @@ def test_a_long_running_engine_hashes_the_corpus_only_when_a_file_moved(tmp_path
     engine = Engine(settings, corpus_check_interval=0)
     engine.retrieve("RATS", k=1)
     calls: list[Settings] = []
-    real = build.index_status
-    monkeypatch.setattr(build, "index_status", lambda s=None: calls.append(s) or real(s))
+    real = corpus_status.index_status
+    monkeypatch.setattr(corpus_status, "index_status", lambda s=None: calls.append(s) or real(s))
     for _ in range(3):
         engine.retrieve("RATS", k=1)
     assert calls == []  # only a stat of each file

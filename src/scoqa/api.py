@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import Settings
 from .engine import get_engine, validate_query, validate_sources
-from .index import build
+from .index import build, status
 from .qa.answer import Answerer, Reply
 from .search.searcher import Hit
 
@@ -81,19 +81,19 @@ def ask(
 
 def build_index(settings: Settings | None = None, *, show_progress: bool = False,
                 progress: build.ProgressFn | None = None) -> build.BuildReport:
-    """Rebuild the index from scratch (see :func:`scoqa.build.build_index`)."""
+    """Rebuild the index from scratch (see :func:`scoqa.index.build.build_index`)."""
     return build.build_index(settings or Settings.from_env(), show_progress=show_progress, progress=progress)
 
 
 def update_index(settings: Settings | None = None, *, show_progress: bool = False,
                  progress: build.ProgressFn | None = None) -> build.BuildReport:
-    """Update the index incrementally (see :func:`scoqa.build.update_index`)."""
+    """Update the index incrementally (see :func:`scoqa.index.build.update_index`)."""
     return build.update_index(settings or Settings.from_env(), show_progress=show_progress, progress=progress)
 
 
-def index_status(settings: Settings | None = None) -> build.IndexStatus:
-    """Compare the corpus with the index (see :func:`scoqa.build.index_status`)."""
-    return build.index_status(settings or Settings.from_env())
+def index_status(settings: Settings | None = None) -> status.IndexStatus:
+    """Compare the corpus with the index (see :func:`scoqa.index.status.index_status`)."""
+    return status.index_status(settings or Settings.from_env())
 
 
 def corpus_and_index(settings: Settings | None = None) -> tuple[Path, Path]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from .config import Settings
 from .index import build, store
+from .index import status as corpus_status
 from .index.embed import Embedder, get_embedder
 from .search.searcher import MODES, Hit, Searcher
 
@@ -114,9 +115,9 @@ class Engine:
     def _ensure_current(self, show_progress: bool) -> None:
         """Build the index if missing, bring it up to date if stale (or warn), refuse if unusable."""
         # Taken before hashing: an edit made during the check is seen by the next one.
-        self._corpus_signature = build.corpus_signature(self.settings.corpus_dir)
+        self._corpus_signature = corpus_status.corpus_signature(self.settings.corpus_dir)
         self._corpus_checked_at = time.monotonic()
-        status = build.index_status(self.settings)
+        status = corpus_status.index_status(self.settings)
         if not status.exists:
             log.warning("no index at %s yet: building it from %s", self.settings.index_dir, self.settings.corpus_dir)
             # An update, not a forced build: if another process builds it meanwhile, its work is used.
@@ -163,7 +164,7 @@ class Engine:
         if now - self._corpus_checked_at < self.corpus_check_interval:
             return
         self._corpus_checked_at = now
-        if build.corpus_signature(self.settings.corpus_dir) != self._corpus_signature:
+        if corpus_status.corpus_signature(self.settings.corpus_dir) != self._corpus_signature:
             self._ensure_current(show_progress)
 
     def searcher(self, show_progress: bool = True) -> Searcher:

@@ -29,22 +29,9 @@ from ..search.rerank import TokenVectors
 from . import store
 from .embed import get_embedder, get_token_counter
 from .sentences import Units, plan_units
-from .status import (
-    CorpusDiff,
-    IndexStatus,
-    chunking_note,
-    chunking_params,
-    corpus_signature,
-    diff_corpus,
-    index_status,
-    problem_lines,
-)
+from .status import CorpusDiff, chunking_note, chunking_params, diff_corpus, problem_lines
 
-#: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
-#: because callers ask the build module about the index.
-__all__ = [
-    "BuildReport", "IndexStatus", "ProgressFn", "build_index", "corpus_signature", "index_status", "update_index",
-]
+__all__ = ["BuildReport", "ProgressFn", "build_index", "update_index"]
 
 log = logging.getLogger(__name__)
 

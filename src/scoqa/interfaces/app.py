@@ -23,6 +23,7 @@ from ..api import ask
 from ..config import Settings, server_address
 from ..engine import get_engine
 from ..index import build, store
+from ..index.status import index_status
 from .html import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
 
 log = logging.getLogger("scoqa.app")
@@ -150,7 +151,7 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     def current_status() -> str:
         try:
-            return status_html(build.index_status(settings))
+            return status_html(index_status(settings))
         except Exception as exc:  # e.g. the corpus folder is missing
             log.exception("index status failed")
             return status_html(None, f"Cannot read the index status: {exc}")

@@ -78,9 +78,9 @@ def cmd_index_update(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
-    from ..index import build
+    from ..index.status import index_status
 
-    status = build.index_status(settings)
+    status = index_status(settings)
     if args.json:
         _print_json({
             "stale": status.stale, "added": status.added, "changed": status.changed, "removed": status.removed,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..index.build import IndexStatus
+from ..index.status import IndexStatus
 from ..qa.answer import Reply
 from ..search.searcher import Hit
 
