@@ -23,6 +23,7 @@ from scoqa.index import status as corpus_status
 from scoqa.engine import Engine, StaleIndexWarning
 from scoqa.index.build import build_index, update_index
 from scoqa.index.status import index_status
+from scoqa.index.tokens import TokenVectors
 from scoqa.config import Settings
 from scoqa.index.watch import watch_updates
 
@@ -97,9 +98,10 @@ def test_update_embeds_only_the_passages_that_changed(tmp_path, capsys) -> None:
     alpha = next(i for i, c in enumerate(after.chunks) if c.source == "alpha.md")
     np.testing.assert_array_equal(after.vectors[alpha], old_rows[after.chunks[alpha].context])
     # Its word-piece vectors (late interaction) came along; every passage has its own.
-    old_tokens = {c.context: before.tokens.of(i) for i, c in enumerate(before.chunks)}
-    np.testing.assert_array_equal(after.tokens.of(alpha), old_tokens[after.chunks[alpha].context])
-    assert after.tokens.first.size == len(after.chunks) + 1 and all(len(after.tokens.of(i)) for i in range(5))
+    before_tokens, after_tokens = TokenVectors(**before.tokens), TokenVectors(**after.tokens)
+    old_tokens = {c.context: before_tokens.of(i) for i, c in enumerate(before.chunks)}
+    np.testing.assert_array_equal(after_tokens.of(alpha), old_tokens[after.chunks[alpha].context])
+    assert after_tokens.first.size == len(after.chunks) + 1 and all(len(after_tokens.of(i)) for i in range(5))
     assert {c.source for c in after.chunks} == {"alpha.md", "beta.md", "two.md", "delta.md"}
     # The lexical index moved in step: the new words are found, the removed ones are not.
     searcher = Engine(settings).searcher()
@@ -173,7 +175,7 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
 # Each stage is a point inside store.save_index where the writing process dies.
 KILL_AT = {
     "chunks written": "store.np.save = die",
-    "faiss written": "store.make_bm25 = die",
+    "faiss written": "new.lexical.save = die",
     "manifest written": "store._fsync_tree = die",
     "before swap": "store.swap_in = die",
     "after swap": "store.shutil.rmtree = die",
@@ -194,7 +196,7 @@ def die(*args, **kwargs):
 new = store.load_index(Path(sys.argv[2]))
 {patch}
 with store.build_lock(Path(sys.argv[1])):
-    store.save_index(Path(sys.argv[1]), new.manifest, new.chunks, new.vectors)
+    store.save_index(Path(sys.argv[1]), new.manifest, new.chunks, new.vectors, new.lexical)
 """
 
 
@@ -250,7 +252,7 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
     build_index(b)
     versions = {len(store.load_index(s.index_dir).chunks): store.load_index(s.index_dir) for s in (a, b)}
     target = tmp_path / "shared" / "index"
-    store.save_index(target, versions[1].manifest, versions[1].chunks, versions[1].vectors)
+    store.save_index(target, versions[1].manifest, versions[1].chunks, versions[1].vectors, versions[1].lexical)
     stop = threading.Event()
     seen: list[int] = []
     errors: list[BaseException] = []
@@ -274,7 +276,7 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
         swaps, deadline = 0, time.monotonic() + 60
         while not errors and (swaps < 12 or (set(seen) != {1, 3} and time.monotonic() < deadline)):
             version = versions[3 if swaps % 2 == 0 else 1]
-            store.save_index(target, version.manifest, version.chunks, version.vectors)
+            store.save_index(target, version.manifest, version.chunks, version.vectors, version.lexical)
             swaps += 1
             time.sleep(0.01)  # let the reader run between swaps
     finally:

@@ -25,11 +25,12 @@ import numpy as np
 from ..config import Settings
 from ..ingest import discover
 from ..ingest.chunk import Chunk, chunk_document
-from ..search.rerank import TokenVectors
+from ..lexical import make_bm25
 from . import store
 from .embed import get_embedder, get_token_counter
 from .sentences import Units, plan_units
 from .status import CorpusDiff, chunking_note, chunking_params, diff_corpus, problem_lines
+from .tokens import TokenVectors
 
 __all__ = ["BuildReport", "ProgressFn", "build_index", "update_index"]
 
@@ -121,7 +122,7 @@ def _plan_units(
     chunks: list[Chunk], rows: list[int | None], previous: store.Index | None, dim: int
 ) -> tuple[Units, list[int], list[str]]:
     """Sentence-level units of the new passages; a reused passage keeps its units' vectors."""
-    old = previous.units if previous is not None else None
+    old = Units(**previous.units) if previous is not None and previous.units is not None else None
 
     def reuse(i: int) -> np.ndarray | None:
         row = rows[i]
@@ -153,6 +154,7 @@ def _assemble(
     started = time.perf_counter()
     # An index written before passages kept their word-piece vectors has nothing to reuse them from.
     reuse_vectors = reuse_vectors and previous is not None and previous.tokens is not None
+    old_tokens = TokenVectors(**previous.tokens) if reuse_vectors else None  # type: ignore[union-attr,arg-type]
     count = get_token_counter(settings.model)
     old_manifest = previous.manifest if previous is not None else {}
     old_rows: dict[str, list[int]] = {}
@@ -209,7 +211,7 @@ def _assemble(
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
-            token_parts[i] = previous.tokens.of(row)  # type: ignore[union-attr]
+            token_parts[i] = old_tokens.of(row)  # type: ignore[union-attr]
     if missing:
         vectors[missing] = fresh[: len(missing)]
         for i, words in zip(missing, fresh_tokens):
@@ -230,7 +232,8 @@ def _assemble(
         titles=titles,
         passages=dict(Counter(c.source for c in chunks)),
     )
-    store.save_index(settings.index_dir, manifest, chunks, vectors, units, TokenVectors.join(token_parts, dim))
+    store.save_index(settings.index_dir, manifest, chunks, vectors, make_bm25([c.context for c in chunks]),
+                     units.arrays(), TokenVectors.join(token_parts, dim).arrays())
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),

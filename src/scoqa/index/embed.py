@@ -109,7 +109,7 @@ class Embedder:
         Returns:
             The L2-normalised sentence vectors (as :meth:`encode`), and for each text the
             L2-normalised float32 vectors of its content word pieces (see
-            :func:`scoqa.late.content_positions`; ``query`` also drops words that frame a question).
+            :func:`scoqa.index.tokens.content_positions`; ``query`` also drops words that frame a question).
         """
         import torch
 
@@ -131,7 +131,7 @@ class Embedder:
     def _content_ids(self, query: bool) -> np.ndarray:
         """For every word-piece id of the vocabulary, whether it is a content piece."""
         if query not in self._content:
-            from ..search.rerank import content_positions
+            from .tokens import content_positions
 
             tokenizer = self.model.tokenizer
             pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
