@@ -7,7 +7,6 @@ before sentence-transformers is imported).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -15,12 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_MODEL
+from ..config import DEFAULT_MODEL, keep_models_offline
 
 # No hub access, ever: a missing model must fail fast with our message, not hang on the network.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+keep_models_offline()
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()}
 

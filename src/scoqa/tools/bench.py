@@ -35,7 +35,7 @@ from .bench_report import (
     Machine,
     UpdateResult,
 )
-from ..config import Settings
+from ..config import Settings, environment_without_settings
 from .bench_scale import run_scale
 
 #: The gold questions shipped with the tests, used as the query load.
@@ -235,7 +235,7 @@ def measure_cold_start(settings: Settings, question: str, report: ReportFn) -> C
         RuntimeError: if that process fails (its error output is included).
     """
     report("cold start in a new process ...")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    env = environment_without_settings()
     args = [sys.executable, "-c", _COLD_START, str(settings.corpus_dir), str(settings.index_dir),
             settings.model, question]
     with tempfile.TemporaryFile() as errors:
