@@ -39,7 +39,7 @@ from ..config import Settings, environment_without_settings
 from .bench_scale import run_scale
 
 #: The gold questions shipped with the tests, used as the query load.
-GOLD_QUESTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "gold_retrieval.jsonl"
+GOLD_QUESTIONS = Path(__file__).resolve().parents[3] / "tests" / "data" / "gold_retrieval.jsonl"
 #: A corpus with fewer files than this gets its largest text file split at headings.
 MIN_FILES = 4
 #: Appended to one file for the "one file changed" update.
