@@ -1,9 +1,13 @@
 """Corpus -> index: read, clean, chunk and embed the sources, reusing vectors that did not change.
 
 ``build_index`` rebuilds from scratch; ``update_index`` compares the corpus with the manifest by
-content hash (:mod:`scoqa.status`) and re-embeds only the passages whose indexed text is new. Both write atomically
-(see :mod:`scoqa.store`) under a lock, so two builds never interleave, and both clear away what a
-killed build left behind.
+content hash (:mod:`scoqa.index.status`) and re-embeds only the passages whose indexed text is
+new. Both write atomically (see :mod:`scoqa.index.store`) under a lock, so two builds never
+interleave, and both clear away what a killed build left behind.
+
+The build computes everything the index holds: the passages' vectors and word-piece vectors
+(:mod:`scoqa.index.tokens`), their sentence units (:mod:`scoqa.index.sentences`) and the BM25
+retriever (:func:`scoqa.lexical.make_bm25`); the store only writes them.
 
 A source that cannot be read is reported once, by name and reason, and never stops the others.
 If it was indexed before, its earlier passages stay in the index: nothing indexed is lost to a

@@ -1,7 +1,7 @@
 """How the corpus differs from the index: by content hash, cheaply enough to ask often.
 
 :func:`index_status` backs ``scoqa index status``; :func:`diff_corpus` is shared with the update
-(:mod:`scoqa.build`) so both always agree on what is added, changed, removed or unreadable; and
+(:mod:`scoqa.index.build`) so both always agree on what is added, changed, removed or unreadable; and
 :func:`corpus_signature` is the ``stat``-only fingerprint a long-running engine checks before
 paying for hashes.
 """

@@ -226,7 +226,7 @@ def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: Token
 
     Args:
         source: The document's path relative to the corpus.
-        blocks: Output of :func:`scoqa.clean.clean_document`.
+        blocks: Output of :func:`scoqa.ingest.layout.clean_document`.
         budget: Maximum word pieces of a passage's own text.
         count: Word-piece counter of the embedding model (no special tokens).
 

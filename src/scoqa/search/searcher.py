@@ -6,7 +6,7 @@ normalised scores: BM25 divided by its best score, cosine min-max scaled over th
 Measured on the gold set this beats reciprocal rank fusion, which throws away how far ahead the
 best BM25 match is (README, "Retrieval design").
 
-The fusion's top passages are then reranked with late interaction (:mod:`scoqa.late`): each
+The fusion's top passages are then reranked with late interaction (:mod:`scoqa.search.rerank`): each
 content word of the question meets its closest word of the passage. The question's word vectors
 come from the same forward pass as its sentence vector, so the rerank costs no model time.
 """

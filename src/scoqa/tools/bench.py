@@ -6,8 +6,8 @@ at section headings into several files, so that "one file changed" means somethi
 
 The machine is shared and timings are noisy: compare the ratios of one run (build against raw
 encode, update against build, retrieve against query embedding), not absolute numbers across runs.
-The result is a :class:`~scoqa.bench_report.BenchResult` (frozen dataclasses all the way down),
-printed as tables by :mod:`scoqa.bench_report` and written as JSON.
+The result is a :class:`~scoqa.tools.bench_report.BenchResult` (frozen dataclasses all the way down),
+printed as tables by :mod:`scoqa.tools.bench_report` and written as JSON.
 """
 
 from __future__ import annotations
