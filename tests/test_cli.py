@@ -100,3 +100,34 @@ def test_eval_prints_the_comparison_table(report_settings, tmp_path) -> None:
     assert "recall@1" in table.stdout and "MRR@10" in table.stdout and "hybrid" in table.stdout
     missing = scoqa("eval", "--data", str(tmp_path / "none"), settings=report_settings)
     assert missing.returncode == 2 and "pass --data DIR" in missing.stderr
+
+
+def test_serve_starts_the_app_over_the_command_line_settings(report_settings, tmp_path) -> None:
+    import urllib.request
+
+    from .conftest import free_port
+
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")} | {"GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scoqa.interfaces.cli", "--corpus", str(report_settings.corpus_dir), "--index",
+         str(report_settings.index_dir), "serve", "--port", str(port)],
+        cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed once the app is up
+        assert first.startswith(f"scoqa chat: http://127.0.0.1:{port}"), first + process.stdout.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200 and "scoqa" in response.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_updates_a_stale_index_as_the_app_does_unless_told_not_to(monkeypatch) -> None:
+    from scoqa.interfaces.cli import _settings, build_parser
+
+    assert _settings(build_parser().parse_args(["serve"])).auto_update is True
+    assert _settings(build_parser().parse_args(["search", "x"])).auto_update is False
+    monkeypatch.setenv("SCOQA_AUTO_UPDATE", "0")
+    assert _settings(build_parser().parse_args(["serve"])).auto_update is False

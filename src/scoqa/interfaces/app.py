@@ -1,7 +1,7 @@
 """scoqa chat app: a thin Gradio 6 layer over :func:`scoqa.ask` and the index functions.
 
-Run ``make run`` (or ``python app.py [--host 127.0.0.1] [--port 7860]``) and open the printed
-address. Settings come from the ``SCOQA_*`` environment variables (see the README); the host and
+Run ``make run`` (or ``python app.py [--host 127.0.0.1] [--port 7860]``, or ``scoqa serve``) and
+open the printed address. Settings come from the ``SCOQA_*`` environment variables (see the README); the host and
 port also from ``SCOQA_HOST`` / ``SCOQA_PORT``. A public share link is only made with ``--share``.
 
 The page: a chat whose answers carry ``[n]`` markers, each source a collapsible block with its
@@ -279,24 +279,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the options, load the model and index once, and serve the app."""
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+    """Load the model and index once, and serve the app over ``settings`` until Ctrl+C.
+
+    Raises:
+        SystemExit: saying what is wrong, if the index cannot be loaded or the port not served.
+    """
     try:
-        settings = app_settings()
         get_engine(settings).searcher()  # build or load the index (and the model) before serving
     except (ValueError, OSError, store.IndexProblem) as exc:
         raise SystemExit(f"scoqa app: {exc}") from None
     demo = build_app(settings)
     # Gradio's own banner suggests editing launch() for a share link; say how it works here instead.
     try:
-        _, local_url, share_url = launch(demo, args.host, args.port, args.share, prevent_thread_lock=True, quiet=True)
+        _, local_url, share_url = launch(demo, host, port, share, prevent_thread_lock=True, quiet=True)
     except OSError as exc:  # e.g. the port is taken
-        raise SystemExit(f"scoqa app: cannot serve on {args.host}:{args.port}: {exc} (try --port)") from None
+        raise SystemExit(f"scoqa app: cannot serve on {host}:{port}: {exc} (try --port)") from None
     print(f"scoqa chat: {local_url}" + (f"  (public link: {share_url})" if share_url else ""), flush=True)
     print("Press Ctrl+C to stop.", flush=True)
     demo.block_thread()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the options and serve the app with the settings of the environment (``python app.py``)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = app_settings()
+    except ValueError as exc:
+        raise SystemExit(f"scoqa app: {exc}") from None
+    serve(settings, args.host, args.port, args.share)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``scoqa`` command line: build, inspect and update the index; search.
+"""The ``scoqa`` command line: build, inspect and update the index; search, ask, chat; serve the app.
 
 Heavy modules (torch, faiss, gradio) are imported inside the commands so that ``scoqa --help``
 answers at once. Errors are printed as one sentence, never as a traceback
@@ -189,6 +189,16 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
+# -- the app -------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ..config import server_address
+    from .app import serve
+
+    host, port = server_address()
+    serve(settings, host if args.host is None else args.host, port if args.port is None else args.port, args.share)
+    return 0
+
+
 # -- evaluation and benchmarks ---------------------------------------------------------------------
 def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     """The settings ``scoqa eval`` runs on: a corpus given without an index gets an index of its own
@@ -345,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     _source_option(p)
     p.set_defaults(handler=cmd_chat)
 
+    p = commands.add_parser("serve", help="start the chat app, as `python app.py` does (auto-update on)")
+    _common(p)
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, env SCOQA_HOST)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860, env SCOQA_PORT)")
+    p.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
+    # The app brings a stale index up to date unless SCOQA_AUTO_UPDATE=0 says otherwise.
+    p.set_defaults(handler=cmd_serve, auto_update_default=True)
+
     p = commands.add_parser("eval", help="measure retrieval and answers on a question set (any corpus)")
     _common(p)
     p.add_argument("--data", type=Path, default=Path("tests") / "data", metavar="DIR",
@@ -377,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
+        auto_update_default=getattr(args, "auto_update_default", False),
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None),
