@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from scoqa.config import Settings
 from scoqa.engine import get_engine
 from scoqa.index.build import build_index
-from scoqa.config import Settings
 from scoqa.index.embed import get_token_counter
 
 ROOT = Path(__file__).resolve().parents[1]

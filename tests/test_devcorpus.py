@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.qa.answer import Answerer
 from scoqa.engine import Engine
+from scoqa.qa.answer import Answerer
 from scoqa.tools.evaluate import evaluate_answers, evaluate_retrieval, load_sets
 
 from .conftest import DEVCORPUS

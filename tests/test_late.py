@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoqa.index import store
 from scoqa.config import Settings
+from scoqa.index import store
 from scoqa.index.tokens import TokenVectors, content_positions
 from scoqa.search.rerank import maxsim
 

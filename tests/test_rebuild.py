@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from scoqa import ask, retrieve
+from scoqa.config import Settings
+from scoqa.engine import Engine, StaleIndexWarning
 from scoqa.index import build, store
 from scoqa.index import status as corpus_status
-from scoqa.engine import Engine, StaleIndexWarning
 from scoqa.index.build import build_index, update_index
 from scoqa.index.status import index_status
 from scoqa.index.tokens import TokenVectors
-from scoqa.config import Settings
 from scoqa.index.watch import watch_updates
 
 from .conftest import ROOT

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from scoqa.index import store
-from scoqa.engine import Engine
 from scoqa.config import Settings
+from scoqa.engine import Engine
+from scoqa.index import store
 from scoqa.search.searcher import Searcher
 
 
