@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from scoqa.api import get_engine
+from scoqa.engine import get_engine
 
 s = get_engine().searcher()
 path = sys.argv[1] if len(sys.argv) > 1 else "tests/data/gold_retrieval.jsonl"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.api import get_engine
-from scoqa.build import build_index
 from scoqa.config import Settings
-from scoqa.embed import get_token_counter
+from scoqa.engine import get_engine
+from scoqa.index.build import build_index
+from scoqa.index.embed import get_token_counter
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -112,14 +112,10 @@ def app_url(report_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def app_module():  # type: ignore[no-untyped-def]
-    """``app.py`` imported as a module (it lives at the repository root, outside the package)."""
-    import importlib.util
+    """The chat app's module (``app.py`` at the repository root only launches it)."""
+    from scoqa.interfaces import app
 
-    spec = importlib.util.spec_from_file_location("scoqa_app", ROOT / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return app
 
 
 DEVCORPUS = DATA / "devcorpus"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from scoqa.cli import main
 from scoqa.config import Settings
+from scoqa.interfaces.cli import main
 
 #: One passage each (a heading and one sentence), with a word no other file has.
 TEXTS = {

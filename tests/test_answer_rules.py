@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.answer import _said, _type_match, question_type
+from scoqa.qa.answer import _said, _type_match, question_type
 
 
 @pytest.mark.parametrize(("question", "kind"), [

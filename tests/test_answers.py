@@ -13,8 +13,8 @@ import re
 import pytest
 
 from scoqa import Reply, ask
-from scoqa.evaluate import converse as replay
-from scoqa.evaluate import holds_answer
+from scoqa.tools.evaluate import converse as replay
+from scoqa.tools.evaluate import holds_answer
 
 from .conftest import load_jsonl
 

@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from scoqa.answer import Quote, Reply
-from scoqa.build import IndexStatus
 from scoqa.config import Settings
-from scoqa.evaluate import holds_answer
-from scoqa.retrieve import Hit
-from scoqa.ui import as_text, clean_history, highlight, reply_messages, reply_to_dict, status_html
+from scoqa.index.status import IndexStatus
+from scoqa.interfaces.html import as_text, clean_history, highlight, reply_messages, reply_to_dict, status_html
+from scoqa.qa.answer import Quote, Reply
+from scoqa.search.searcher import Hit
+from scoqa.tools.evaluate import holds_answer
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.build import build_index
-from scoqa.evaluate import holds_answer
+from scoqa.index.build import build_index
+from scoqa.tools.evaluate import holds_answer
 
 from .conftest import running_app
 from .index_helpers import make_settings, write

@@ -12,9 +12,10 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from scoqa import ingest, store
-from scoqa.api import Engine
-from scoqa.build import build_index, update_index
+from scoqa import ingest
+from scoqa.engine import Engine
+from scoqa.index import store
+from scoqa.index.build import build_index, update_index
 
 from .index_helpers import TEXTS, cli, lines_naming, make_settings, text_docx, text_pdf
 

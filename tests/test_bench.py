@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa import store
-from scoqa.bench import prepare_corpus
-from scoqa.bench_scale import synthetic_vectors
+from scoqa.index import store
+from scoqa.tools.bench import prepare_corpus
+from scoqa.tools.bench_scale import synthetic_vectors
 
 from .conftest import CORPUS, ROOT
 
@@ -41,7 +41,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     folder = tmp_path_factory.mktemp("bench")
     out = folder / "results" / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "scoqa.cli", "--corpus", str(CORPUS), "bench", "--quick", "--scale", "2000,5000",
+        [sys.executable, "-m", "scoqa.interfaces.cli", "--corpus", str(CORPUS), "bench", "--quick", "--scale", "2000,5000",
          "--json-out", str(out)],
         cwd=folder, capture_output=True, text=True, timeout=300,
     )
@@ -102,7 +102,7 @@ def test_quick_bench_prints_the_tables(quick_run) -> None:  # type: ignore[no-un
 
 def test_bench_errors_are_sentences(tmp_path: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "scoqa.cli", "bench", "--quick", "--questions-file", str(tmp_path / "missing.jsonl")],
+        [sys.executable, "-m", "scoqa.interfaces.cli", "bench", "--quick", "--questions-file", str(tmp_path / "missing.jsonl")],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 2

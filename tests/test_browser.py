@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.build import build_index
 from scoqa.config import Settings
+from scoqa.index.build import build_index
 
 from .conftest import ROOT, free_port
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from scoqa.chunk import chunk_document
 from scoqa.config import MODEL_MAX_TOKENS
 from scoqa.ingest import Document, Line, load_corpus
+from scoqa.ingest.chunk import chunk_document
 
 from .conftest import CORPUS
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scoqa.clean import clean_document, join_lines, looks_like_heading
 from scoqa.ingest import Document, Line
+from scoqa.ingest.layout import clean_document, join_lines, looks_like_heading
 
 
 def doc(text: str, kind: str = "text") -> Document:

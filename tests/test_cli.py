@@ -17,7 +17,7 @@ def scoqa(*args: str, settings: Settings | None = None, env: dict | None = None)
     if settings is not None:
         environ |= {"SCOQA_CORPUS": str(settings.corpus_dir), "SCOQA_INDEX": str(settings.index_dir)}
     environ |= env or {}
-    return subprocess.run([sys.executable, "-m", "scoqa.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", *args], capture_output=True, text=True,
                           env=environ, cwd=ROOT, timeout=600)
 
 
@@ -78,7 +78,7 @@ def test_ask_says_when_the_report_does_not_cover_it(report_settings) -> None:
 def test_chat_keeps_the_conversation(report_settings) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
     environ |= {"SCOQA_CORPUS": str(report_settings.corpus_dir), "SCOQA_INDEX": str(report_settings.index_dir)}
-    result = subprocess.run([sys.executable, "-m", "scoqa.cli", "chat"], input="Which exercise was held in Zhambyl?\n"
+    result = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "chat"], input="Which exercise was held in Zhambyl?\n"
                             "When did it take place?\nquit\n", capture_output=True, text=True, env=environ,
                             cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
@@ -100,3 +100,34 @@ def test_eval_prints_the_comparison_table(report_settings, tmp_path) -> None:
     assert "recall@1" in table.stdout and "MRR@10" in table.stdout and "hybrid" in table.stdout
     missing = scoqa("eval", "--data", str(tmp_path / "none"), settings=report_settings)
     assert missing.returncode == 2 and "pass --data DIR" in missing.stderr
+
+
+def test_serve_starts_the_app_over_the_command_line_settings(report_settings, tmp_path) -> None:
+    import urllib.request
+
+    from .conftest import free_port
+
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")} | {"GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scoqa.interfaces.cli", "--corpus", str(report_settings.corpus_dir), "--index",
+         str(report_settings.index_dir), "serve", "--port", str(port)],
+        cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed once the app is up
+        assert first.startswith(f"scoqa chat: http://127.0.0.1:{port}"), first + process.stdout.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200 and "scoqa" in response.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_updates_a_stale_index_as_the_app_does_unless_told_not_to(monkeypatch) -> None:
+    from scoqa.interfaces.cli import _settings, build_parser
+
+    assert _settings(build_parser().parse_args(["serve"])).auto_update is True
+    assert _settings(build_parser().parse_args(["search", "x"])).auto_update is False
+    monkeypatch.setenv("SCOQA_AUTO_UPDATE", "0")
+    assert _settings(build_parser().parse_args(["serve"])).auto_update is False

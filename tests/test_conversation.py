@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.conversation import message_text, needs_context, resolve, resolve_history
+from scoqa.qa.conversation import message_text, needs_context, resolve, resolve_history
 
 
 def history(*questions: str) -> list[dict]:

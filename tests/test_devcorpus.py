@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.answer import Answerer
-from scoqa.api import Engine
-from scoqa.evaluate import evaluate_answers, evaluate_retrieval, load_sets
+from scoqa.engine import Engine
+from scoqa.qa.answer import Answerer
+from scoqa.tools.evaluate import evaluate_answers, evaluate_retrieval, load_sets
 
 from .conftest import DEVCORPUS
 

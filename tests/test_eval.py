@@ -7,7 +7,7 @@ recall@3 0.976, MRR@10 0.966 on 85 questions).
 
 from __future__ import annotations
 
-from scoqa.evaluate import evaluate_retrieval
+from scoqa.tools.evaluate import evaluate_retrieval
 
 from .conftest import load_jsonl
 

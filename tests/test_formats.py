@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.clean import clean_document
 from scoqa.ingest import SourceError, read_document
+from scoqa.ingest.layout import clean_document
 
 HTML = b"""<!DOCTYPE html>
 <html><head><meta charset="ISO-8859-1"><title>Field Manual</title>

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoqa import store
 from scoqa.config import Settings
-from scoqa.late import TokenVectors, content_positions, maxsim
+from scoqa.index import store
+from scoqa.index.tokens import TokenVectors, content_positions
+from scoqa.search.rerank import maxsim
 
 
 def test_content_pieces_leave_out_function_words_special_tokens_and_framing() -> None:
@@ -34,13 +35,15 @@ def test_maxsim_is_the_mean_of_each_query_pieces_best_match() -> None:
 
 def test_the_index_stores_each_passages_pieces(report_settings: Settings, engine) -> None:
     index = store.load_index(report_settings.index_dir)
-    assert index.tokens is not None and index.tokens.first.size == len(index.chunks) + 1
-    assert index.manifest["tokens"] == index.tokens.vectors.shape[0]
+    assert index.tokens is not None
+    tokens = TokenVectors(**index.tokens)
+    assert tokens.first.size == len(index.chunks) + 1
+    assert index.manifest["tokens"] == tokens.vectors.shape[0]
     # The stored (float16) pieces are those the model gives for the passage's indexed text.
     chunk = index.chunks[0]
     _, fresh = engine.embedder.encode_with_tokens([chunk.context])
-    np.testing.assert_allclose(index.tokens.of(0), fresh[0], atol=2e-3)
-    np.testing.assert_allclose(np.linalg.norm(index.tokens.vectors, axis=1), 1.0, atol=2e-3)
+    np.testing.assert_allclose(tokens.of(0), fresh[0], atol=2e-3)
+    np.testing.assert_allclose(np.linalg.norm(tokens.vectors, axis=1), 1.0, atol=2e-3)
 
 
 def test_the_query_costs_one_forward_pass(engine) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from scoqa.api import Engine
-from scoqa.build import build_index
 from scoqa.config import Settings
+from scoqa.engine import Engine
+from scoqa.index.build import build_index
 from scoqa.ingest import read_document
 
 PAGES = [

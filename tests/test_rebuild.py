@@ -17,11 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa import ask, build, retrieve, store
-from scoqa.api import Engine, StaleIndexWarning
-from scoqa.build import build_index, index_status, update_index
+from scoqa import ask, retrieve
 from scoqa.config import Settings
-from scoqa.watch import watch_updates
+from scoqa.engine import Engine, StaleIndexWarning
+from scoqa.index import build, store
+from scoqa.index import status as corpus_status
+from scoqa.index.build import build_index, update_index
+from scoqa.index.status import index_status
+from scoqa.index.tokens import TokenVectors
+from scoqa.index.watch import watch_updates
 
 from .conftest import ROOT
 from .index_helpers import TEXTS, cli, cli_json, lines_naming, make_settings, write
@@ -94,9 +98,10 @@ def test_update_embeds_only_the_passages_that_changed(tmp_path, capsys) -> None:
     alpha = next(i for i, c in enumerate(after.chunks) if c.source == "alpha.md")
     np.testing.assert_array_equal(after.vectors[alpha], old_rows[after.chunks[alpha].context])
     # Its word-piece vectors (late interaction) came along; every passage has its own.
-    old_tokens = {c.context: before.tokens.of(i) for i, c in enumerate(before.chunks)}
-    np.testing.assert_array_equal(after.tokens.of(alpha), old_tokens[after.chunks[alpha].context])
-    assert after.tokens.first.size == len(after.chunks) + 1 and all(len(after.tokens.of(i)) for i in range(5))
+    before_tokens, after_tokens = TokenVectors(**before.tokens), TokenVectors(**after.tokens)
+    old_tokens = {c.context: before_tokens.of(i) for i, c in enumerate(before.chunks)}
+    np.testing.assert_array_equal(after_tokens.of(alpha), old_tokens[after.chunks[alpha].context])
+    assert after_tokens.first.size == len(after.chunks) + 1 and all(len(after_tokens.of(i)) for i in range(5))
     assert {c.source for c in after.chunks} == {"alpha.md", "beta.md", "two.md", "delta.md"}
     # The lexical index moved in step: the new words are found, the removed ones are not.
     searcher = Engine(settings).searcher()
@@ -148,7 +153,7 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
         write(settings.corpus_dir, f"bulk/part{n:02}.md", "".join(
             f"# Part {n} section {s}\n\nDelegation {n}-{s} discussed border security and customs data.\n\n"
             for s in range(4)))
-    process = subprocess.Popen([sys.executable, "-m", "scoqa.cli", "index", "build", "--force"], cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "scoqa.interfaces.cli", "index", "build", "--force"], cwd=tmp_path,
                                env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         read_until(process.stderr, b"embedding passages", timeout=120)
@@ -170,7 +175,7 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
 # Each stage is a point inside store.save_index where the writing process dies.
 KILL_AT = {
     "chunks written": "store.np.save = die",
-    "faiss written": "store.make_bm25 = die",
+    "faiss written": "new.lexical.save = die",
     "manifest written": "store._fsync_tree = die",
     "before swap": "store.swap_in = die",
     "after swap": "store.shutil.rmtree = die",
@@ -185,13 +190,13 @@ KILL_AT = {
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from scoqa import store
+from scoqa.index import store
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 new = store.load_index(Path(sys.argv[2]))
 {patch}
 with store.build_lock(Path(sys.argv[1])):
-    store.save_index(Path(sys.argv[1]), new.manifest, new.chunks, new.vectors)
+    store.save_index(Path(sys.argv[1]), new.manifest, new.chunks, new.vectors, new.lexical)
 """
 
 
@@ -247,7 +252,7 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
     build_index(b)
     versions = {len(store.load_index(s.index_dir).chunks): store.load_index(s.index_dir) for s in (a, b)}
     target = tmp_path / "shared" / "index"
-    store.save_index(target, versions[1].manifest, versions[1].chunks, versions[1].vectors)
+    store.save_index(target, versions[1].manifest, versions[1].chunks, versions[1].vectors, versions[1].lexical)
     stop = threading.Event()
     seen: list[int] = []
     errors: list[BaseException] = []
@@ -271,7 +276,7 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
         swaps, deadline = 0, time.monotonic() + 60
         while not errors and (swaps < 12 or (set(seen) != {1, 3} and time.monotonic() < deadline)):
             version = versions[3 if swaps % 2 == 0 else 1]
-            store.save_index(target, version.manifest, version.chunks, version.vectors)
+            store.save_index(target, version.manifest, version.chunks, version.vectors, version.lexical)
             swaps += 1
             time.sleep(0.01)  # let the reader run between swaps
     finally:
@@ -285,7 +290,7 @@ def test_a_second_build_waits_for_the_first_or_says_why_it_gave_up(tmp_path, mon
     settings = make_settings(tmp_path)
     build_index(settings)
     with store.build_lock(settings.index_dir):
-        refused = subprocess.run([sys.executable, "-m", "scoqa.cli", "index", "update", "--wait", "0.5"],
+        refused = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "index", "update", "--wait", "0.5"],
                                  env=subprocess_env(settings), capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
         assert f"another build of '{settings.index_dir}' is running (pid {os.getpid()})" in refused.stderr
@@ -351,8 +356,8 @@ def test_a_long_running_engine_hashes_the_corpus_only_when_a_file_moved(tmp_path
     engine = Engine(settings, corpus_check_interval=0)
     engine.retrieve("RATS", k=1)
     calls: list[Settings] = []
-    real = build.index_status
-    monkeypatch.setattr(build, "index_status", lambda s=None: calls.append(s) or real(s))
+    real = corpus_status.index_status
+    monkeypatch.setattr(corpus_status, "index_status", lambda s=None: calls.append(s) or real(s))
     for _ in range(3):
         engine.retrieve("RATS", k=1)
     assert calls == []  # only a stat of each file
@@ -400,7 +405,7 @@ def test_an_index_of_another_dimension_is_refused(tmp_path, monkeypatch) -> None
     class WiderModel:
         dim = 512
 
-    monkeypatch.setattr("scoqa.api.get_embedder", lambda name: WiderModel())
+    monkeypatch.setattr("scoqa.engine.get_embedder", lambda name: WiderModel())
     with pytest.raises(store.IndexMismatch, match=r"dimension 384, but the model .* gives dimension 512: run "
                                                   r"`scoqa index build --force`"):
         Engine(settings).searcher()
@@ -443,7 +448,7 @@ def test_watch_updates_after_an_edit_and_a_running_engine_picks_it_up(tmp_path) 
 def test_watch_command_prints_its_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
-    process = subprocess.Popen([sys.executable, "-m", "scoqa.cli", "index", "watch", "--debounce", "100"],
+    process = subprocess.Popen([sys.executable, "-m", "scoqa.interfaces.cli", "index", "watch", "--debounce", "100"],
                                env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         seen = read_until(process.stdout, b"index is up to date: 3 passages from 3 file(s)", timeout=120)

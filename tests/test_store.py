@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from scoqa import store
-from scoqa.api import Engine
 from scoqa.config import Settings
-from scoqa.retrieve import Searcher
+from scoqa.engine import Engine
+from scoqa.index import store
+from scoqa.search.searcher import Searcher
 
 
 def test_manifest_describes_the_build(report_settings: Settings) -> None:
@@ -26,15 +26,17 @@ def test_manifest_describes_the_build(report_settings: Settings) -> None:
 def test_save_and_load_round_trip_gives_identical_results(report_settings: Settings, engine, tmp_path) -> None:
     original = store.load_index(report_settings.index_dir)
     copy_dir = tmp_path / "copy"
-    store.save_index(copy_dir, original.manifest, original.chunks, original.vectors, original.units, original.tokens)
+    store.save_index(copy_dir, original.manifest, original.chunks, original.vectors, original.lexical, original.units,
+                     original.tokens)
     reloaded = store.load_index(copy_dir)
     assert reloaded.chunks == original.chunks
     np.testing.assert_array_equal(reloaded.vectors, original.vectors)
+    assert original.units is not None and reloaded.units is not None
     for name in ("owner", "spans", "first", "vectors"):
-        np.testing.assert_array_equal(getattr(reloaded.units, name), getattr(original.units, name))
+        np.testing.assert_array_equal(reloaded.units[name], original.units[name])
     assert original.tokens is not None and reloaded.tokens is not None
-    np.testing.assert_array_equal(reloaded.tokens.first, original.tokens.first)
-    np.testing.assert_array_equal(reloaded.tokens.vectors, original.tokens.vectors)
+    np.testing.assert_array_equal(reloaded.tokens["first"], original.tokens["first"])
+    np.testing.assert_array_equal(reloaded.tokens["vectors"], original.tokens["vectors"])
     a = Searcher(original, engine.embedder)
     b = Searcher(reloaded, engine.embedder)
     for question in ["When was the SCO founded?", "How many died in Beslan?", "Where is RATS located?"]:

@@ -15,16 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa import store
-from scoqa.chunk import Chunk
+from scoqa.index import store
+from scoqa.ingest.chunk import Chunk
+from scoqa.lexical import make_bm25
 
 from .conftest import ROOT
 
 DIM = 8
 
 
-def fake_version(name: str, n: int, seed: int) -> tuple[dict, list[Chunk], np.ndarray]:
-    """A small index's contents: ``n`` passages with random unit vectors (no model involved)."""
+def fake_version(name: str, n: int, seed: int) -> tuple[dict, list[Chunk], np.ndarray, object]:
+    """A small index's contents: ``n`` passages with random unit vectors (no model involved), and
+    their BM25 retriever."""
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -34,7 +36,7 @@ def fake_version(name: str, n: int, seed: int) -> tuple[dict, list[Chunk], np.nd
               for i in range(n)]
     manifest = store.new_manifest(model="fake", dim=DIM, chunking={}, sources={f"{name}.md": f"{seed:064x}"},
                                   chunks=n, faiss_index="", problems=[])
-    return manifest, chunks, vectors
+    return manifest, chunks, vectors, make_bm25([c.context for c in chunks])
 
 
 VERSIONS = {"old": fake_version("old", 3, 1), "new": fake_version("new", 5, 2)}
@@ -42,9 +44,9 @@ VERSIONS = {"old": fake_version("old", 3, 1), "new": fake_version("new", 5, 2)}
 
 def which_version(index: store.Index) -> str:
     """The name of the version ``index`` holds, checking that it is that version whole."""
-    matches = [name for name, (_, chunks, _) in VERSIONS.items() if index.chunks == chunks]
+    matches = [name for name, (_, chunks, *_) in VERSIONS.items() if index.chunks == chunks]
     assert len(matches) == 1, [c.id for c in index.chunks]
-    _, chunks, vectors = VERSIONS[matches[0]]
+    _, chunks, vectors, _ = VERSIONS[matches[0]]
     np.testing.assert_array_equal(index.vectors, vectors)
     assert index.dense.ntotal == len(chunks) == index.manifest["chunks"]
     return matches[0]
@@ -59,8 +61,8 @@ def folders(parent: Path) -> list[str]:
 
 
 def save(target: Path, name: str) -> None:
-    manifest, chunks, vectors = VERSIONS[name]
-    store.save_index(target, {**manifest, "build_id": f"{time.time_ns():x}-{name}"}, chunks, vectors)
+    manifest, chunks, vectors, lexical = VERSIONS[name]
+    store.save_index(target, {**manifest, "build_id": f"{time.time_ns():x}-{name}"}, chunks, vectors, lexical)
 
 
 def kill_between_the_renames(target: Path) -> Path:
@@ -156,15 +158,16 @@ FORK_SERVER = r"""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from scoqa import store
-from scoqa.chunk import Chunk
+from scoqa.index import store
+from scoqa.ingest.chunk import Chunk
+from scoqa.lexical import make_bm25
 
 target, data, path = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 versions = []
 for name in ("old", "new"):
     manifest = json.loads((data / f"{name}.json").read_text())
     chunks = [Chunk.from_dict(c) for c in manifest.pop("chunk_records")]
-    versions.append((manifest, chunks, np.load(data / f"{name}.npy")))
+    versions.append((manifest, chunks, np.load(data / f"{name}.npy"), make_bm25([c.context for c in chunks])))
 window = 0.0
 if path == "two renames":
     store._exchange = lambda a, b: False  # the fallback of filesystems without RENAME_EXCHANGE
@@ -179,8 +182,8 @@ if path == "two renames":
     os.replace = replace  # the module store uses
 
 def save(n):
-    manifest, chunks, vectors = versions[n % 2]
-    store.save_index(target, {**manifest, "build_id": f"{time.time_ns():x}-{os.getpid()}-{n}"}, chunks, vectors)
+    manifest, chunks, vectors, lexical = versions[n % 2]
+    store.save_index(target, {**manifest, "build_id": f"{time.time_ns():x}-{os.getpid()}-{n}"}, chunks, vectors, lexical)
 
 started = time.perf_counter()
 for n in range(4):
@@ -212,7 +215,7 @@ def test_a_save_killed_at_random_instants_always_leaves_one_whole_index(tmp_path
     kills = 32
     data = tmp_path / "versions"
     data.mkdir()
-    for name, (manifest, chunks, vectors) in VERSIONS.items():
+    for name, (manifest, chunks, vectors, _) in VERSIONS.items():
         (data / f"{name}.json").write_text(json.dumps({**manifest, "chunk_records": [c.to_dict() for c in chunks]}))
         np.save(data / f"{name}.npy", vectors)
     target = tmp_path / "shared" / "index"
@@ -278,15 +281,16 @@ WRITER = r"""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from scoqa import store
-from scoqa.chunk import Chunk
+from scoqa.index import store
+from scoqa.ingest.chunk import Chunk
+from scoqa.lexical import make_bm25
 
 target, data, path, seconds = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 versions = []
 for name in ("old", "new"):
     manifest = json.loads((data / f"{name}.json").read_text())
     chunks = [Chunk.from_dict(c) for c in manifest.pop("chunk_records")]
-    versions.append((manifest, chunks, np.load(data / f"{name}.npy")))
+    versions.append((manifest, chunks, np.load(data / f"{name}.npy"), make_bm25([c.context for c in chunks])))
 if path == "two renames":
     store._exchange = lambda a, b: False
     real_replace = os.replace
@@ -299,8 +303,8 @@ if path == "two renames":
     os.replace = replace
 n, deadline = 0, time.monotonic() + seconds
 while time.monotonic() < deadline:
-    manifest, chunks, vectors = versions[n % 2]
-    store.save_index(target, {**manifest, "build_id": f"{time.time_ns():x}-{os.getpid()}-{n}"}, chunks, vectors)
+    manifest, chunks, vectors, lexical = versions[n % 2]
+    store.save_index(target, {**manifest, "build_id": f"{time.time_ns():x}-{os.getpid()}-{n}"}, chunks, vectors, lexical)
     n += 1
     time.sleep(0.02)
 print(n)
@@ -309,7 +313,7 @@ print(n)
 
 def write_versions(folder: Path) -> Path:
     folder.mkdir()
-    for name, (manifest, chunks, vectors) in VERSIONS.items():
+    for name, (manifest, chunks, vectors, _) in VERSIONS.items():
         (folder / f"{name}.json").write_text(json.dumps({**manifest, "chunk_records": [c.to_dict() for c in chunks]}))
         np.save(folder / f"{name}.npy", vectors)
     return folder

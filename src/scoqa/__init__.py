@@ -15,10 +15,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .answer import Quote, Reply, ask  # noqa: E402
-from .api import build_index, index_status, retrieve, update_index  # noqa: E402
+from .api import ask, build_index, index_status, retrieve, update_index  # noqa: E402
 from .config import Settings  # noqa: E402
-from .retrieve import Hit  # noqa: E402
+from .qa.answer import Quote, Reply  # noqa: E402
+from .search.searcher import Hit  # noqa: E402
 
 __all__ = [
     "Hit", "Quote", "Reply", "Settings", "__version__", "ask", "build_index", "index_status", "retrieve",

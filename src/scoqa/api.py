@@ -1,216 +1,22 @@
-"""The public Python API: ``retrieve`` (and the index helpers), over a shared, lazily loaded engine.
+"""The public Python API: ``retrieve``, ``ask`` and the index helpers, thin functions over the shared engine.
 
-One :class:`Engine` per settings holds the embedding model and the loaded index; it is created on
-first use, shared by every caller in the process (the app's requests included), and reloads the
-index when a build or update swaps a new one in.
+Each function takes optional :class:`~scoqa.config.Settings` (default: from the ``SCOQA_*``
+variables) and uses the process-wide :class:`~scoqa.engine.Engine` for them.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from . import build, store
 from .config import Settings
-from .embed import Embedder, get_embedder
-from .retrieve import MODES, Hit, Searcher
+from .engine import get_engine, validate_query, validate_sources
+from .index import build, status
+from .qa.answer import Answerer, Reply
+from .search.searcher import Hit
 
-log = logging.getLogger(__name__)
-
-__all__ = ["Engine", "Hit", "build_index", "get_engine", "index_status", "retrieve", "update_index"]
-
-
-class StaleIndexWarning(UserWarning):
-    """The corpus changed since the index was built and auto-update is off."""
-
-
-def validate_query(query: object, k: object) -> str:
-    """Check the arguments of a search; return the stripped query.
-
-    Raises:
-        ValueError: for an empty query or a k below 1.
-    """
-    if not isinstance(query, str):
-        raise ValueError(f"query must be a string, got {type(query).__name__}")
-    if not query.strip():
-        raise ValueError('query is empty: ask a question, e.g. "When was the SCO founded?"')
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    return query.strip()
-
-
-def validate_sources(sources: object) -> list[str] | None:
-    """Check a ``sources`` argument: None, or a non-empty list of document names.
-
-    Raises:
-        ValueError: for a single string (a common slip), an empty list or a non-string entry.
-    """
-    if sources is None:
-        return None
-    if isinstance(sources, str):
-        raise ValueError(f"sources must be a list of document names, e.g. [{sources!r}], got a string")
-    names = list(sources)  # type: ignore[call-overload]
-    if not names or not all(isinstance(n, str) and n.strip() for n in names):
-        raise ValueError(f"sources must be a non-empty list of document names, got {sources!r}")
-    return names
-
-
-def _some(names: list[str], shown: int = 5) -> str:
-    """``a, b, c and 7 more``: a list short enough for one warning line."""
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
-
-
-class Engine:
-    """The model and index for one set of settings, loaded once and shared between threads.
-
-    The engine keeps itself current in a long-running process (the app): it reloads the index
-    when a build or ``scoqa index watch`` swaps a new one in (a ``stat`` of the manifest per
-    search), and looks at the corpus at most every :attr:`corpus_check_interval` seconds — a
-    ``stat`` of each file, hashing only when one moved. A stale index is updated when
-    ``settings.auto_update`` is on, otherwise a :class:`StaleIndexWarning` says what to run.
-    """
-
-    #: Seconds between two looks at the corpus for changes.
-    corpus_check_interval: float = 3.0
-
-    def __init__(self, settings: Settings, corpus_check_interval: float | None = None) -> None:
-        self.settings = settings
-        if corpus_check_interval is not None:
-            self.corpus_check_interval = corpus_check_interval
-        self._lock = threading.RLock()
-        self._searcher: Searcher | None = None
-        self._manifest_stamp: tuple[int, int] | None = None
-        self._corpus_signature: object = None
-        self._corpus_checked_at = float("-inf")
-        self._reported: tuple[str, ...] = ()
-        self.warnings: list[str] = []
-
-    @property
-    def embedder(self) -> Embedder:
-        """The shared embedding model."""
-        return get_embedder(self.settings.model)
-
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            st = (self.settings.index_dir / store.MANIFEST).stat()
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns)
-
-    def _report(self, lines: list[str]) -> None:
-        """Log the source problems once per distinct set, not on every search."""
-        if tuple(lines) != self._reported:
-            for line in lines:
-                log.warning("%s", line)
-        self._reported = tuple(lines)
-
-    def _ensure_current(self, show_progress: bool) -> None:
-        """Build the index if missing, bring it up to date if stale (or warn), refuse if unusable."""
-        # Taken before hashing: an edit made during the check is seen by the next one.
-        self._corpus_signature = build.corpus_signature(self.settings.corpus_dir)
-        self._corpus_checked_at = time.monotonic()
-        status = build.index_status(self.settings)
-        if not status.exists:
-            log.warning("no index at %s yet: building it from %s", self.settings.index_dir, self.settings.corpus_dir)
-            # An update, not a forced build: if another process builds it meanwhile, its work is used.
-            report = build.update_index(self.settings, show_progress=show_progress)
-            self._report(report.problems)
-            return
-        # Another model or format: never replaced behind the user's back; the message says what to run.
-        store.check_manifest(store.read_checked_manifest(self.settings.index_dir), self.settings.index_dir,
-                             self.settings.model)
-        if not status.stale:
-            self.warnings = []
-            self._report(status.problems)
-            return
-        changes = ", ".join(
-            f"{what}: {_some(names)}"
-            for what, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed))
-            if names
-        ) or status.note
-        if self.settings.auto_update:
-            log.warning("corpus changed since the index was built (%s): updating", changes)
-            try:
-                # Never queue behind another build (e.g. `scoqa index watch`): its result is
-                # picked up by the manifest check as soon as it is swapped in.
-                report = build.update_index(self.settings, show_progress=show_progress, lock_wait=0)
-            except store.IndexLocked:
-                log.warning("another build is running; searching the current index until it is done")
-                self._corpus_signature = None  # look again at the next check
-                return
-            self.warnings = []
-            self._report(report.problems)
-        else:
-            message = (
-                f"the corpus changed since the index was built ({changes}); answers use the old index. "
-                "Run `scoqa index update` (or set SCOQA_AUTO_UPDATE=1)"
-            )
-            if self.warnings != [message]:
-                warnings.warn(message, StaleIndexWarning, stacklevel=5)
-            self.warnings = [message]
-            self._report(status.problems)
-
-    def _check_corpus(self, show_progress: bool) -> None:
-        """Look for corpus changes if the last look is older than the interval (stat first, then hash)."""
-        now = time.monotonic()
-        if now - self._corpus_checked_at < self.corpus_check_interval:
-            return
-        self._corpus_checked_at = now
-        if build.corpus_signature(self.settings.corpus_dir) != self._corpus_signature:
-            self._ensure_current(show_progress)
-
-    def searcher(self, show_progress: bool = True) -> Searcher:
-        """The searcher over the current index, (re)loading it when the index on disk changed.
-
-        Raises:
-            store.IndexMismatch: for an index of another model, dimension or format.
-            store.IndexCorrupt: for a damaged index. Both messages say what to run.
-        """
-        with self._lock:
-            if self._searcher is None:
-                self._ensure_current(show_progress)
-            else:
-                self._check_corpus(show_progress)
-            stamp = self._stamp()
-            if self._searcher is None or stamp != self._manifest_stamp:
-                index = store.load_index(self.settings.index_dir, self.settings.model)
-                store.check_manifest(index.manifest, index.path, dim=self.embedder.dim)
-                self._searcher = Searcher(index, self.embedder)
-                self._manifest_stamp = stamp
-            return self._searcher
-
-    def refresh(self) -> None:
-        """Re-check the corpus against the index on the next search (used after edits)."""
-        with self._lock:
-            self._searcher = None
-
-    def retrieve(self, query: str, k: int = 5, mode: str = "hybrid", sources: Sequence[str] | None = None) -> list[Hit]:
-        """See :func:`scoqa.retrieve`."""
-        query = validate_query(query, k)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        return self.searcher().search(query, k, mode, sources=validate_sources(sources))
-
-
-_engines: dict[Settings, Engine] = {}
-_engines_lock = threading.Lock()
-
-
-def get_engine(settings: Settings | None = None) -> Engine:
-    """The shared engine for ``settings`` (default: from the environment)."""
-    settings = settings or Settings.from_env()
-    with _engines_lock:
-        engine = _engines.get(settings)
-        if engine is None:
-            engine = _engines[settings] = Engine(settings)
-        return engine
+__all__ = ["ask", "build_index", "index_status", "retrieve", "update_index"]
 
 
 def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", sources: Sequence[str] | None = None,
@@ -240,21 +46,54 @@ def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", sources: Sequence[
     return get_engine(settings).retrieve(query, k, mode, sources)
 
 
+def ask(
+    question: str,
+    history: Sequence[dict[str, Any]] | None = None,
+    *,
+    k: int = 5,
+    sources: Sequence[str] | None = None,
+    settings: Settings | None = None,
+) -> Reply:
+    """Answer ``question`` from the corpus, quoting the passages it comes from.
+
+    Args:
+        question: The question.
+        history: Earlier turns as role/content messages (Gradio's chat format; Gradio 6 content
+            blocks are accepted). Used to resolve follow-ups such as "When did it happen?".
+        k: Passages to retrieve.
+        sources: Answer only from these documents (paths relative to the corpus, file names or
+            folders); None uses them all.
+        settings: Corpus/index locations and model.
+
+    Returns:
+        The reply: answer text with ``[n]`` markers, its sources, and whether it is answered.
+
+    Raises:
+        ValueError: for an empty question, ``k < 1`` or a document not in the index.
+    """
+    question = validate_query(question, k)
+    sources = validate_sources(sources)
+    if history is not None and not isinstance(history, (list, tuple)):
+        raise ValueError(f"history must be a list of role/content messages, got {type(history).__name__}")
+    engine = get_engine(settings)
+    return Answerer(engine.searcher()).reply(question, history, k, sources)
+
+
 def build_index(settings: Settings | None = None, *, show_progress: bool = False,
                 progress: build.ProgressFn | None = None) -> build.BuildReport:
-    """Rebuild the index from scratch (see :func:`scoqa.build.build_index`)."""
+    """Rebuild the index from scratch (see :func:`scoqa.index.build.build_index`)."""
     return build.build_index(settings or Settings.from_env(), show_progress=show_progress, progress=progress)
 
 
 def update_index(settings: Settings | None = None, *, show_progress: bool = False,
                  progress: build.ProgressFn | None = None) -> build.BuildReport:
-    """Update the index incrementally (see :func:`scoqa.build.update_index`)."""
+    """Update the index incrementally (see :func:`scoqa.index.build.update_index`)."""
     return build.update_index(settings or Settings.from_env(), show_progress=show_progress, progress=progress)
 
 
-def index_status(settings: Settings | None = None) -> build.IndexStatus:
-    """Compare the corpus with the index (see :func:`scoqa.build.index_status`)."""
-    return build.index_status(settings or Settings.from_env())
+def index_status(settings: Settings | None = None) -> status.IndexStatus:
+    """Compare the corpus with the index (see :func:`scoqa.index.status.index_status`)."""
+    return status.index_status(settings or Settings.from_env())
 
 
 def corpus_and_index(settings: Settings | None = None) -> tuple[Path, Path]:

@@ -1,4 +1,4 @@
-"""Settings for scoqa: one frozen dataclass, and the only place that reads ``SCOQA_*`` variables.
+"""Settings for scoqa: one frozen dataclass, and the only module that reads or sets environment variables.
 
 Environment variables (all optional):
 
@@ -11,6 +11,10 @@ Environment variables (all optional):
   (default: off for the API and CLI, on in the app).
 * ``SCOQA_HOST`` / ``SCOQA_PORT``: where the app listens (default ``127.0.0.1:7860``).
 * ``SCOQA_DEBUG``: ``1`` to let the CLI show tracebacks.
+
+Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
+and :func:`environment_without_settings` gives a child process an environment free of
+``SCOQA_*`` settings.
 """
 
 from __future__ import annotations
@@ -118,3 +122,17 @@ def server_address() -> tuple[str, int]:
         ValueError: if ``SCOQA_PORT`` is not an integer.
     """
     return (os.environ.get("SCOQA_HOST") or "127.0.0.1").strip(), _env_int("SCOQA_PORT", 7860)
+
+
+def environment_without_settings() -> dict[str, str]:
+    """This process's environment less every ``SCOQA_*`` variable, for a child process that must
+    take its settings from its arguments alone."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+
+
+def keep_models_offline() -> None:
+    """Forbid model downloads (unless the variables are set already): a missing model must fail
+    fast with scoqa's message, not hang on the network. Called when the embedder is imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -4,10 +4,15 @@ Names, dates and numbers are where a small embedding model blurs and BM25 is exa
 tokeniser keeps one-character and numeric tokens ("6+N" -> "6", "n"; "2005"). Acronyms are
 learned from the corpus itself — "Regional Anti-Terrorist Structure (RATS)" — so that a question
 using one form also matches passages that use the other.
+
+The same analyzer serves chunking (acronyms spelled out in the indexed text), the index build
+(the BM25 retriever), search and answers, so this module sits at the root of the package beside
+:mod:`scoqa.config` and imports nothing else of it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -63,6 +68,7 @@ def make_bm25(texts: list[str]) -> Any:
     """Build a bm25s retriever over ``texts``."""
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # set to DEBUG by bm25s on import: chatter
     retriever = bm25s.BM25()
     if texts:
         # A passage with no indexable word still needs a row; "\x00" never matches a query.

@@ -3,9 +3,9 @@
 One reader per format, each in its own module: plain text and Markdown (:mod:`.text`, any
 encoding), PDF (:mod:`.pdf`, page by page), HTML (:mod:`.html`) and Word (:mod:`.docx`). Readers
 mark what the format knows of a line (a heading and its level, a footnote, a running header);
-:mod:`scoqa.clean` turns the lines into paragraphs, list entries and sections. A file that cannot
-be read becomes a :class:`SourceProblem` naming the file and the reason; it never stops the
-other files.
+:mod:`.layout` turns the lines into paragraphs, list entries and sections, and :mod:`.chunk`
+those into passages sized for the embedding model. A file that cannot be read becomes a
+:class:`SourceProblem` naming the file and the reason; it never stops the other files.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .answer import Answerer, Reply
-from .api import Engine
+from ..engine import Engine
+from ..qa.answer import Answerer, Reply
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ before sentence-transformers is imported).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -15,12 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_MODEL
+from ..config import DEFAULT_MODEL, keep_models_offline
 
 # No hub access, ever: a missing model must fail fast with our message, not hang on the network.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+keep_models_offline()
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", DEFAULT_MODEL.lower()}
 
@@ -109,7 +106,7 @@ class Embedder:
         Returns:
             The L2-normalised sentence vectors (as :meth:`encode`), and for each text the
             L2-normalised float32 vectors of its content word pieces (see
-            :func:`scoqa.late.content_positions`; ``query`` also drops words that frame a question).
+            :func:`scoqa.index.tokens.content_positions`; ``query`` also drops words that frame a question).
         """
         import torch
 
@@ -131,7 +128,7 @@ class Embedder:
     def _content_ids(self, query: bool) -> np.ndarray:
         """For every word-piece id of the vocabulary, whether it is a content piece."""
         if query not in self._content:
-            from .late import content_positions
+            from .tokens import content_positions
 
             tokenizer = self.model.tokenizer
             pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from .answer import Reply
-from .build import IndexStatus
-from .retrieve import Hit
+from ..index.status import IndexStatus
+from ..qa.answer import Reply
+from ..search.searcher import Hit
 
 #: Characters that Markdown (CommonMark/GFM) may interpret; any ASCII punctuation may be escaped.
 _MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()#+-.!|~$")

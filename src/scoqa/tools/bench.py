@@ -6,8 +6,8 @@ at section headings into several files, so that "one file changed" means somethi
 
 The machine is shared and timings are noisy: compare the ratios of one run (build against raw
 encode, update against build, retrieve against query embedding), not absolute numbers across runs.
-The result is a :class:`~scoqa.bench_report.BenchResult` (frozen dataclasses all the way down),
-printed as tables by :mod:`scoqa.bench_report` and written as JSON.
+The result is a :class:`~scoqa.tools.bench_report.BenchResult` (frozen dataclasses all the way down),
+printed as tables by :mod:`scoqa.tools.bench_report` and written as JSON.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from .bench_report import (
     Machine,
     UpdateResult,
 )
+from ..config import Settings, environment_without_settings
 from .bench_scale import run_scale
-from .config import Settings
 
 #: The gold questions shipped with the tests, used as the query load.
-GOLD_QUESTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "gold_retrieval.jsonl"
+GOLD_QUESTIONS = Path(__file__).resolve().parents[3] / "tests" / "data" / "gold_retrieval.jsonl"
 #: A corpus with fewer files than this gets its largest text file split at headings.
 MIN_FILES = 4
 #: Appended to one file for the "one file changed" update.
@@ -73,8 +73,8 @@ def load_questions(path: Path = GOLD_QUESTIONS, limit: int | None = None) -> lis
 
 def _split_points(path: Path, corpus: Path, parts: int) -> list[int]:
     """Line numbers of section headings that cut ``path`` into about ``parts`` equal pieces."""
-    from .clean import clean_document
-    from .ingest import read_document
+    from ..ingest import read_document
+    from ..ingest.layout import clean_document
 
     doc = read_document(path, corpus)
     headings = sorted({b.line_start for b in clean_document(doc) if b.kind == "heading" and b.line_start > 1})
@@ -97,7 +97,7 @@ def prepare_corpus(source: Path, target: Path, min_files: int = MIN_FILES) -> li
     Raises:
         FileNotFoundError: if ``source`` is not a folder.
     """
-    from .ingest import discover
+    from ..ingest import discover
 
     if not source.is_dir():
         raise FileNotFoundError(f"corpus folder {str(source)!r} not found: give one with --corpus")
@@ -124,8 +124,8 @@ def _warm_up(settings: Settings) -> None:
     import bm25s  # noqa: F401
     import faiss  # noqa: F401
 
-    from .chunk import sentence_spans
-    from .embed import get_embedder, get_token_counter
+    from ..index.embed import get_embedder, get_token_counter
+    from ..ingest.chunk import sentence_spans
 
     get_embedder(settings.model).encode(["warm-up sentence"] * 4)
     get_token_counter(settings.model)("warm-up")
@@ -134,10 +134,10 @@ def _warm_up(settings: Settings) -> None:
 
 def measure_build(settings: Settings, files: int, repeat: int, report: ReportFn) -> BuildResult:
     """Time ``build_index`` and raw ``model.encode`` on the same passages; keep the best of each."""
-    from . import store
-    from .build import build_index
-    from .embed import get_embedder
-    from .units import unit_texts
+    from ..index import store
+    from ..index.build import build_index
+    from ..index.embed import get_embedder
+    from ..index.sentences import unit_texts
 
     model = get_embedder(settings.model).model
     build_times, encode_times = [], []
@@ -168,8 +168,8 @@ def measure_build(settings: Settings, files: int, repeat: int, report: ReportFn)
 
 def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) -> tuple[UpdateResult, ...]:
     """Time ``update_index`` with nothing changed, then after appending a paragraph to one file."""
-    from . import store
-    from .build import update_index
+    from ..index import store
+    from ..index.build import update_index
 
     results = []
     report("index update, nothing changed ...")
@@ -190,8 +190,8 @@ def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) 
 
 def measure_latency(settings: Settings, questions: Sequence[str], report: ReportFn) -> LatencyResult:
     """Time embedding, ``retrieve`` and ``ask`` for each question, interleaved so noise hits all three."""
-    from .answer import ask
-    from .api import get_engine, retrieve
+    from ..api import ask, retrieve
+    from ..engine import get_engine
 
     engine = get_engine(settings)
     embedder = engine.searcher(show_progress=False).embedder
@@ -216,9 +216,9 @@ _COLD_START = """
 import json, sys, time
 from pathlib import Path
 started = time.time()
-from scoqa.answer import ask
+from scoqa import ask
 from scoqa.config import Settings
-from scoqa.embed import get_embedder
+from scoqa.index.embed import get_embedder
 imported = time.time()
 settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]), model=sys.argv[3])
 get_embedder(settings.model)
@@ -235,7 +235,7 @@ def measure_cold_start(settings: Settings, question: str, report: ReportFn) -> C
         RuntimeError: if that process fails (its error output is included).
     """
     report("cold start in a new process ...")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    env = environment_without_settings()
     args = [sys.executable, "-c", _COLD_START, str(settings.corpus_dir), str(settings.index_dir),
             settings.model, question]
     with tempfile.TemporaryFile() as errors:
@@ -262,7 +262,7 @@ def measure_cold_start(settings: Settings, question: str, report: ReportFn) -> C
 def measure_concurrency(settings: Settings, questions: Sequence[str], threads: Sequence[int],
                         report: ReportFn) -> tuple[ConcurrencyResult, ...]:
     """Answer all ``questions`` with each number of concurrent askers sharing one engine."""
-    from .answer import ask
+    from ..api import ask
 
     results = []
     for count in threads:

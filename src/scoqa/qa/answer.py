@@ -22,13 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from .api import get_engine, validate_query, validate_sources
-from .chunk import sentence_spans
-from .clean import looks_like_heading, substance_words, title_case
-from .config import Settings
+from ..ingest.chunk import sentence_spans
+from ..ingest.layout import looks_like_heading, substance_words, title_case
+from ..lexical import expand_query, query_terms
+from ..search.searcher import Hit, Searcher
 from .conversation import content_terms, needs_context, resolve_history, user_questions
-from .lexical import expand_query, query_terms
-from .retrieve import Hit, Searcher
 
 #: Longest answer text, markers included.
 MAX_ANSWER_CHARS = 400
@@ -456,35 +454,3 @@ class Answerer:
             budget -= len(parts[-1]) + 1
         return Reply(" ".join(parts), sources, True, question, query, quotes, confidence)
 
-
-def ask(
-    question: str,
-    history: Sequence[dict[str, Any]] | None = None,
-    *,
-    k: int = 5,
-    sources: Sequence[str] | None = None,
-    settings: Settings | None = None,
-) -> Reply:
-    """Answer ``question`` from the corpus, quoting the passages it comes from.
-
-    Args:
-        question: The question.
-        history: Earlier turns as role/content messages (Gradio's chat format; Gradio 6 content
-            blocks are accepted). Used to resolve follow-ups such as "When did it happen?".
-        k: Passages to retrieve.
-        sources: Answer only from these documents (paths relative to the corpus, file names or
-            folders); None uses them all.
-        settings: Corpus/index locations and model.
-
-    Returns:
-        The reply: answer text with ``[n]`` markers, its sources, and whether it is answered.
-
-    Raises:
-        ValueError: for an empty question, ``k < 1`` or a document not in the index.
-    """
-    question = validate_query(question, k)
-    sources = validate_sources(sources)
-    if history is not None and not isinstance(history, (list, tuple)):
-        raise ValueError(f"history must be a list of role/content messages, got {type(history).__name__}")
-    engine = get_engine(settings)
-    return Answerer(engine.searcher()).reply(question, history, k, sources)

@@ -1,8 +1,8 @@
 """How dense search grows with the corpus: synthetic vectors at 10k, 100k and 1M passages.
 
-For each size this builds the FAISS index that :func:`scoqa.store.make_faiss_index` chooses for
+For each size this builds the FAISS index that :func:`scoqa.index.store.make_faiss_index` chooses for
 that many vectors (the kind the manifest records), and measures its build time, its size, the
-median time of a one-query search (as :mod:`scoqa.retrieve` searches) and its recall@10 against
+median time of a one-query search (as :mod:`scoqa.search.searcher` searches) and its recall@10 against
 exact search; exact search (``IndexFlatIP``) is timed beside it for comparison.
 
 The vectors imitate sentence embeddings: 384-dimensional, L2-normalised, drawn from a mixture of
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import store
+from ..index import store
 
 DIM = 384
 #: Vectors per cluster of the synthetic mixture.

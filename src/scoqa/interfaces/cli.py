@@ -1,4 +1,4 @@
-"""The ``scoqa`` command line: build, inspect and update the index; search.
+"""The ``scoqa`` command line: build, inspect and update the index; search, ask, chat; serve the app.
 
 Heavy modules (torch, faiss, gradio) are imported inside the commands so that ``scoqa --help``
 answers at once. Errors are printed as one sentence, never as a traceback
@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .config import Settings, debug, index_dir_from_env
+from ..config import Settings, debug, index_dir_from_env
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -41,7 +41,7 @@ def _print_problems(problems: list[str], note: str = "") -> None:
 
 
 def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
-    from . import build
+    from ..index import build
 
     run = build.build_index if args.force else build.update_index
     report = run(settings, show_progress=not args.json, lock_wait=args.wait)
@@ -60,7 +60,7 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_update(args: argparse.Namespace, settings: Settings) -> int:
-    from . import build
+    from ..index import build
 
     report = build.update_index(settings, show_progress=not args.json, lock_wait=args.wait)
     _print_problems(report.problems, report.note)
@@ -78,9 +78,9 @@ def cmd_index_update(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
-    from . import build
+    from ..index.status import index_status
 
-    status = build.index_status(settings)
+    status = index_status(settings)
     if args.json:
         _print_json({
             "stale": status.stale, "added": status.added, "changed": status.changed, "removed": status.removed,
@@ -111,7 +111,7 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
-    from .watch import watch_updates
+    from ..index.watch import watch_updates
 
     print(f"watching {settings.corpus_dir} for changes; the index is {settings.index_dir} (Ctrl-C to stop)",
           flush=True)
@@ -131,7 +131,7 @@ def cmd_index_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- search --------------------------------------------------------------------------------------
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from .api import get_engine
+    from ..engine import get_engine
 
     hits = get_engine(settings).retrieve(args.query, k=args.k, mode=args.mode, sources=args.source)
     if args.json:
@@ -160,7 +160,7 @@ def _print_reply(reply: Any) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from .answer import ask
+    from ..api import ask
 
     reply = ask(args.question, k=args.k, sources=args.source, settings=settings)
     if args.json:
@@ -171,7 +171,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from .answer import ask
+    from ..api import ask
 
     print("Ask about the documents; follow-up questions work. Empty line, 'quit' or Ctrl-D to leave.")
     history: list[dict[str, str]] = []
@@ -189,6 +189,16 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
 
+# -- the app -------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from ..config import server_address
+    from .app import serve
+
+    host, port = server_address()
+    serve(settings, host if args.host is None else args.host, port if args.port is None else args.port, args.share)
+    return 0
+
+
 # -- evaluation and benchmarks ---------------------------------------------------------------------
 def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     """The settings ``scoqa eval`` runs on: a corpus given without an index gets an index of its own
@@ -204,8 +214,8 @@ def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from .api import get_engine
-    from .evaluate import format_report, run_eval
+    from ..engine import get_engine
+    from ..tools.evaluate import format_report, run_eval
 
     settings = eval_settings(args, settings)
     report = run_eval(get_engine(settings), args.data, answers=not args.retrieval_only)
@@ -238,8 +248,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from .bench import GOLD_QUESTIONS, run_bench
-    from .bench_report import BenchOptions, format_result
+    from ..tools.bench import GOLD_QUESTIONS, run_bench
+    from ..tools.bench_report import BenchOptions, format_result
 
     options = BenchOptions.tiny() if args.quick else BenchOptions()
     changes = {"questions": args.questions, "threads": args.threads, "scale": args.scale, "repeat": args.repeat}
@@ -283,7 +293,7 @@ def _positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``scoqa`` command."""
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="scoqa", description="Ask questions about the documents in corpus/ and get cited passages.")
@@ -345,6 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
     _source_option(p)
     p.set_defaults(handler=cmd_chat)
 
+    p = commands.add_parser("serve", help="start the chat app, as `python app.py` does (auto-update on)")
+    _common(p)
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, env SCOQA_HOST)")
+    p.add_argument("--port", type=int, default=None, help="port (default 7860, env SCOQA_PORT)")
+    p.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
+    # The app brings a stale index up to date unless SCOQA_AUTO_UPDATE=0 says otherwise.
+    p.set_defaults(handler=cmd_serve, auto_update_default=True)
+
     p = commands.add_parser("eval", help="measure retrieval and answers on a question set (any corpus)")
     _common(p)
     p.add_argument("--data", type=Path, default=Path("tests") / "data", metavar="DIR",
@@ -377,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
+        auto_update_default=getattr(args, "auto_update_default", False),
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None),
@@ -384,9 +403,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from .embed import ModelError
-    from .ingest import SourceError
-    from .store import IndexProblem
+    from ..index.embed import ModelError
+    from ..index.store import IndexProblem
+    from ..ingest import SourceError
 
     return (ValueError, FileNotFoundError, IndexProblem, ModelError, SourceError, PermissionError)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import Chunk, sentence_spans
+from ..ingest.chunk import Chunk, sentence_spans
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Units:
     def of(self, row: int) -> range:
         """Unit numbers of passage ``row``."""
         return range(int(self.first[row]), int(self.first[row + 1]))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays to store (``Units(**arrays)`` makes it again)."""
+        return {"owner": self.owner, "spans": self.spans, "first": self.first, "vectors": self.vectors}
 
 
 def unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
@@ -105,12 +109,3 @@ def unit_texts(chunks: Sequence[Chunk]) -> list[str]:
     """The indexed text of every unit of ``chunks``, in order."""
     return [unit_text(chunk, start, end) for chunk in chunks for start, end in unit_spans(chunk)]
 
-
-def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """For each passage in ``rows``, the best cosine of its units with the query."""
-    scores = np.full(len(rows), -1.0, dtype=np.float32)
-    for i, row in enumerate(rows):
-        span = units.of(int(row))
-        if len(span):
-            scores[i] = float(np.max(units.vectors[span.start:span.stop] @ query_vector))
-    return scores

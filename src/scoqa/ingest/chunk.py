@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from .clean import Block, clean_document
-from .config import MODEL_MAX_TOKENS
-from .ingest import Document
-from .lexical import find_acronyms, spelled_out
+from ..config import MODEL_MAX_TOKENS
+from ..lexical import find_acronyms, spelled_out
+from .layout import Block, clean_document
+from .records import Document
 
 TokenCounter = Callable[[str], int]
 #: Room for [CLS] and [SEP].
@@ -226,7 +226,7 @@ def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: Token
 
     Args:
         source: The document's path relative to the corpus.
-        blocks: Output of :func:`scoqa.clean.clean_document`.
+        blocks: Output of :func:`scoqa.ingest.layout.clean_document`.
         budget: Maximum word pieces of a passage's own text.
         count: Word-piece counter of the embedding model (no special tokens).
 

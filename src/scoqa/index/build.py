@@ -1,9 +1,13 @@
 """Corpus -> index: read, clean, chunk and embed the sources, reusing vectors that did not change.
 
 ``build_index`` rebuilds from scratch; ``update_index`` compares the corpus with the manifest by
-content hash (:mod:`scoqa.status`) and re-embeds only the passages whose indexed text is new. Both write atomically
-(see :mod:`scoqa.store`) under a lock, so two builds never interleave, and both clear away what a
-killed build left behind.
+content hash (:mod:`scoqa.index.status`) and re-embeds only the passages whose indexed text is
+new. Both write atomically (see :mod:`scoqa.index.store`) under a lock, so two builds never
+interleave, and both clear away what a killed build left behind.
+
+The build computes everything the index holds: the passages' vectors and word-piece vectors
+(:mod:`scoqa.index.tokens`), their sentence units (:mod:`scoqa.index.sentences`) and the BM25
+retriever (:func:`scoqa.lexical.make_bm25`); the store only writes them.
 
 A source that cannot be read is reported once, by name and reason, and never stops the others.
 If it was indexed before, its earlier passages stay in the index: nothing indexed is lost to a
@@ -22,29 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Settings
+from ..ingest import discover
+from ..ingest.chunk import Chunk, chunk_document
+from ..lexical import make_bm25
 from . import store
-from .chunk import Chunk, chunk_document
-from .config import Settings
 from .embed import get_embedder, get_token_counter
-from .ingest import discover
-from .status import (
-    CorpusDiff,
-    IndexStatus,
-    chunking_note,
-    chunking_params,
-    corpus_signature,
-    diff_corpus,
-    index_status,
-    problem_lines,
-)
-from .late import TokenVectors
-from .units import Units, plan_units
+from .sentences import Units, plan_units
+from .status import CorpusDiff, chunking_note, chunking_params, diff_corpus, problem_lines
+from .tokens import TokenVectors
 
-#: ``index_status`` and ``corpus_signature`` live in :mod:`scoqa.status`; they are named here too
-#: because callers ask the build module about the index.
-__all__ = [
-    "BuildReport", "IndexStatus", "ProgressFn", "build_index", "corpus_signature", "index_status", "update_index",
-]
+__all__ = ["BuildReport", "ProgressFn", "build_index", "update_index"]
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +126,7 @@ def _plan_units(
     chunks: list[Chunk], rows: list[int | None], previous: store.Index | None, dim: int
 ) -> tuple[Units, list[int], list[str]]:
     """Sentence-level units of the new passages; a reused passage keeps its units' vectors."""
-    old = previous.units if previous is not None else None
+    old = Units(**previous.units) if previous is not None and previous.units is not None else None
 
     def reuse(i: int) -> np.ndarray | None:
         row = rows[i]
@@ -166,6 +158,7 @@ def _assemble(
     started = time.perf_counter()
     # An index written before passages kept their word-piece vectors has nothing to reuse them from.
     reuse_vectors = reuse_vectors and previous is not None and previous.tokens is not None
+    old_tokens = TokenVectors(**previous.tokens) if reuse_vectors else None  # type: ignore[union-attr,arg-type]
     count = get_token_counter(settings.model)
     old_manifest = previous.manifest if previous is not None else {}
     old_rows: dict[str, list[int]] = {}
@@ -222,7 +215,7 @@ def _assemble(
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
-            token_parts[i] = previous.tokens.of(row)  # type: ignore[union-attr]
+            token_parts[i] = old_tokens.of(row)  # type: ignore[union-attr]
     if missing:
         vectors[missing] = fresh[: len(missing)]
         for i, words in zip(missing, fresh_tokens):
@@ -243,7 +236,8 @@ def _assemble(
         titles=titles,
         passages=dict(Counter(c.source for c in chunks)),
     )
-    store.save_index(settings.index_dir, manifest, chunks, vectors, units, TokenVectors.join(token_parts, dim))
+    store.save_index(settings.index_dir, manifest, chunks, vectors, make_bm25([c.context for c in chunks]),
+                     units.arrays(), TokenVectors.join(token_parts, dim).arrays())
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),

@@ -170,7 +170,7 @@ class Machine:
 
 @dataclass(frozen=True)
 class BenchResult:
-    """Everything one ``scoqa bench`` run measured (see :mod:`scoqa.bench_report` for targets)."""
+    """Everything one ``scoqa bench`` run measured (see :mod:`scoqa.tools.bench_report` for targets)."""
 
     machine: Machine
     options: BenchOptions

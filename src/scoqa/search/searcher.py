@@ -6,7 +6,7 @@ normalised scores: BM25 divided by its best score, cosine min-max scaled over th
 Measured on the gold set this beats reciprocal rank fusion, which throws away how far ahead the
 best BM25 match is (README, "Retrieval design").
 
-The fusion's top passages are then reranked with late interaction (:mod:`scoqa.late`): each
+The fusion's top passages are then reranked with late interaction (:mod:`scoqa.search.rerank`): each
 content word of the question meets its closest word of the passage. The question's word vectors
 come from the same forward pass as its sentence vector, so the rerank costs no model time.
 """
@@ -21,12 +21,13 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from .chunk import Chunk
-from .embed import Embedder
-from .late import TokenVectors, maxsim
-from .lexical import Spelling, expand_query, find_acronyms, query_terms
-from .store import Index
-from .units import Units, best_unit_scores, build_units
+from ..index.embed import Embedder
+from ..index.sentences import Units, build_units
+from ..index.store import Index
+from ..index.tokens import TokenVectors
+from ..ingest.chunk import Chunk
+from ..lexical import Spelling, expand_query, find_acronyms, query_terms
+from .rerank import maxsim
 
 MODES = ("hybrid", "fusion", "dense", "bm25")
 #: Weight of the normalised BM25 score in the fused score (the rest is dense).
@@ -150,15 +151,17 @@ class Searcher:
         if self._units is None:
             # Indexes written by scoqa carry their units; one written without them (by hand, or
             # in a test) gets them computed once here.
-            self._units = self.index.units or build_units(self.index.chunks, self.embedder.encode, self.embedder.dim)
+            self._units = (Units(**self.index.units) if self.index.units is not None
+                           else build_units(self.index.chunks, self.embedder.encode, self.embedder.dim))
         return self._units
 
     @property
     def tokens(self) -> TokenVectors:
         """The passages' content word-piece vectors (computed on first use if the index lacks them)."""
         if self._tokens is None:
-            self._tokens = self.index.tokens or TokenVectors.join(
-                self.embedder.encode_with_tokens([c.context for c in self.index.chunks])[1], self.embedder.dim
+            self._tokens = TokenVectors(**self.index.tokens) if self.index.tokens is not None else (
+                TokenVectors.join(self.embedder.encode_with_tokens([c.context for c in self.index.chunks])[1],
+                                  self.embedder.dim)
             )
         return self._tokens
 
@@ -322,6 +325,16 @@ class Searcher:
         return [
             Hit.from_chunk(chunks[candidates[i]], fused[i], cosine[i], bm25[candidates[i]]) for i in order[:k]
         ]
+
+
+def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each passage in ``rows``, the best cosine of its units with the query."""
+    scores = np.full(len(rows), -1.0, dtype=np.float32)
+    for i, row in enumerate(rows):
+        span = units.of(int(row))
+        if len(span):
+            scores[i] = float(np.max(units.vectors[span.start:span.stop] @ query_vector))
+    return scores
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:

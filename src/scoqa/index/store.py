@@ -11,6 +11,12 @@ Layout of ``index/``::
     units.npz       the passages' sentences and list entries, with their embeddings
     tokens.npz      the passages' content word-piece vectors (float16), for late interaction
 
+This module reads and writes files only: arrays, the FAISS index and the bm25s folder (by their
+own save and load calls) and JSON records. What ranks with them is built from what it returns:
+the BM25 retriever and the sentence units and word-piece vectors are computed by the build
+(:mod:`scoqa.index.build`), the searcher's objects made from the loaded arrays
+(:mod:`scoqa.search.searcher`).
+
 A build is written into a temporary folder beside ``index/`` and swapped in with one rename
 (``renameat2(RENAME_EXCHANGE)`` where the kernel has it), so a reader never sees half an index and
 a build killed at any moment leaves the previous index in place.
@@ -42,11 +48,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import __version__
-from .chunk import Chunk
-from .lexical import make_bm25
-from .late import TokenVectors
-from .units import Units
+from .. import __version__
+from ..ingest.chunk import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,9 @@ HNSW_EF_CONSTRUCTION = 80
 #: recall@10 0.912 / 0.978 / 0.991 at efSearch 64 / 128 / 256, p50 0.27 / 0.42 / 0.58 ms. 256 keeps
 #: a margin above 0.95 for larger corpora and for the top 50 that hybrid retrieval asks for.
 HNSW_EF_SEARCH = 256
+#: The arrays of ``units.npz`` and of ``tokens.npz``, by name.
+UNIT_ARRAYS = ("owner", "spans", "first", "vectors")
+TOKEN_ARRAYS = ("first", "vectors")
 #: Written into every index folder so that git ignores the built files.
 _GITIGNORE = "# built by `scoqa index build`; not versioned\n*\n!.gitignore\n"
 
@@ -116,10 +122,12 @@ class Index:
         vectors: Normalised embeddings, one row per chunk.
         dense: The FAISS index over ``vectors``.
         lexical: The bm25s retriever over the chunks' indexed text.
-        units: The passages' sentences and list entries with their embeddings (None for an index
-            written without them; the searcher then computes them).
-        tokens: The passages' content word-piece vectors (None for an index written without
-            them; the searcher then computes them).
+        units: The arrays of the passages' sentences and list entries with their embeddings
+            (:data:`UNIT_ARRAYS`; ``scoqa.index.sentences.Units(**units)``), or None for an index
+            written without them (the searcher then computes them).
+        tokens: The arrays of the passages' content word-piece vectors, float32
+            (:data:`TOKEN_ARRAYS`; ``scoqa.index.tokens.TokenVectors(**tokens)``), or None for an
+            index written without them (the searcher then computes them).
     """
 
     path: Path
@@ -128,8 +136,8 @@ class Index:
     vectors: np.ndarray
     dense: Any
     lexical: Any
-    units: Units | None = None
-    tokens: TokenVectors | None = None
+    units: dict[str, np.ndarray] | None = None
+    tokens: dict[str, np.ndarray] | None = None
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -201,11 +209,21 @@ def new_manifest(*, model: str, dim: int, chunking: dict[str, Any], sources: dic
 
 
 def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
-                      units: Units | None = None, tokens: TokenVectors | None = None) -> None:
-    """Write every index file into ``folder`` (which must be new); the manifest goes last."""
+                      lexical: Any, units: dict[str, np.ndarray] | None = None,
+                      tokens: dict[str, np.ndarray] | None = None) -> None:
+    """Write every index file into ``folder`` (which must be new); the manifest goes last.
+
+    Args:
+        folder: Where to write.
+        manifest: The build's description (:func:`new_manifest`).
+        chunks: The passages, in the order of ``vectors``.
+        vectors: Their normalised embeddings.
+        lexical: The bm25s retriever over the chunks' indexed text (saved by its own ``save``).
+        units: The arrays named in :data:`UNIT_ARRAYS`, if any.
+        tokens: The arrays named in :data:`TOKEN_ARRAYS`, if any.
+    """
     import faiss
 
-    _bm25s()
     folder.mkdir(parents=True, exist_ok=False)
     (folder / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     with (folder / CHUNKS).open("w", encoding="utf-8") as fh:
@@ -215,14 +233,14 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
     dense, kind = make_faiss_index(vectors)
     manifest = {**manifest, "faiss_index": kind}
     faiss.write_index(dense, str(folder / FAISS_FILE))
-    make_bm25([c.context for c in chunks]).save(str(folder / BM25_DIR))
+    lexical.save(str(folder / BM25_DIR))
     if units is not None:
-        np.savez(folder / UNITS, owner=units.owner, spans=units.spans, first=units.first, vectors=units.vectors)
-        manifest["units"] = int(units.owner.size)
+        np.savez(folder / UNITS, **{name: units[name] for name in UNIT_ARRAYS})
+        manifest["units"] = int(units["owner"].size)
     if tokens is not None:
         # float16 halves the largest file; cosines move by ~1e-3, far below the score gaps.
-        np.savez(folder / TOKENS, first=tokens.first, vectors=tokens.vectors.astype(np.float16))
-        manifest["tokens"] = int(tokens.vectors.shape[0])
+        np.savez(folder / TOKENS, first=tokens["first"], vectors=tokens["vectors"].astype(np.float16))
+        manifest["tokens"] = int(tokens["vectors"].shape[0])
     # Sizes let a reader detect a truncated file before a parser trips over it.
     manifest["files"] = file_sizes(folder)
     _write_json(folder / MANIFEST, manifest)
@@ -493,10 +511,12 @@ def staging_folder(target: Path) -> Iterator[Path]:
 
 
 def save_index(target: Path, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray,
-               units: Units | None = None, tokens: TokenVectors | None = None) -> None:
-    """Write a complete index beside ``target`` and swap it in atomically."""
+               lexical: Any, units: dict[str, np.ndarray] | None = None,
+               tokens: dict[str, np.ndarray] | None = None) -> None:
+    """Write a complete index beside ``target`` and swap it in atomically (arguments as
+    :func:`write_index_files`)."""
     with staging_folder(target) as staged:
-        write_index_files(staged, manifest, chunks, vectors, units, tokens)
+        write_index_files(staged, manifest, chunks, vectors, lexical, units, tokens)
         swap_in(staged, target)
 
 
@@ -567,7 +587,7 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
         vectors = np.load(folder / VECTORS, allow_pickle=False)
         dense = faiss.read_index(str(folder / FAISS_FILE))
-        lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else make_bm25([])
+        lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else bm25s.BM25()
         units = _load_units(folder / UNITS, len(chunks)) if (folder / UNITS).exists() else None
         tokens = _load_tokens(folder / TOKENS, len(chunks)) if (folder / TOKENS).exists() else None
     except FileNotFoundError as exc:
@@ -589,18 +609,18 @@ def _load_files(folder: Path, manifest: dict[str, Any]) -> Index:
     return Index(folder, manifest, chunks, vectors, dense, lexical, units, tokens)
 
 
-def _load_units(path: Path, chunks: int) -> Units:
+def _load_units(path: Path, chunks: int) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
-        units = Units(owner=data["owner"], spans=data["spans"], first=data["first"], vectors=data["vectors"])
-    if units.first.size != chunks + 1 or units.vectors.shape[0] != units.owner.size != int(units.first[-1]):
+        units = {name: data[name] for name in UNIT_ARRAYS}
+    if units["first"].size != chunks + 1 or units["vectors"].shape[0] != units["owner"].size != int(units["first"][-1]):
         raise ValueError(f"{path.name} does not match the passages")
     return units
 
 
-def _load_tokens(path: Path, chunks: int) -> TokenVectors:
+def _load_tokens(path: Path, chunks: int) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
-        tokens = TokenVectors(vectors=data["vectors"].astype(np.float32), first=data["first"])
-    if tokens.first.size != chunks + 1 or tokens.vectors.shape[0] != int(tokens.first[-1]):
+        tokens = {"first": data["first"], "vectors": data["vectors"].astype(np.float32)}
+    if tokens["first"].size != chunks + 1 or tokens["vectors"].shape[0] != int(tokens["first"][-1]):
         raise ValueError(f"{path.name} does not match the passages")
     return tokens
 

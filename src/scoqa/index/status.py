@@ -1,7 +1,7 @@
 """How the corpus differs from the index: by content hash, cheaply enough to ask often.
 
 :func:`index_status` backs ``scoqa index status``; :func:`diff_corpus` is shared with the update
-(:mod:`scoqa.build`) so both always agree on what is added, changed, removed or unreadable; and
+(:mod:`scoqa.index.build`) so both always agree on what is added, changed, removed or unreadable; and
 :func:`corpus_signature` is the ``stat``-only fingerprint a long-running engine checks before
 paying for hashes.
 """
@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import store
-from .chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS
-from .config import Settings
-from .ingest import (
+from ..config import Settings
+from ..ingest import (
     Document,
     SourceError,
     SourceProblem,
@@ -25,6 +23,8 @@ from .ingest import (
     read_document,
     relative_source,
 )
+from ..ingest.chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS
+from . import store
 
 #: Appended to the reason of a failing source whose earlier passages the index keeps.
 KEPT_NOTE = "; the index keeps its earlier passages"

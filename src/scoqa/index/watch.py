@@ -2,7 +2,7 @@
 
 watchfiles reports file-system changes (inotify on Linux), grouped over a debounce window so
 that an editor's save — often a write, a rename and a delete — triggers one update. Each update
-is :func:`scoqa.build.update_index`, so it is incremental, atomic and locked like any other; a
+is :func:`scoqa.index.build.update_index`, so it is incremental, atomic and locked like any other; a
 running app or engine picks the new index up by itself (it reloads when the manifest changes).
 """
 
@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import Settings
+from ..ingest import discover
 from . import build, store
-from .config import Settings
-from .ingest import discover
 
 #: Milliseconds of quiet after a change before the update starts (watchfiles' own default).
 DEFAULT_DEBOUNCE_MS = 1600

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .ingest import Document, Line
+from .records import Document, Line
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 #: "April 2001", "June 15, 2002": a line that is only a date heads an entry of a dated list.

@@ -1,0 +1,315 @@
+"""scoqa chat app: a thin Gradio 6 layer over :func:`scoqa.ask` and the index functions.
+
+Run ``make run`` (or ``python app.py [--host 127.0.0.1] [--port 7860]``, or ``scoqa serve``) and
+open the printed address. Settings come from the ``SCOQA_*`` environment variables (see the README); the host and
+port also from ``SCOQA_HOST`` / ``SCOQA_PORT``. A public share link is only made with ``--share``.
+
+The page: a chat whose answers carry ``[n]`` markers, each source a collapsible block with its
+citation and the answering sentence highlighted; example questions; and an index panel with a
+"Rebuild index" button. Besides the page, ``/ask`` is a JSON API for scripts and tests
+(``gradio_client.Client(url).predict(question, history, api_name="/ask")``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+from typing import Any
+
+import gradio as gr
+
+from ..api import ask
+from ..config import Settings, server_address
+from ..engine import get_engine
+from ..index import build, store
+from ..index.status import index_status
+from .html import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
+
+log = logging.getLogger("scoqa.app")
+
+EXAMPLES = [
+    "When was the SCO founded?",
+    "How many people died in Beslan?",
+    "Where is the Regional Anti-Terrorist Structure based?",
+    "Which exercise was held in Zhambyl?",
+]
+#: Longer input is refused: no question about a document needs it, and it bounds the work per request.
+MAX_QUESTION_CHARS = 1000
+#: Questions answered at once; more wait in the queue (the model and index are shared, CPU-bound).
+CONCURRENCY = 4
+
+#: Shown while a question waits in the queue or is being answered.
+PENDING = {"role": "assistant", "content": '<span class="scoqa-pending">Searching the documents…</span>'}
+
+CSS = """
+.scoqa-header h1 { margin-bottom: 0.1rem; }
+.scoqa-header p { margin-top: 0; color: var(--body-text-color-subdued); }
+.scoqa-cite { color: var(--color-accent); font-weight: 600; }
+mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padding: 0 2px; border-radius: 3px; }
+.dark mark.scoqa-quote { background: #6b5a00; }
+.scoqa-badge { display: inline-block; font-size: 0.8em; font-weight: 600; padding: 1px 8px;
+  border-radius: 999px; margin-right: 4px; }
+.scoqa-miss { background: #fde7c7; color: #8a4b00; }
+.scoqa-ok { background: #d5f5dd; color: #17622e; }
+.scoqa-error { background: #fbd5d5; color: #8a1c1c; }
+.scoqa-unanswered { color: var(--body-text-color-subdued); font-style: italic; }
+.scoqa-pending { color: var(--body-text-color-subdued); font-style: italic; }
+.scoqa-searched { font-size: 0.85em; color: var(--body-text-color-subdued); }
+#scoqa-index table { width: 100%; border-collapse: collapse; font-size: 0.9em; margin: 0; border: none !important; }
+#scoqa-index th, #scoqa-index td { border: none !important; background: none !important;
+  padding: 5px 8px 5px 0 !important; vertical-align: top; text-align: left; }
+#scoqa-index tr { border: none !important; }
+#scoqa-index tr + tr { border-top: 1px solid var(--border-color-primary) !important; }
+#scoqa-index th { font-weight: 600; white-space: nowrap; color: var(--body-text-color) !important; }
+#scoqa-index td { word-break: break-word; }
+.scoqa-passage { font-size: 0.95rem; line-height: 1.55; }
+.scoqa-lead-in { font-size: 0.85rem; font-style: italic; color: var(--body-text-color-subdued); }
+.scoqa-index-state { margin-bottom: 6px; }
+.scoqa-problems, .scoqa-hint { font-size: 0.85em; }
+"""
+
+
+def app_settings() -> Settings:
+    """Settings from the environment, with auto-update on unless ``SCOQA_AUTO_UPDATE`` says otherwise."""
+    return Settings.from_env(auto_update_default=True)
+
+
+def warn(text: str) -> None:
+    """A warning notice with ``text`` shown as text (Gradio renders notice messages as HTML)."""
+    gr.Warning(html.escape(text))
+
+
+def _checked_question(message: object) -> str:
+    """The stripped question, or a ``gr.Error`` that says what is wrong with it."""
+    question = message.strip() if isinstance(message, str) else ""
+    if not question:
+        raise gr.Error("Type a question about the documents first.", title="Empty question")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise gr.Error(f"Questions are limited to {MAX_QUESTION_CHARS} characters; this one has {len(question)}.")
+    return question
+
+
+def answer_turn(
+    question: str, chat: list[dict[str, Any]], history: list[dict[str, str]], settings: Settings,
+    sources: list[str] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Answer ``question`` in the light of the conversation so far.
+
+    Args:
+        question: The question (already shown in ``chat``).
+        chat: The messages on the page (escaped, with source blocks).
+        history: The clean conversation: the questions and answer texts only, as ``ask`` expects.
+        settings: The app's settings.
+        sources: The documents chosen in the page (None or empty: all of them).
+
+    Returns:
+        The chat with the reply and its source blocks appended (or a problem, in words), and the
+        history with this turn appended (unchanged if there was no answer).
+    """
+    if not question:
+        return chat, history
+    try:
+        reply = ask(question, clean_history(history), sources=sources or None, settings=settings)
+    except ValueError as exc:
+        warn(str(exc))
+        return [*chat, error_message(str(exc))], history
+    except Exception as exc:  # the page shows a sentence, the log keeps the traceback
+        log.exception("answering %r failed", question)
+        warn(f"Could not answer: {exc}")
+        return [*chat, error_message(f"Could not answer: {exc}")], history
+    turns = [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
+    return [*chat, *reply_messages(reply)], [*history, *turns]
+
+
+def build_app(settings: Settings) -> gr.Blocks:
+    """The Gradio app over the index described by ``settings`` (model and index shared by all users)."""
+
+    def respond(message: str, chat: list[dict], history: list[dict], chosen: list[str] | None = None):
+        """Show the question at once, then the reply and its sources (one event: no double submits)."""
+        try:
+            question = _checked_question(message)
+        except gr.Error as exc:
+            warn(str(exc.message))
+            yield gr.skip(), chat, history
+            return
+        chat = [*chat, user_message(question)]
+        yield "", [*chat, PENDING], history
+        yield ("", *answer_turn(question, chat, history, settings, chosen))
+
+    def respond_example(chat: list[dict], history: list[dict], chosen: list[str] | None, evt: gr.SelectData):
+        """Ask a clicked example question."""
+        yield from respond(str((evt.value or {}).get("text", "")), chat, history, chosen)
+
+    def document_choices(chosen: list[str] | None = None) -> gr.Dropdown:
+        """The indexed documents for the selector, keeping the choices that still exist."""
+        try:  # the manifest alone: the status panel beside it already compares the corpus
+            names = sorted(store.read_checked_manifest(settings.index_dir).get("passages") or {})
+        except Exception:  # the status panel says what is wrong
+            names = []
+        return gr.Dropdown(choices=names, value=[c for c in (chosen or []) if c in names])
+
+    def current_status() -> str:
+        try:
+            return status_html(index_status(settings))
+        except Exception as exc:  # e.g. the corpus folder is missing
+            log.exception("index status failed")
+            return status_html(None, f"Cannot read the index status: {exc}")
+
+    def rebuild(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
+        """Rebuild the index from scratch with a progress bar; the chat then uses the new index."""
+        progress(0, desc="Reading and chunking the sources")
+
+        def report(done: int, total: int, desc: str) -> None:
+            progress((done, total), desc=desc, unit="passages")
+
+        try:
+            result = build.build_index(settings, progress=report, lock_wait=0)
+            progress(1.0, desc="Loading the new index")
+            get_engine(settings).searcher(show_progress=False)
+        except store.IndexLocked:
+            warn("Another rebuild of this index is running; try again when it has finished.")
+        except Exception as exc:
+            log.exception("rebuild failed")
+            warn(f"The rebuild failed: {exc}")
+        else:
+            for problem in result.problems:
+                warn(problem)
+            gr.Info(f"Index rebuilt: {result.chunks} passages from {result.files} file(s) in {result.seconds:.0f} s.")
+        return current_status()
+
+    def api_ask(question: str, history: list[dict[str, Any]] | None = None,
+                sources: list[str] | None = None) -> dict[str, Any]:
+        """Answer a question about the documents.
+
+        Args:
+            question: The question.
+            history: Earlier turns as [{"role": "user"|"assistant", "content": str}, ...].
+            sources: Only these documents (paths relative to the corpus or file names); None for all.
+
+        Returns:
+            {"text", "answered", "confidence", "question", "search_query", "sources": [{"n", "citation", "text",
+            "source", "section", "page", "line_start", "line_end", "quotes"}]}.
+        """
+        question = _checked_question(question)
+        try:
+            return reply_to_dict(ask(question, clean_history(history), sources=sources or None, settings=settings))
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+
+    with gr.Blocks(title="scoqa — ask your documents", analytics_enabled=False) as demo:
+        history = gr.State([])  # the clean conversation (question / answer text) that ask() reads
+        gr.HTML(
+            "<h1>scoqa</h1><p>Ask about the documents in the corpus folder. Answers quote them; open a "
+            "source to read the passage.</p>",
+            elem_classes="scoqa-header",
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="scoqa-chat",
+                    height=620,
+                    examples=[{"text": q} for q in EXAMPLES],
+                    placeholder="### Ask a question about the documents\nType it below, or pick an example:",
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=[],  # a copy button would copy the markup of the message, not its text
+                    sanitize_html=True,
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        show_label=False,
+                        placeholder="Ask about the documents…",
+                        max_length=MAX_QUESTION_CHARS,
+                        elem_id="scoqa-question",
+                        container=False,
+                        scale=6,
+                        autofocus=True,
+                    )
+                    ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="scoqa-ask")
+                    clear_btn = gr.Button("Clear", scale=1, min_width=80, elem_id="scoqa-clear")
+            with gr.Column(scale=1, min_width=260, variant="panel"):
+                gr.Markdown("### Index")
+                chosen = gr.Dropdown(label="Ask only these documents", choices=[], value=[], multiselect=True,
+                                     elem_id="scoqa-documents", info="Empty: all documents.")
+                status = gr.HTML(elem_id="scoqa-index")
+                rebuild_btn = gr.Button("Rebuild index", elem_id="scoqa-rebuild")
+                check_btn = gr.Button("Check for changes", size="sm", elem_id="scoqa-check")
+                gr.Markdown(
+                    "Answers are sentences quoted from the documents, found by BM25 and "
+                    "all-MiniLM-L6-v2 embeddings. Everything runs on this machine.",
+                    elem_classes="scoqa-about",
+                )
+
+        private = dict(api_visibility="private")
+        # One dependency for Enter and the button, so a second submit while answering is ignored.
+        asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history, chosen], [box, chatbot, history],
+                       show_progress="minimal", show_progress_on=chatbot, **private)
+        picking = chatbot.example_select(respond_example, [chatbot, history, chosen], [box, chatbot, history],
+                                         show_progress="minimal", show_progress_on=chatbot, **private)
+        # Both the Clear button and the chat's own bin icon start a new conversation.
+        clear_btn.click(lambda: ([], [], ""), None, [chatbot, history, box], cancels=[asking, picking],
+                        queue=False, **private)
+        chatbot.clear(lambda: [], None, history, cancels=[asking, picking], queue=False, **private)
+        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="rebuild", **private).then(
+            document_choices, chosen, chosen, **private)
+        check_btn.click(current_status, None, status, **private).then(document_choices, chosen, chosen, **private)
+        demo.load(current_status, None, status, **private).then(document_choices, None, chosen, **private)
+        gr.api(api_ask, api_name="ask")
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any):
+    """Queue and serve ``demo`` (kwargs go to ``Blocks.launch``, e.g. ``prevent_thread_lock``)."""
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    return demo.launch(
+        server_name=host, server_port=port, share=share, theme=gr.themes.Default(), css=CSS,
+        show_error=False, footer_links=["api"], run_history=False, **kwargs,
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command-line options (host, port, share), with defaults from SCOQA_HOST / SCOQA_PORT."""
+    host, port = server_address()
+    parser = argparse.ArgumentParser(description="scoqa chat app")
+    parser.add_argument("--host", default=host, help="address to listen on (default 127.0.0.1, env SCOQA_HOST)")
+    parser.add_argument("--port", type=int, default=port, help="port (default 7860, env SCOQA_PORT)")
+    parser.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
+    return parser.parse_args(argv)
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False) -> None:
+    """Load the model and index once, and serve the app over ``settings`` until Ctrl+C.
+
+    Raises:
+        SystemExit: saying what is wrong, if the index cannot be loaded or the port not served.
+    """
+    try:
+        get_engine(settings).searcher()  # build or load the index (and the model) before serving
+    except (ValueError, OSError, store.IndexProblem) as exc:
+        raise SystemExit(f"scoqa app: {exc}") from None
+    demo = build_app(settings)
+    # Gradio's own banner suggests editing launch() for a share link; say how it works here instead.
+    try:
+        _, local_url, share_url = launch(demo, host, port, share, prevent_thread_lock=True, quiet=True)
+    except OSError as exc:  # e.g. the port is taken
+        raise SystemExit(f"scoqa app: cannot serve on {host}:{port}: {exc} (try --port)") from None
+    print(f"scoqa chat: {local_url}" + (f"  (public link: {share_url})" if share_url else ""), flush=True)
+    print("Press Ctrl+C to stop.", flush=True)
+    demo.block_thread()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the options and serve the app with the settings of the environment (``python app.py``)."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = app_settings()
+    except ValueError as exc:
+        raise SystemExit(f"scoqa app: {exc}") from None
+    serve(settings, args.host, args.port, args.share)
+
+
+if __name__ == "__main__":
+    main()
