@@ -14,7 +14,7 @@ from .conftest import ROOT
 
 PACKAGE = ROOT / "src" / "scoqa"
 #: The parts of the package, lowest first: a part may import the parts before it, never one after.
-LAYERS = ("config", "lexical", "ingest", "index", "search", "qa", "engine", "api", "interfaces", "tools")
+LAYERS = ("config", "text", "lexical", "ingest", "index", "search", "qa", "engine", "api", "interfaces", "tools")
 
 
 def part_of(module: str) -> str:

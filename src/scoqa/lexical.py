@@ -1,13 +1,13 @@
-"""The lexical side of retrieval: BM25 (bm25s) tokenisation and acronym expansion.
+"""The lexical side of retrieval: BM25 (bm25s) over :func:`scoqa.text.query_terms`, and acronyms.
 
 Names, dates and numbers are where a small embedding model blurs and BM25 is exact, so the
-tokeniser keeps one-character and numeric tokens ("6+N" -> "6", "n"; "2005"). Acronyms are
+terms keep one-character and numeric tokens ("6+N" -> "6", "n"; "2005"). Acronyms are
 learned from the corpus itself — "Regional Anti-Terrorist Structure (RATS)" — so that a question
 using one form also matches passages that use the other.
 
 The same analyzer serves chunking (acronyms spelled out in the indexed text), the index build
 (the BM25 retriever), search and answers, so this module sits at the root of the package beside
-:mod:`scoqa.config` and imports nothing else of it.
+:mod:`scoqa.text` and imports nothing else of it.
 """
 
 from __future__ import annotations
@@ -15,53 +15,15 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
-#: Keep single characters and digits: "6+N", "Tian-shan-1-2006".
-TOKEN_PATTERN = r"(?u)\b\w+\b"
+from .text import query_terms
+
 _ACRONYM = re.compile(r"\(([A-Z][A-Z0-9]{1,9})\)")
 _WORD = re.compile(r"[\w’'-]+")
 _LINK_WORDS = frozenset({"of", "the", "and", "for", "on", "in", "a", "an"})
 #: How far before "(ABC)" to look for its long form.
 _ACRONYM_WINDOW_WORDS = 10
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    try:
-        import Stemmer
-
-        return Stemmer.Stemmer("english")
-    except ImportError:  # PyStemmer is optional for bm25s
-        return None
-
-
-_TOKEN = re.compile(TOKEN_PATTERN)
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    stemmer = _stemmer()
-    return stemmer.stemWord(word) if stemmer is not None else word
-
-
-def query_terms(text: str) -> list[str]:
-    """BM25 terms of a text: lower-cased words, English stop words removed, stemmed.
-
-    The same steps as ``bm25s.tokenize`` (checked to give the same terms on the report and the
-    question sets), without building a vocabulary per call: answers tokenise every candidate
-    sentence, so this sits on the hot path. The index is built from this function too.
-    """
-    stop = _stopwords()
-    return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in stop]
 
 
 def make_bm25(texts: list[str]) -> Any:

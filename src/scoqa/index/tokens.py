@@ -10,9 +10,10 @@ pieces with the index (:class:`TokenVectors`, float16 on disk).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+
+from ..text import function_words
 
 #: Words that frame a question about a document rather than ask about its topic: every
 #: question here is about "the report" and what it "says", so matching those words in a
@@ -21,15 +22,6 @@ FRAMING_WORDS = frozenset({
     "report", "reports", "say", "says", "said", "mention", "mentions", "mentioned", "according",
     "describe", "describes", "described", "tell", "tells", "list", "listed", "author",
 })
-
-
-@lru_cache(maxsize=1)
-def function_words() -> frozenset[str]:
-    """Words that carry no topic, left out on both sides: English function words (the NLTK
-    list that ships with bm25s)."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS)
 
 
 def content_positions(pieces: list[str], query: bool = False) -> list[int]:

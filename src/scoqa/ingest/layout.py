@@ -23,11 +23,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..text import MONTH_PATTERN
 from .records import Document, Line
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 #: "April 2001", "June 15, 2002": a line that is only a date heads an entry of a dated list.
-DATE_LINE = re.compile(rf"^(?:{_MONTHS})(?: \d{{1,2}},?)? \d{{4}}$")
+DATE_LINE = re.compile(rf"^{MONTH_PATTERN}(?: \d{{1,2}},?)? \d{{4}}$")
 PAGE_NUMBER = re.compile(r"^(?:\d{1,3}|[ivxlc]{1,6})$")
 #: A line reduced to one letter: the rest of it was lost in extraction.
 FRAGMENT = re.compile(r"^[A-Za-z]$")

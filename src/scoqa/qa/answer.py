@@ -24,9 +24,10 @@ import numpy as np
 
 from ..ingest.chunk import sentence_spans
 from ..ingest.layout import looks_like_heading, substance_words, title_case
-from ..lexical import expand_query, query_terms
+from ..lexical import expand_query
 from ..search.searcher import Hit, Searcher
-from .conversation import content_terms, needs_context, resolve_history, user_questions
+from ..text import MONTH_PATTERN, content_terms, query_terms
+from .conversation import needs_context, resolve_history, user_questions
 
 #: Longest answer text, markers included.
 MAX_ANSWER_CHARS = 400
@@ -68,7 +69,7 @@ TYPED_WEIGHT = 0.4
 PRIOR_WEIGHT = 1.0
 NOT_COVERED = "The documents do not seem to cover this."
 
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_MONTH = MONTH_PATTERN
 #: A month, or a year from 1000 to 2099: "upon his arrival in 1666" answers "In what year ...?".
 _DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1\d|20)\d\d\b")
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"

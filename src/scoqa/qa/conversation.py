@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..text import QUESTION_WORDS, WORD, content_terms, is_month
+
 #: Words that point back to something said before.
 _ANAPHORA = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|there|he|him|his|she|her|"
@@ -23,12 +25,6 @@ _ANAPHORA = re.compile(
 )
 #: Openings of an elliptical follow-up: "What about ...", "And ...", "How about ...".
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of|also|then)\b", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.–-]*")
-_QUESTION_WORDS = frozenset(
-    "what when where which who whom whose why how many much did does do is are was were was the a an of in on "
-    "to for and or about with at by from tell me please can could would you happen happened take took place "
-    "held hold one ones more also then".split()
-)
 #: A question with fewer own content words than this is treated as leaning on the previous turn.
 _MIN_OWN_TERMS = 2
 
@@ -59,19 +55,9 @@ def user_questions(history: Sequence[dict[str, Any]] | None) -> list[str]:
     return questions
 
 
-def content_terms(text: str) -> list[str]:
-    """Words of a question that carry its topic (question words and fillers removed)."""
-    return [w.strip("?.,!;:") for w in _WORD.findall(text) if w.lower().strip("?.,!;:") not in _QUESTION_WORDS]
-
-
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december".split()
-)
-
-
 def _kind(word: str) -> str:
     """``"when"`` for dates and numbers, ``"name"`` for capitalised words, else ``""``."""
-    if word[:1].isdigit() or word.lower() in _MONTHS:
+    if word[:1].isdigit() or is_month(word):
         return "when"
     return "name" if word[:1].isupper() else ""
 
@@ -79,9 +65,9 @@ def _kind(word: str) -> str:
 def _own_kinds(question: str) -> set[str]:
     """Kinds of entity the question names itself (its first word is capitalised by grammar)."""
     kinds = set()
-    for position, match in enumerate(_WORD.finditer(question)):
+    for position, match in enumerate(WORD.finditer(question)):
         word = match.group().strip("?.,!;:")
-        if word.lower() in _QUESTION_WORDS:
+        if word.lower() in QUESTION_WORDS:
             continue
         kind = _kind(word)
         if kind == "name" and position == 0:

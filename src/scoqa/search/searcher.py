@@ -26,7 +26,8 @@ from ..index.sentences import Units, build_units
 from ..index.store import Index
 from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
-from ..lexical import Spelling, expand_query, find_acronyms, query_terms
+from ..lexical import Spelling, expand_query, find_acronyms
+from ..text import query_terms
 from .rerank import maxsim
 
 MODES = ("hybrid", "fusion", "dense", "bm25")
