@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.qa.answer import _said, _type_match, question_type
+from scoqa.qa.evidence import _said, _type_match
+from scoqa.qa.question import question_type
 
 
 @pytest.mark.parametrize(("question", "kind"), [

@@ -166,6 +166,17 @@ class Searcher:
             )
         return self._tokens
 
+    def respelled(self, query: str) -> str:
+        """``query`` with each name the corpus lacks written as the corpus spells it ("Andijan"
+        -> "Andijian"), so that the model and the rerank see the corpus's word pieces too."""
+        def respell(match: re.Match[str]) -> str:
+            word = match.group()
+            if not word[:1].isupper() or any(t in self._vocab for t in query_terms(word)):
+                return word
+            return self.spelling.correct(word) or word
+
+        return re.sub(r"[A-Za-z][\w’'-]*", respell, query)
+
     def lexical_query(self, query: str, acronyms: bool = True) -> str:
         """The query for BM25: acronyms given both forms, names respelled as the corpus spells them."""
         extra = []
@@ -292,7 +303,7 @@ class Searcher:
                 bm25 = np.where(mask, bm25, 0.0).astype(np.float32)
         if mode == "bm25":
             return [Hit.from_chunk(chunks[r], bm25[r], lexical_score=bm25[r]) for r in self._top(bm25, k)]
-        encoded = encoded or self.encode_query(query)
+        encoded = encoded or self.encode_query(self.respelled(query))
         vector = encoded.vector
         if mode == "dense":
             rows, scores = self.dense(vector, k, allowed)

@@ -1,0 +1,81 @@
+"""Abstention: when the evidence is too weak to answer, say so instead of guessing.
+
+A question is declined when it names something the corpus never mentions, when no sentence is
+close to it in meaning nor in words, when it asks "when" / "how many" and no sentence about it
+holds a date or a number, or when most of it lies on words the corpus never uses. The thresholds
+are read off the model's cosine scale and were chosen on the report's sets and the five devcorpus
+documents together, then checked on a second set of documents (docs/answers.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from ..search.searcher import Hit, Searcher
+from ..text import query_terms
+from .evidence import Candidate
+from .question import Question
+
+NOT_COVERED = "The documents do not seem to cover this."
+#: Abstain when the best unit is this far from the question in meaning (cosine) ...
+MIN_COSINE = 0.3
+#: ... and covers less than this share of the question's (IDF-weighted) terms. Both are read off
+#: the model's cosine scale, where a question and an unrelated sentence meet below ~0.3.
+MIN_COVERAGE = 0.4
+#: The coverage a typed sentence (a date, number or name) needs to count as being about the question.
+TYPED_COVERAGE = 0.3
+#: A date or number only answers "when" / "how many" in a sentence at least this close.
+MIN_TYPED_COSINE = 0.3
+#: For "when" / "how many", a sentence holding a date or number must score at least this share
+#: of the best sentence's score.
+TYPED_RATIO = 0.8
+#: Abstain when most of the question's weight lies on words the corpus never uses ...
+MIN_KNOWN_SHARE = 0.5
+#: ... unless a sentence is this close in meaning and shares words with the question that carry
+#: this much of its (IDF-weighted) content: "SCO", in nearly every passage, carries about 0.02.
+CONFIDENT_COSINE = 0.55
+SHARED_WORDS = 0.1
+#: ... or covers at least this share of its words.
+KNOWN_COVERAGE = 0.5
+
+
+def unsupported(question: Question, ranked: list[Candidate], searcher: Searcher) -> bool:
+    """Whether the evidence ``ranked`` (best first, not empty) is too weak to answer ``question``."""
+    best = ranked[0]
+    if question.missing:
+        return True  # "Madrid", "NATO": the documents never mention what is asked about
+    if best.cosine < MIN_COSINE and best.coverage < MIN_COVERAGE:
+        return True  # nothing close in meaning nor in words
+    if question.kind in ("when", "number") and not any(
+        c.typed and (c.coverage >= TYPED_COVERAGE or c.cosine >= MIN_TYPED_COSINE)
+        and c.score >= TYPED_RATIO * best.score for c in ranked
+    ):
+        # Asked "when" / "how many", and no sentence about it — scoring close to the best —
+        # has a date or a number: the sentence about the thing asked lacks it. ("Who" is
+        # answered by a role as often as by a name: "a corporal and seven privates".)
+        return True
+    # A follow-up is judged with the words it carries.
+    known = known_share(question.words, searcher) if question.words else 1.0
+    # Mostly about words the corpus never uses, and no sentence close in meaning or in words.
+    # Closeness in meaning alone does not count then: "the SCO's position on climate change"
+    # is near "environmental protection" (cosine 0.64) without sharing a word of substance.
+    close = best.cosine >= CONFIDENT_COSINE and best.coverage >= SHARED_WORDS
+    return known <= MIN_KNOWN_SHARE and not close and best.coverage < KNOWN_COVERAGE
+
+
+def known_share(words: tuple[str, ...] | list[str], searcher: Searcher) -> float:
+    """Share of the question's content words (by length, a cheap proxy for rarity) the corpus uses."""
+    words = [w for w in words if query_terms(w)]  # stop words carry no topic
+    total = sum(len(w) for w in words)
+    return sum(len(w) for w in words if searcher.is_known(w)) / total if total else 0.0
+
+
+def not_covered(hits: list[Hit], searcher: Searcher) -> str:
+    """The abstention sentence: it names the document when the search had only one to look in
+    (by its title where it has one), else speaks of the documents."""
+    searched = {h.source for h in hits}
+    if len(searched) == 1 and len(searcher.sources()) == 1:
+        source = next(iter(searched))
+        title = searcher.titles().get(source) or PurePosixPath(source).name
+        return f"“{title}” does not seem to cover this."
+    return NOT_COVERED

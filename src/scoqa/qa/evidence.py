@@ -1,0 +1,159 @@
+"""Evidence: how well each sentence of the retrieved passages answers a question.
+
+Every sentence (or list entry) of the top passages is scored by its closeness in meaning to the
+question (cosine), its IDF-weighted coverage of the question's words, whether it holds the kind
+of answer asked for (a date, a number, a name, a place), and its passage's retrieval score.
+Headings, titles and footnotes are never candidates: an answer quotes body text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..ingest.layout import looks_like_heading, substance_words, title_case
+from ..lexical import expand_query
+from ..search.searcher import Hit, Searcher
+from ..text import MONTH_PATTERN, query_terms
+from .question import Question
+
+#: Weight of a word carried from earlier turns, against the question's own words, in coverage.
+CARRIED_WEIGHT = 0.5
+#: A unit's score: cosine + these weights times its coverage of the question's terms, whether it
+#: holds the kind of answer asked for, and its passage's retrieval score relative to the best.
+COVERAGE_WEIGHT = 0.5
+TYPED_WEIGHT = 0.4
+PRIOR_WEIGHT = 1.0
+
+_MONTH = MONTH_PATTERN
+#: A month, or a year from 1000 to 2099: "upon his arrival in 1666" answers "In what year ...?".
+_DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1\d|20)\d\d\b")
+_NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
+                     r"forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|million|billion|half|"
+                     r"quarter|third)\b", re.IGNORECASE)
+_FULL_DATE = re.compile(
+    rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:[–-]\d{{1,2}})?)?(?:[–-]{_MONTH}\s+\d{{1,2}})?,?\s+(?:1\d|20)\d\d\b"
+    r"|\b(?:1[6-9]|20)\d\d(?:[–-](?:1[6-9]|20)?\d\d)?\b"
+)
+#: "in Bishkek", "Tashkent, Uzbekistan": a capitalised word, not an acronym ("in the SCO area").
+_PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][a-z][\w’'-]*|^[A-Z][a-z][\w’'-]*,\s+[A-Z]")
+#: Words, numbers with their inner punctuation ("1,770", "20-01", "5.5"), for :func:`_unsaid`.
+_TOKEN = re.compile(r"\w+(?:[’'.,–-]\w+)*")
+_LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\S+\.(?:gov|com|org|net|edu|int)(?:/\S*)?")
+PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence or list entry that may answer the question.
+
+    Attributes:
+        hit: Index of its passage among the hits scored.
+        start: Start offset in the passage's text.
+        end: End offset (exclusive).
+        cosine: Closeness in meaning to the question.
+        coverage: IDF-weighted share of the question's terms it holds.
+        score: The combined score candidates are ranked by.
+        typed: Whether it holds what the question's kind asks for (a date, a number, a name).
+    """
+
+    hit: int
+    start: int
+    end: int
+    cosine: float
+    coverage: float
+    score: float
+    typed: bool
+
+
+def _said(word: str, asked: set[str]) -> bool:
+    """Whether ``word`` is a form of a word of the question: "Tajikistan" of "Tajik", "Chechnya"
+    of "Chechen" (the same word, one the start of the other, or the same first five letters)."""
+    return word in asked or any(
+        (min(len(a), len(word)) >= 4 and (word.startswith(a) or a.startswith(word)))
+        or (min(len(a), len(word)) >= 5 and word[:5] == a[:5])
+        for a in asked
+    )
+
+
+def _unsaid(text: str, question: str) -> str:
+    """The words of ``text`` the question does not say, links aside: "BOD 20-01" in the question
+    and the sentence, or the digits of a web address, are no date or number the sentence gives."""
+    asked = {w.lower() for w in _TOKEN.findall(question)}
+    return " ".join(w for w in _TOKEN.findall(_LINK.sub(" ", text)) if w.lower() not in asked)
+
+
+def _type_match(kind: str, text: str, question: str) -> float:
+    if kind == "when":
+        return 1.0 if _DATE.search(_unsaid(text, question)) else 0.0
+    if kind == "number":
+        # A date's digits do not count anything: "How many soldiers ...?" is not answered by "2010".
+        return 1.0 if _NUMBER.search(_FULL_DATE.sub(" ", _unsaid(text, question))) else 0.0
+    if kind == "where":
+        return 1.0 if _PLACE.search(text) else 0.0
+    if kind == "who":
+        # A name, a nationality or a title the question does not already say (in any form):
+        # "Chinese consul", "Quentin Peel", "M. Imanaliev"; the first word is capitalised anyway.
+        asked = set(re.findall(r"[\w’'-]+", question.lower()))
+        words = re.findall(r"[\w’'-]+", text)
+        return 1.0 if any(w[:1].isupper() and not _said(w.lower(), asked) for w in words[1:]) else 0.0
+    return 0.0
+
+
+def _coverage(terms: list[str], idf: Callable[[str], float], text_terms: set[str]) -> float:
+    """IDF-weighted share of ``terms`` found in ``text_terms``."""
+    weights = [idf(t) for t in terms]
+    total = sum(weights)
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in zip(terms, weights) if t in text_terms) / total
+
+
+def quotable(text: str) -> bool:
+    """Whether a unit reads as a statement an answer can quote, not a title or a label: it has a
+    few words, it does not have the shape of a heading ("General Introduction", "FEDERALIST No.
+    10"), and not every word of substance is capitalised as in a title ("The Structure of the
+    Government Must Furnish the Proper Checks and Balances.")."""
+    words = text.split()
+    if len(words) < 4:
+        return False
+    if len(words) <= 12 and text.rstrip()[-1:] not in ".!?:;\"”’" and looks_like_heading(text):
+        return False
+    return len(substance_words(text)) < 4 or not title_case(text)
+
+
+def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: list[int]) -> list[Candidate]:
+    """Every quotable sentence or list entry of ``hits`` (passages at ``rows`` of the index),
+    scored against ``question``, best first."""
+    units = searcher.units
+    # A sentence that only names a follow-up's old topic again ("... the Regional Anti-Terrorist
+    # Structure ...") should not outscore the one that answers ("Its main tasks and duties are:").
+
+    def weight(term: str) -> float:
+        return searcher.idf(term) * (CARRIED_WEIGHT if term in question.carried else 1.0)
+
+    terms = list(question.terms)
+    found: list[Candidate] = []
+    best_hit = max((h.score for h in hits), default=1.0) or 1.0
+    for n, (hit, row) in enumerate(zip(hits, rows)):
+        if hit.kind == "footnote":
+            continue  # a footnote is found and shown, but an answer is body text
+        prior = hit.score / best_hit
+        previous = ""
+        for u in units.of(row):
+            start, end = (int(x) for x in units.spans[u])
+            if hit.kind != "item" and not quotable(hit.text[start:end]):
+                continue
+            cosine = float(units.vectors[u] @ question.encoded.vector)
+            words = f"{hit.date} {hit.text[start:end]}" if hit.kind == "item" else hit.text[start:end]
+            # "It is located in Bishkek": a sentence opening with a pronoun is about what the
+            # sentence before it names, so it is matched with that sentence's words too.
+            context = previous if PRONOUN_START.match(words) else ""
+            unit_words = expand_query(f"{context} {words}", searcher.acronyms)
+            coverage = _coverage(terms, weight, set(query_terms(unit_words)))
+            previous = words
+            typed = _type_match(question.kind, words, question.text)
+            score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
+            found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0))
+    return sorted(found, key=lambda c: -c.score)

@@ -1,0 +1,127 @@
+"""A question, analysed once: what it asks for, what it is about, and what is searched.
+
+:func:`analyse` resolves a follow-up against the conversation (:mod:`scoqa.qa.conversation`),
+decides the kind of answer wanted, embeds the search query, and cuts it into the terms that
+scoring and abstention weigh. Every later stage reads this one record instead of cutting the
+question again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..search.searcher import Query, Searcher
+from ..text import content_terms, query_terms
+from .conversation import needs_context, resolve_history, user_questions
+
+_INTERROGATIVE = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question as the answerer sees it.
+
+    Attributes:
+        text: The question as asked.
+        query: What is searched: the question, with the words of earlier turns it leans on.
+        kind: The kind of answer wanted (:func:`question_type`): ``when``, ``number``, ``who``,
+            ``where`` or ``""``.
+        encoded: The query's sentence vector and content word-piece vectors (one forward pass).
+        terms: BM25 terms of the query's content words (acronyms as written), for coverage.
+        carried: Those of ``terms`` that came from earlier turns, not from the question itself.
+        words: The query's content words, for how much of it the corpus knows.
+        missing: Names and numbers of the question that the corpus never mentions.
+    """
+
+    text: str
+    query: str
+    kind: str
+    encoded: Query
+    terms: tuple[str, ...]
+    carried: frozenset[str]
+    words: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+#: What the first question phrase of a question asks for. Order matters: "how long ago" before
+#: "how long", "what year" before "what".
+_ASKS = (
+    (re.compile(r"\b(?:when|what year|which year|what date|what day|how long ago)\b"), "when"),
+    (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
+                r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
+                # "What was the monthly pay ...?": the thing asked is a quantity.
+                r"what (?:is|was|are|were) (?:the |its |their )?(?:\w+ )?(?:pay|salary|wage|cost|price|fee|"
+                r"budget|revenue|population|size|length|height|weight|distance|speed|temperature|age|"
+                r"duration|total|number|rate|count)s?\b)"), "number"),
+    (re.compile(r"\b(?:who|whom|whose)\b"), "who"),
+    (re.compile(r"\b(?:where|which city|which country|in what city|in which city)\b"), "where"),
+    (re.compile(r"\b(?:what|which|why|how)\b"), ""),
+)
+#: A question opening with one of these asks yes or no ("Does GitHub look at nationality when
+#: applying sanctions?"): a later "when" is a conjunction, not what is asked.
+_YES_NO = re.compile(r"^(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|must)\b")
+#: "Until when ...?" asks for a condition as often as for a date.
+_UNTIL_WHEN = re.compile(r"\buntil when\b")
+
+
+def question_type(question: str) -> str:
+    """What kind of answer a question wants: ``when``, ``number``, ``who``, ``where`` or ``""``.
+
+    The kind is that of the question's first question phrase, so that "How long is each step when
+    troops move at double time?" asks for a number, not a date.
+    """
+    q = question.lower().strip()
+    if _YES_NO.match(q) or _UNTIL_WHEN.search(q):
+        return ""
+    first: tuple[int, str] | None = None
+    for pattern, kind in _ASKS:
+        match = pattern.search(q)
+        if match and (first is None or match.start() < first[0]):
+            first = (match.start(), kind)
+    return first[1] if first else ""
+
+
+
+def analyse(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searcher,
+            common: Callable[[str], bool]) -> Question:
+    """Analyse ``text`` once, in the context of ``history``, against the searcher's corpus.
+
+    Args:
+        text: The question.
+        history: Earlier turns as role/content messages.
+        searcher: The searcher of the corpus (its vocabulary, acronyms and model).
+        common: Whether a word is in so many passages that it names no topic (see
+            :func:`scoqa.qa.conversation.resolve`).
+    """
+    query = searcher.respelled(resolve_history(text, history, common))
+    kind = question_type(text)
+    # "And in Kyrgyzstan?" asks what the previous question asked; "What are its main tasks?"
+    # asks its own kind of question.
+    if not kind and needs_context(text) and not _INTERROGATIVE.search(text):
+        previous = user_questions(history)
+        kind = question_type(previous[-1]) if previous else ""
+    # Acronyms are expanded on the unit's side, so that "SCO" is covered by either form
+    # without the long form tripling the weight of "SCO" in the question.
+    # Question words ("happen", "take place") say what kind of answer is wanted, not what it
+    # is about: only the content words count for coverage.
+    terms = query_terms(" ".join(content_terms(searcher.lexical_query(query, acronyms=False))))
+    # In a follow-up, the words carried from earlier turns say what it is about and the
+    # question's own words what is asked.
+    own = set(query_terms(" ".join(content_terms(text))))
+    carried = frozenset(t for t in terms if t not in own) if query != text else frozenset()
+    return Question(text, query, kind, searcher.encode_query(query), tuple(terms), carried,
+                    tuple(content_terms(query)), tuple(_missing_names(text, searcher)))
+
+
+def _missing_names(question: str, searcher: Searcher) -> list[str]:
+    """Names and numbers the question uses that the corpus never mentions (in any close spelling)."""
+    own = set(content_terms(question))
+    return [
+        word
+        for position, word in enumerate(re.findall(r"[\w’'-]+", question))
+        if word in own and ((word[:1].isupper() and position > 0) or word[:1].isdigit())
+        and not searcher.is_known(word)
+    ]
