@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -79,3 +80,11 @@ def test_first_retrieve_builds_a_missing_index(tmp_path) -> None:
     hits = Engine(settings).retrieve("Where is RATS?", k=3)
     assert (tmp_path / "index" / "manifest.json").is_file()
     assert "Bishkek" in hits[0].text
+
+
+def test_an_index_without_its_sentence_vectors_asks_for_a_rebuild(report_settings: Settings, engine) -> None:
+    """Nothing but the question is embedded at query time: an index that lacks the stored
+    sentence vectors is refused with the command that fixes it, not re-embedded on the fly."""
+    index = dataclasses.replace(store.load_index(report_settings.index_dir), units=None)
+    with pytest.raises(ValueError, match="scoqa index build --force"):
+        Searcher(index, engine.embedder).search("When was the SCO founded?", 3)

@@ -728,7 +728,7 @@ class IndexLocked(IndexProblem, RuntimeError):
 
 @contextlib.contextmanager
 def build_lock(target: Path, wait: float | None = None) -> Iterator[None]:
-    """Hold the build lock of ``target`` (a ``.NAME.lock`` file beside it).
+    """Hold the build lock of ``target`` (a ``.NAME.lock`` file beside it, via filelock).
 
     Args:
         target: The index folder.
@@ -737,27 +737,25 @@ def build_lock(target: Path, wait: float | None = None) -> Iterator[None]:
     Raises:
         IndexLocked: if the lock is still held after ``wait`` seconds.
     """
-    import fcntl
+    from filelock import FileLock, Timeout
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = target.with_name(f".{target.name}.lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = None if wait is None else time.monotonic() + wait
+    lock = FileLock(target.with_name(f".{target.name}.lock"), timeout=-1 if wait is None else wait)
+    # filelock truncates its file on every attempt, so the holder's pid sits beside it.
+    holder_file = target.with_name(f".{target.name}.lock.pid")
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-                    raise IndexLocked(
-                        f"another build of {str(target)!r} is running (pid {holder}); wait for it to "
-                        "finish, or run the command again later"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        lock.acquire()
+    except Timeout:
+        try:
+            holder = holder_file.read_text(encoding="utf-8").strip() or "another process"
+        except OSError:
+            holder = "another process"
+        raise IndexLocked(
+            f"another build of {str(target)!r} is running (pid {holder}); wait for it to "
+            "finish, or run the command again later"
+        ) from None
+    try:
+        holder_file.write_text(str(os.getpid()), encoding="utf-8")
         yield
     finally:
-        os.close(fd)  # closing releases the flock
+        lock.release()

@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 import numpy as np
 
 from ..index.embed import Embedder
-from ..index.sentences import Units, build_units
+from ..index.sentences import Units
 from ..index.store import Index
 from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
@@ -115,17 +115,6 @@ class Searcher:
     """Search one loaded index with one embedder."""
 
     def __init__(self, index: Index, embedder: Embedder) -> None:
-        import faiss
-
-        # One query at a time: OpenMP threads only add start-up and spin-wait costs to a
-        # single search (benchmark: p95 20 ms against 0.3 ms at 10k vectors on a busy machine).
-        faiss.omp_set_num_threads(1)
-        # Likewise for numpy's BLAS: right after the model's forward pass, torch's threads are
-        # still spinning, and a two-thread OpenBLAS product in the rerank waited for them
-        # (measured: retrieve p50 16 ms against 8 ms with one BLAS thread, query embedding 7 ms).
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1, user_api="blas")
         self.index = index
         self.embedder = embedder
         self._vocab_ids: dict[str, int] = dict(getattr(index.lexical, "vocab_dict", {}) or {})
@@ -148,23 +137,25 @@ class Searcher:
 
     @property
     def units(self) -> Units:
-        """Sentence-level units of the index with their embeddings (computed on first use)."""
+        """Sentence-level units of the index with their embeddings."""
         if self._units is None:
-            # Indexes written by scoqa carry their units; one written without them (by hand, or
-            # in a test) gets them computed once here.
-            self._units = (Units(**self.index.units) if self.index.units is not None
-                           else build_units(self.index.chunks, self.embedder.encode, self.embedder.dim))
+            self._units = Units(**self._stored("units"))
         return self._units
 
     @property
     def tokens(self) -> TokenVectors:
-        """The passages' content word-piece vectors (computed on first use if the index lacks them)."""
+        """The passages' content word-piece vectors."""
         if self._tokens is None:
-            self._tokens = TokenVectors(**self.index.tokens) if self.index.tokens is not None else (
-                TokenVectors.join(self.embedder.encode_with_tokens([c.context for c in self.index.chunks])[1],
-                                  self.embedder.dim)
-            )
+            self._tokens = TokenVectors(**self._stored("tokens"))
         return self._tokens
+
+    def _stored(self, part: str) -> dict[str, np.ndarray]:
+        """Arrays the build stored with the index: nothing is embedded at query time but the question."""
+        arrays = getattr(self.index, part)
+        if arrays is None:
+            raise ValueError(f"the index has no {part} (it was written by hand or by an old scoqa): "
+                             "rebuild it with `scoqa index build --force`")
+        return arrays
 
     def respelled(self, query: str) -> str:
         """``query`` with each name the corpus lacks written as the corpus spells it ("Andijan"
