@@ -38,7 +38,7 @@ def test_retrieval_finds_the_passage_and_the_document(dev) -> None:
     scores, _ = evaluate_retrieval(engine, sets.retrieval, modes=("hybrid",), by_document=True)
     overall = scores[0]
     assert overall.questions == 69
-    assert overall.recall_at_1 >= 54 / 69, overall
+    assert overall.recall_at_1 >= 55 / 69, overall  # measured 56
     assert overall.recall_at_3 >= 63 / 69, overall
     assert overall.right_document_first is not None and overall.right_document_first >= 67 / 69, overall
 
@@ -51,8 +51,8 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
         return answerer.reply(question, history, 5)
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
-    assert round(scores.answer_accuracy * scores.answers) >= 53, scores.failures
-    assert round(scores.followup_accuracy * scores.conversations) >= 8, scores.failures
+    assert round(scores.answer_accuracy * scores.answers) >= 55, scores.failures  # measured 56
+    assert round(scores.followup_accuracy * scores.conversations) >= 9, scores.failures  # measured 10
     assert round(scores.abstention * scores.unanswerable) >= 11, scores.failures
     assert scores.answered_rate >= 67 / 69, scores
 
