@@ -273,6 +273,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="index folder (default: $SCOQA_INDEX or ./index)")
     parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
                         help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--backend", choices=("faiss", "qdrant"), default=argparse.SUPPRESS,
+                        help="where the index lives: faiss (the index folder) or qdrant "
+                             "(SCOQA_QDRANT_URL or SCOQA_QDRANT_PATH; default: $SCOQA_BACKEND or faiss)")
 
 
 def _source_option(parser: argparse.ArgumentParser) -> None:
@@ -399,6 +402,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None),
+        backend=getattr(args, "backend", None),
     )
 
 
