@@ -1,5 +1,6 @@
-"""One suite over both index backends (SCOQA_BACKEND): faiss (the index folder) and qdrant
-(qdrant-client's in-process local mode): build, incremental update, removal, the same answers on
+"""One suite over the index backends (SCOQA_BACKEND): faiss (the index folder), qdrant
+(qdrant-client's in-process local mode) and qdrant-edge (qdrant-edge-py, Qdrant's engine
+in-process): build, incremental update, removal, the same answers on
 the report's gold questions, and bad settings that say what is wrong in one line."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from scoqa.index.status import index_status
 
 from .conftest import CORPUS, load_jsonl
 
-BACKENDS = ("faiss", "qdrant")
+BACKENDS = ("faiss", "qdrant", "qdrant-edge")
 GOLD = load_jsonl("gold_retrieval.jsonl")
 
 DOCS = {
@@ -103,7 +104,7 @@ def test_missing_index_is_one_line(small: Settings, tmp_path: Path) -> None:
         open_backend(wrong).read_manifest()
     message = str(caught.value)
     assert "\n" not in message and "scoqa index build" in message
-    if small.backend == "qdrant":
+    if small.backend != "faiss":
         assert "'nope'" in message and "SCOQA_QDRANT_COLLECTION" in message
 
 
@@ -126,11 +127,12 @@ def test_backend_setting_is_checked() -> None:
         Settings(backend="elastic")
 
 
-@pytest.fixture(scope="session")
-def report_in_qdrant(report_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+@pytest.fixture(scope="session", params=BACKENDS[1:])
+def report_in_qdrant(request: pytest.FixtureRequest, report_settings: Settings,
+                     tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The report's faiss index, saved as it is into a Qdrant collection (nothing embedded again)."""
     root = tmp_path_factory.mktemp("report-qdrant")
-    settings = report_settings.with_(backend="qdrant", qdrant_path=root / "qdrant", index_dir=root / "index")
+    settings = report_settings.with_(backend=request.param, qdrant_path=root / "qdrant", index_dir=root / "index")
     faiss_index = store.load_index(report_settings.index_dir)
     open_backend(settings).save(faiss_index.manifest, faiss_index.chunks, faiss_index.vectors,
                                 faiss_index.lexical, faiss_index.units, faiss_index.tokens)
@@ -165,7 +167,7 @@ def test_gold_top1_agrees_with_faiss(report_settings: Settings, report_in_qdrant
         same += top_faiss.chunk_id == top_qdrant.chunk_id
         hits_faiss += any(a in top_faiss.text for a in item["answers"])
         hits_qdrant += any(a in top_qdrant.text for a in item["answers"])
-    print(f"top-1 identical {same}/{len(GOLD)}; recall@1 faiss {hits_faiss}/{len(GOLD)}, "
+    print(f"{report_in_qdrant.backend}: top-1 identical {same}/{len(GOLD)}; recall@1 faiss {hits_faiss}/{len(GOLD)}, "
           f"qdrant {hits_qdrant}/{len(GOLD)}")
     assert same >= 0.95 * len(GOLD)
     assert abs(hits_faiss - hits_qdrant) <= 1

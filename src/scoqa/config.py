@@ -16,6 +16,8 @@ Environment variables (all optional):
 * ``SCOQA_QDRANT_URL`` (+ ``SCOQA_QDRANT_API_KEY``): a Qdrant server or cluster; otherwise
   ``SCOQA_QDRANT_PATH`` (default: ``<SCOQA_INDEX>/qdrant``) for Qdrant's in-process local mode.
 * ``SCOQA_QDRANT_COLLECTION``: the collection name (default ``scoqa``).
+* ``SCOQA_QDRANT_SHARDS`` / ``SCOQA_QDRANT_REPLICAS``: ``shard_number`` and ``replication_factor``
+  of a collection created on a server (default: the server's).
 
 Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
 and :func:`environment_without_settings` gives a child process an environment free of
@@ -36,7 +38,7 @@ MODEL_MAX_TOKENS = 256
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 #: Where an index can live (:mod:`scoqa.index.backend`).
-BACKENDS = ("faiss", "qdrant")
+BACKENDS = ("faiss", "qdrant", "qdrant-edge")
 DEFAULT_COLLECTION = "scoqa"
 
 
@@ -77,6 +79,8 @@ class Settings:
         qdrant_api_key: Its API key, if any.
         qdrant_path: Folder of the local mode's store; None for ``<index_dir>/qdrant``.
         qdrant_collection: The collection holding the index.
+        qdrant_shards: ``shard_number`` of a collection created on a server (0: the server's default).
+        qdrant_replicas: ``replication_factor`` of a collection created on a server (0: the server's default).
     """
 
     corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
@@ -89,6 +93,8 @@ class Settings:
     qdrant_api_key: str = field(default="", repr=False)
     qdrant_path: Path | None = None
     qdrant_collection: str = DEFAULT_COLLECTION
+    qdrant_shards: int = 0
+    qdrant_replicas: int = 0
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -119,6 +125,8 @@ class Settings:
             "qdrant_api_key": os.environ.get("SCOQA_QDRANT_API_KEY") or "",
             "qdrant_path": Path(os.environ["SCOQA_QDRANT_PATH"]) if os.environ.get("SCOQA_QDRANT_PATH") else None,
             "qdrant_collection": (os.environ.get("SCOQA_QDRANT_COLLECTION") or DEFAULT_COLLECTION).strip(),
+            "qdrant_shards": _env_int("SCOQA_QDRANT_SHARDS", 0),
+            "qdrant_replicas": _env_int("SCOQA_QDRANT_REPLICAS", 0),
         }
         for key, value in overrides.items():
             if value is not None:

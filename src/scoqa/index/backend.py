@@ -140,8 +140,17 @@ def _qdrant(settings: Settings) -> Backend:
     return QdrantBackend(settings)
 
 
+def _qdrant_edge(settings: Settings) -> Backend:
+    from .qdrant import QdrantBackend
+    from .qdrant_edge import edge_client  # qdrant-edge-py: Qdrant's engine in-process
+
+    return QdrantBackend(settings, connect=edge_client, folder="qdrant-edge")
+
+
 #: Each backend by its ``SCOQA_BACKEND`` name.
-BACKENDS: dict[str, Callable[[Settings], Backend]] = {"faiss": FaissBackend, "qdrant": _qdrant}
+BACKENDS: dict[str, Callable[[Settings], Backend]] = {
+    "faiss": FaissBackend, "qdrant": _qdrant, "qdrant-edge": _qdrant_edge,
+}
 
 
 def open_backend(settings: Settings) -> Backend:

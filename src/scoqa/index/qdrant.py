@@ -28,6 +28,7 @@ never mixes two builds' rows; it reloads when the manifest's build id changes.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import time
@@ -88,17 +89,19 @@ def _client(settings: Settings) -> tuple[Any, str]:
                 except RuntimeError as exc:  # the folder is locked by another process
                     raise store.IndexLocked(f"{where} is in use by another process ({exc})",
                                             "set SCOQA_QDRANT_URL to share one index between processes") from None
+            if not _clients:  # closed before the interpreter tears down the modules close() needs
+                atexit.register(_close_clients)
             _clients[key] = client
     return client, where
 
 
-def _close_clients() -> None:
-    """Close every client (tests; local mode writes its folder on close)."""
-    with _clients_lock:
-        for client in _clients.values():
+def _close_clients(clients: dict[Any, Any] = _clients, lock: threading.Lock = _clients_lock) -> None:
+    """Close every client of ``clients`` (at exit: local mode and Edge write their folders on close)."""
+    with lock:
+        for client in clients.values():
             with contextlib.suppress(Exception):
                 client.close()
-        _clients.clear()
+        clients.clear()
 
 
 class QdrantIndex:
@@ -169,17 +172,25 @@ class QdrantIndex:
 class QdrantBackend:
     """A Qdrant collection (:class:`scoqa.index.backend.Backend`)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, connect: Any = None, folder: str = "qdrant") -> None:
+        """Args:
+            settings: Where the collection is (``SCOQA_QDRANT_*``).
+            connect: Makes the client, as :func:`_client` (qdrant-client) does; another engine
+                offers the same calls (:mod:`scoqa.index.qdrant_edge`).
+            folder: Name of the in-process store's folder in the index folder, by default.
+        """
         self.settings = settings
         self.collection = settings.qdrant_collection
+        self._connect = connect or _client
         self._client: Any = None
-        where = settings.qdrant_url or str((settings.qdrant_path or settings.index_dir / "qdrant"))
+        self.folder = settings.qdrant_path or settings.index_dir / folder
+        where = settings.qdrant_url or str(self.folder)
         self.location = f"collection {self.collection!r} in Qdrant {where}"
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client, _ = _client(self.settings)
+            self._client, _ = self._connect(self.settings)
         return self._client
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -294,7 +305,10 @@ class QdrantBackend:
         self._call("create the collection", self.client.create_collection, self.collection,
                    vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.DOT),
                                    LATE: multivector(), UNITS: multivector()},
-                   sparse_vectors_config={SPARSE: models.SparseVectorParams()})
+                   sparse_vectors_config={SPARSE: models.SparseVectorParams()},
+                   # a server shards and replicates the collection; local mode has one shard
+                   shard_number=(self.settings.qdrant_shards or None) if self.settings.qdrant_url else None,
+                   replication_factor=(self.settings.qdrant_replicas or None) if self.settings.qdrant_url else None)
         if self.settings.qdrant_url:  # local mode has no payload indexes
             self._call("index the build field", self.client.create_payload_index, self.collection, "build",
                        models.PayloadSchemaType.KEYWORD)
@@ -346,7 +360,7 @@ class QdrantBackend:
         if gone:
             self._call("delete passages", self.client.delete, self.collection,
                        models.PointIdsList(points=gone), wait=True)
-        manifest = {**manifest, "faiss_index": "", "backend": "qdrant"}
+        manifest = {**manifest, "faiss_index": f"Qdrant collection {self.collection!r}", "backend": "qdrant"}
         if units is not None:
             manifest["units"] = int(units["owner"].size)
         if tokens is not None:
@@ -368,7 +382,7 @@ class QdrantBackend:
     @contextlib.contextmanager
     def lock(self, wait: float | None = None) -> Iterator[None]:
         # One build at a time on this machine (a server has no lock of its own for this).
-        with store.build_lock(self.settings.qdrant_path or self.settings.index_dir / "qdrant", wait):
+        with store.build_lock(self.folder, wait):
             yield
 
     def tidy(self) -> list[Path]:
