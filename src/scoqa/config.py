@@ -11,6 +11,13 @@ Environment variables (all optional):
   (default: off for the API and CLI, on in the app).
 * ``SCOQA_HOST`` / ``SCOQA_PORT``: where the app listens (default ``127.0.0.1:7860``).
 * ``SCOQA_DEBUG``: ``1`` to let the CLI show tracebacks.
+* ``SCOQA_BACKEND``: where the index lives: ``faiss`` (default: the ``SCOQA_INDEX`` folder) or
+  ``qdrant`` (a Qdrant collection; see :mod:`scoqa.index.backend`).
+* ``SCOQA_QDRANT_URL`` (+ ``SCOQA_QDRANT_API_KEY``): a Qdrant server or cluster; otherwise
+  ``SCOQA_QDRANT_PATH`` (default: ``<SCOQA_INDEX>/qdrant``) for Qdrant's in-process local mode.
+* ``SCOQA_QDRANT_COLLECTION``: the collection name (default ``scoqa``).
+* ``SCOQA_QDRANT_SHARDS`` / ``SCOQA_QDRANT_REPLICAS``: ``shard_number`` and ``replication_factor``
+  of a collection created on a server (default: the server's).
 
 Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
 and :func:`environment_without_settings` gives a child process an environment free of
@@ -30,6 +37,9 @@ MODEL_MAX_TOKENS = 256
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+#: Where an index can live (:mod:`scoqa.index.backend`).
+BACKENDS = ("faiss", "qdrant", "qdrant-edge")
+DEFAULT_COLLECTION = "scoqa"
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -64,6 +74,13 @@ class Settings:
         model: sentence-transformers model name or local path.
         chunk_tokens: Word-piece budget for the text of one passage.
         auto_update: Whether a stale index is updated on load (otherwise a warning).
+        backend: ``faiss`` (the index folder) or ``qdrant`` (a Qdrant collection).
+        qdrant_url: A Qdrant server or cluster, or "" for the in-process local mode.
+        qdrant_api_key: Its API key, if any.
+        qdrant_path: Folder of the local mode's store; None for ``<index_dir>/qdrant``.
+        qdrant_collection: The collection holding the index.
+        qdrant_shards: ``shard_number`` of a collection created on a server (0: the server's default).
+        qdrant_replicas: ``replication_factor`` of a collection created on a server (0: the server's default).
     """
 
     corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
@@ -71,8 +88,17 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     auto_update: bool = False
+    backend: str = "faiss"
+    qdrant_url: str = ""
+    qdrant_api_key: str = field(default="", repr=False)
+    qdrant_path: Path | None = None
+    qdrant_collection: str = DEFAULT_COLLECTION
+    qdrant_shards: int = 0
+    qdrant_replicas: int = 0
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r} (SCOQA_BACKEND)")
         if not 16 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 2:
             raise ValueError(
                 f"chunk_tokens must be between 16 and {MODEL_MAX_TOKENS - 2}, got {self.chunk_tokens}"
@@ -94,10 +120,17 @@ class Settings:
             "model": os.environ.get("SCOQA_MODEL") or DEFAULT_MODEL,
             "chunk_tokens": _env_int("SCOQA_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS),
             "auto_update": _env_bool("SCOQA_AUTO_UPDATE", auto_update_default),
+            "backend": (os.environ.get("SCOQA_BACKEND") or "faiss").strip().lower(),
+            "qdrant_url": (os.environ.get("SCOQA_QDRANT_URL") or "").strip(),
+            "qdrant_api_key": os.environ.get("SCOQA_QDRANT_API_KEY") or "",
+            "qdrant_path": Path(os.environ["SCOQA_QDRANT_PATH"]) if os.environ.get("SCOQA_QDRANT_PATH") else None,
+            "qdrant_collection": (os.environ.get("SCOQA_QDRANT_COLLECTION") or DEFAULT_COLLECTION).strip(),
+            "qdrant_shards": _env_int("SCOQA_QDRANT_SHARDS", 0),
+            "qdrant_replicas": _env_int("SCOQA_QDRANT_REPLICAS", 0),
         }
         for key, value in overrides.items():
             if value is not None:
-                values[key] = Path(value) if key in ("corpus_dir", "index_dir") else value  # type: ignore[arg-type]
+                values[key] = Path(value) if key in ("corpus_dir", "index_dir", "qdrant_path") else value  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Settings:

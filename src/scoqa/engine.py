@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from .config import Settings
 from .index import build, store
+from .index.backend import Backend, open_backend
 from .index import status as corpus_status
 from .index.embed import Embedder, get_embedder
 from .search.searcher import MODES, Hit, Searcher
@@ -103,7 +104,8 @@ class Engine:
             self.corpus_check_interval = corpus_check_interval
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
-        self._manifest_stamp: tuple[int, int] | None = None
+        self._manifest_stamp: object = None
+        self._backend: Backend | None = None
         self._corpus_signature: object = None
         self._corpus_checked_at = float("-inf")
         self._reported: tuple[str, ...] = ()
@@ -114,12 +116,15 @@ class Engine:
         """The shared embedding model."""
         return get_embedder(self.settings.model)
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            st = (self.settings.index_dir / store.MANIFEST).stat()
-        except OSError:
-            return None
-        return (st.st_ino, st.st_mtime_ns)
+    @property
+    def backend(self) -> Backend:
+        """Where the index lives (``SCOQA_BACKEND``)."""
+        if self._backend is None:
+            self._backend = open_backend(self.settings)
+        return self._backend
+
+    def _stamp(self) -> object:
+        return self.backend.stamp()
 
     def _report(self, lines: list[str]) -> None:
         """Log the source problems once per distinct set, not on every search."""
@@ -135,14 +140,13 @@ class Engine:
         self._corpus_checked_at = time.monotonic()
         status = corpus_status.index_status(self.settings)
         if not status.exists:
-            log.warning("no index at %s yet: building it from %s", self.settings.index_dir, self.settings.corpus_dir)
+            log.warning("no index at %s yet: building it from %s", self.backend.location, self.settings.corpus_dir)
             # An update, not a forced build: if another process builds it meanwhile, its work is used.
             report = build.update_index(self.settings, show_progress=show_progress)
             self._report(report.problems)
             return
         # Another model or format: never replaced behind the user's back; the message says what to run.
-        store.check_manifest(store.read_checked_manifest(self.settings.index_dir), self.settings.index_dir,
-                             self.settings.model)
+        store.check_manifest(self.backend.read_manifest(), self.backend.location, self.settings.model)
         if not status.stale:
             self.warnings = []
             self._report(status.problems)
@@ -197,7 +201,7 @@ class Engine:
                 self._check_corpus(show_progress)
             stamp = self._stamp()
             if self._searcher is None or stamp != self._manifest_stamp:
-                index = store.load_index(self.settings.index_dir, self.settings.model)
+                index = self.backend.load(self.settings.model)
                 store.check_manifest(index.manifest, index.path, dim=self.embedder.dim)
                 limit_threads()
                 self._searcher = Searcher(index, self.embedder)

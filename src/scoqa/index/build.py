@@ -31,6 +31,7 @@ from ..ingest import discover
 from ..ingest.chunk import Chunk, chunk_document
 from ..lexical import make_bm25
 from . import store
+from .backend import SearchIndex, open_backend
 from .embed import get_embedder, get_token_counter
 from .sentences import Units, plan_units
 from .status import CorpusDiff, chunking_note, chunking_params, diff_corpus, problem_lines
@@ -123,7 +124,7 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
 
 
 def _plan_units(
-    chunks: list[Chunk], rows: list[int | None], previous: store.Index | None, dim: int
+    chunks: list[Chunk], rows: list[int | None], previous: SearchIndex | None, dim: int
 ) -> tuple[Units, list[int], list[str]]:
     """Sentence-level units of the new passages; a reused passage keeps its units' vectors."""
     old = Units(**previous.units) if previous is not None and previous.units is not None else None
@@ -140,7 +141,7 @@ def _plan_units(
 
 def _assemble(
     settings: Settings,
-    previous: store.Index | None,
+    previous: SearchIndex | None,
     diff: CorpusDiff,
     *,
     reuse_vectors: bool,
@@ -236,8 +237,8 @@ def _assemble(
         titles=titles,
         passages=dict(Counter(c.source for c in chunks)),
     )
-    store.save_index(settings.index_dir, manifest, chunks, vectors, make_bm25([c.context for c in chunks]),
-                     units.arrays(), TokenVectors.join(token_parts, dim).arrays())
+    open_backend(settings).save(manifest, chunks, vectors, make_bm25([c.context for c in chunks]),
+                                units.arrays(), TokenVectors.join(token_parts, dim).arrays())
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),
@@ -250,10 +251,10 @@ def _assemble(
     )
 
 
-def _load_previous(settings: Settings) -> tuple[store.Index | None, str]:
+def _load_previous(settings: Settings) -> tuple[SearchIndex | None, str]:
     """The index on disk, whatever model built it; or None, and why when there is one."""
     try:
-        return store.load_index(settings.index_dir), ""
+        return open_backend(settings).load(), ""
     except store.IndexNotFound:
         return None, ""
     except store.IndexProblem as exc:
@@ -272,19 +273,20 @@ def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
             silently replace: the message says to run ``scoqa index build --force``.
     """
     try:
-        manifest = store.read_checked_manifest(settings.index_dir)
+        backend = open_backend(settings)
+        manifest = backend.read_manifest()
     except store.IndexNotFound:
         return None, ""
     except store.IndexCorrupt as exc:
         return None, f"rebuilding the index from scratch: {exc.reason}"
-    store.check_manifest(manifest, settings.index_dir, settings.model)
+    store.check_manifest(manifest, backend.location, settings.model)
     chunking = chunking_note(manifest, settings)
     return manifest, f"{chunking}: re-reading every source" if chunking else ""
 
 
 def _start(settings: Settings) -> None:
     """Work every build does first, under the lock: clear what killed builds left behind."""
-    for leftover in store.remove_leftovers(settings.index_dir):
+    for leftover in open_backend(settings).tidy():
         log.info("removed %s, left by an interrupted build", leftover)
 
 
@@ -315,7 +317,7 @@ def build_index(
     """
     settings = settings or Settings.from_env()
     discover(settings.corpus_dir)
-    with store.build_lock(settings.index_dir, lock_wait):
+    with open_backend(settings).lock(lock_wait):
         _start(settings)
         previous, _ = _load_previous(settings)  # only to keep the passages of files gone bad
         diff = diff_corpus(settings.corpus_dir, {})
@@ -347,7 +349,7 @@ def update_index(
     settings = settings or Settings.from_env()
     started = time.perf_counter()
     discover(settings.corpus_dir)
-    with store.build_lock(settings.index_dir, lock_wait):
+    with open_backend(settings).lock(lock_wait):
         _start(settings)
         manifest, note = _current_manifest(settings)
         indexed: dict[str, str] = manifest.get("sources", {}) if manifest is not None else {}

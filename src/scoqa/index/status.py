@@ -25,6 +25,7 @@ from ..ingest import (
 )
 from ..ingest.chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS
 from . import store
+from .backend import open_backend
 
 #: Appended to the reason of a failing source whose earlier passages the index keeps.
 KEPT_NOTE = "; the index keeps its earlier passages"
@@ -191,7 +192,8 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
     settings = settings or Settings.from_env()
     discover(settings.corpus_dir)  # a missing corpus is the first thing to tell
     try:
-        manifest = store.read_checked_manifest(settings.index_dir)
+        backend = open_backend(settings)
+        manifest = backend.read_manifest()
     except store.IndexNotFound:
         diff = diff_corpus(settings.corpus_dir, {})
         return IndexStatus(False, True, added=diff.added, problems=problem_lines(diff.problems, set()))
@@ -199,7 +201,7 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
     diff = diff_corpus(settings.corpus_dir, indexed)
     chunking = chunking_note(manifest, settings)
     try:
-        store.check_manifest(manifest, settings.index_dir, settings.model)
+        store.check_manifest(manifest, backend.location, settings.model)
         note = f"{chunking}: run `scoqa index update`" if chunking else ""
     except store.IndexMismatch as exc:
         note = str(exc)

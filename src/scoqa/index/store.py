@@ -145,8 +145,47 @@ class Index:
         """Identifier of the build, changed by every rebuild or update."""
         return str(self.manifest.get("build_id", ""))
 
+    # -- what the searcher reads (scoqa.index.backend.SearchIndex) --
+    def dense_top(self, vector: np.ndarray, k: int,
+                  allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` rows by inner product: (rows, scores); only ``allowed`` rows when given."""
+        n = len(self.chunks)
+        if n == 0 or (allowed is not None and not allowed.size):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None:
+            return exact_top(self.vectors, vector, k, allowed)
+        scores, rows = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(k, n))
+        keep = rows[0] >= 0
+        return rows[0][keep], scores[0][keep]
+
+    def bm25_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every passage for indexed ``terms`` (bm25s)."""
+        if not terms or not self.chunks:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.lexical.get_scores(terms), dtype=np.float32)
+
+    def vocabulary(self) -> dict[str, int]:
+        """The BM25 terms with their ids."""
+        return dict(getattr(self.lexical, "vocab_dict", {}) or {})
+
+    def document_frequencies(self) -> np.ndarray:
+        """Passages holding each BM25 term, by term id (bm25s keeps one column per term)."""
+        scores = getattr(self.lexical, "scores", None)
+        indptr = np.asarray(scores["indptr"]) if scores else np.zeros(1)
+        return np.diff(indptr) if indptr.size > 1 else np.zeros(0)
+
 
 # -- FAISS ---------------------------------------------------------------------------------------
+def exact_top(vectors: np.ndarray, vector: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` of ``rows`` by inner product, searched exactly (a few documents of a corpus)."""
+    scores = vectors[rows] @ vector
+    shifted = scores + 2.0  # cosines may be negative; keep every row, best first
+    k = min(k, shifted.size)
+    top = np.argpartition(-shifted, k - 1)[:k]
+    top = top[np.argsort(-shifted[top], kind="stable")]
+    return rows[top], scores[top]
+
+
 def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT) -> tuple[Any, str]:
     """Build the FAISS index for normalised vectors: exact up to ``exact_limit`` rows, HNSW above.
 

@@ -23,6 +23,7 @@ from ..api import ask
 from ..config import Settings, server_address
 from ..engine import get_engine
 from ..index import build, store
+from ..index.backend import open_backend
 from ..index.status import index_status
 from .html import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
 
@@ -144,7 +145,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     def document_choices(chosen: list[str] | None = None) -> gr.Dropdown:
         """The indexed documents for the selector, keeping the choices that still exist."""
         try:  # the manifest alone: the status panel beside it already compares the corpus
-            names = sorted(store.read_checked_manifest(settings.index_dir).get("passages") or {})
+            names = sorted(open_backend(settings).read_manifest().get("passages") or {})
         except Exception:  # the status panel says what is wrong
             names = []
         return gr.Dropdown(choices=names, value=[c for c in (chosen or []) if c in names])

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings, debug, index_dir_from_env
+from ..config import BACKENDS, Settings, debug, index_dir_from_env
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -53,7 +53,7 @@ def cmd_index_build(args: argparse.Namespace, settings: Settings) -> int:
         print(f"index is up to date: {report.chunks} passages from {report.files} file(s) "
               f"(use --force to rebuild from scratch)")
     else:
-        print(f"indexed {report.chunks} passages from {report.files} file(s) into {settings.index_dir} "
+        print(f"indexed {report.chunks} passages from {report.files} file(s) into {_where(settings)} "
               f"in {report.seconds:.1f}s ({report.embedded} embedded, {report.reused} reused, "
               f"{report.removed} removed)")
     return 0
@@ -72,7 +72,7 @@ def cmd_index_update(args: argparse.Namespace, settings: Settings) -> int:
     if not report.changed:
         print(f"index is up to date: {report.chunks} passages from {report.files} file(s)")
     else:
-        print(f"updated {settings.index_dir}: {report.embedded} passages embedded, {report.reused} reused, "
+        print(f"updated {_where(settings)}: {report.embedded} passages embedded, {report.reused} reused, "
               f"{report.removed} removed; {report.chunks} passages from {report.files} file(s)")
     return 0
 
@@ -90,9 +90,9 @@ def cmd_index_status(args: argparse.Namespace, settings: Settings) -> int:
         })
         return 0
     if not status.exists:
-        print(f"no index at {settings.index_dir} yet: run `scoqa index build`")
+        print(f"no index at {_where(settings)} yet: run `scoqa index build`")
     else:
-        print(f"index:   {settings.index_dir} — {status.chunks} passages from {status.files} file(s), "
+        print(f"index:   {_where(settings)} — {status.chunks} passages from {status.files} file(s), "
               f"model {status.model}, {status.faiss_index}, built {status.built_at}")
         print(f"corpus:  {settings.corpus_dir} — " + ("STALE, run `scoqa index update`" if status.stale else "up to date"))
     if status.note:
@@ -273,6 +273,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="index folder (default: $SCOQA_INDEX or ./index)")
     parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
                         help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
+    parser.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS,
+                        help="where the index lives: faiss (the index folder), qdrant (SCOQA_QDRANT_URL "
+                             "or SCOQA_QDRANT_PATH) or qdrant-edge (default: $SCOQA_BACKEND or faiss)")
 
 
 def _source_option(parser: argparse.ArgumentParser) -> None:
@@ -393,12 +396,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _where(settings: Settings) -> str:
+    """Where the index of ``settings`` lives (its folder, or its Qdrant collection)."""
+    from ..index.backend import open_backend
+
+    return open_backend(settings).location
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         auto_update_default=getattr(args, "auto_update_default", False),
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None),
+        backend=getattr(args, "backend", None),
     )
 
 

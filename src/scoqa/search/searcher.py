@@ -23,7 +23,7 @@ import numpy as np
 
 from ..index.embed import Embedder
 from ..index.sentences import Units
-from ..index.store import Index
+from ..index.backend import SearchIndex
 from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
 from ..lexical import Spelling, expand_query, find_acronyms
@@ -114,10 +114,10 @@ class Hit:
 class Searcher:
     """Search one loaded index with one embedder."""
 
-    def __init__(self, index: Index, embedder: Embedder) -> None:
+    def __init__(self, index: SearchIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        self._vocab_ids: dict[str, int] = dict(getattr(index.lexical, "vocab_dict", {}) or {})
+        self._vocab_ids: dict[str, int] = index.vocabulary()
         self._vocab = set(self._vocab_ids)
         self.acronyms = find_acronyms(c.text for c in index.chunks)
         self._units: Units | None = None
@@ -131,9 +131,7 @@ class Searcher:
         self._rows_by_source = {s: np.asarray(rows, dtype=np.int64) for s, rows in rows_by_source.items()}
         self._sources = sorted(rows_by_source)
         self._footnote = np.array([c.kind == "footnote" for c in index.chunks], dtype=bool)
-        scores = getattr(index.lexical, "scores", None)
-        indptr = np.asarray(scores["indptr"]) if scores else np.zeros(1)
-        self._df = np.diff(indptr) if indptr.size > 1 else np.zeros(0)
+        self._df = index.document_frequencies()
 
     @property
     def units(self) -> Units:
@@ -210,17 +208,7 @@ class Searcher:
 
     def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows by inner product: (rows, scores); only ``allowed`` rows when given."""
-        n = len(self.index.chunks)
-        if n == 0 or (allowed is not None and not allowed.size):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if allowed is not None:
-            # A few documents of the corpus: their vectors, searched exactly.
-            scores = self.index.vectors[allowed] @ query_vector
-            top = self._top(scores + 2.0, k)  # cosines may be negative; _top keeps positive scores
-            return allowed[top], scores[top]
-        scores, rows = self.index.dense.search(query_vector.reshape(1, -1).astype(np.float32), min(k, n))
-        keep = rows[0] >= 0
-        return rows[0][keep], scores[0][keep]
+        return self.index.dense_top(query_vector, k, allowed)
 
     def sources(self) -> list[str]:
         """The documents of the index (paths relative to the corpus), sorted."""
@@ -256,7 +244,7 @@ class Searcher:
         tokens = [t for t in query_terms(query) if t in self._vocab]
         if not tokens or n == 0:
             return np.zeros(n, dtype=np.float32)
-        return np.asarray(self.index.lexical.get_scores(tokens), dtype=np.float32)
+        return self.index.bm25_scores(tokens)
 
     @staticmethod
     def _top(scores: np.ndarray, k: int) -> np.ndarray:

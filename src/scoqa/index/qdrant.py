@@ -1,0 +1,389 @@
+"""The ``qdrant`` backend: the index as one Qdrant collection (``SCOQA_BACKEND=qdrant``).
+
+Where: ``SCOQA_QDRANT_URL`` (+ ``SCOQA_QDRANT_API_KEY``) for a server or cluster, otherwise
+Qdrant's in-process local mode in ``SCOQA_QDRANT_PATH`` (default ``<SCOQA_INDEX>/qdrant``); the
+collection is ``SCOQA_QDRANT_COLLECTION`` (default ``scoqa``).
+
+One point per passage, keyed by its id (source, lines and content hash, as a UUID5):
+
+* payload: the passage record (:meth:`Chunk.to_dict`), its row, its sentence units' spans, and the
+  build that wrote it;
+* ``dense``: the passage embedding (dot product = cosine, the vectors are normalised);
+* ``bm25``: a sparse vector holding the passage's bm25s score for each term (bm25s computes them
+  with scoqa's tokenizer, :func:`scoqa.text.query_terms`); a query is the sparse vector of its
+  term counts, so the dot product Qdrant returns is bm25s' score exactly, and the ranking is the
+  faiss backend's. (Qdrant's ``IDF`` modifier would keep the points unchanged by an update but
+  needs the document-length normalisation done outside; not measured yet.)
+* ``late`` and ``units``: the word-piece vectors (rounded to float16 like ``tokens.npz``) and the
+  sentence-unit vectors as multivectors with the ``MAX_SIM`` comparator, HNSW off.
+
+The manifest (model, dimension, chunking, per-source hashes, build id) and the BM25 vocabulary
+live in one more point without vectors, so every process on the collection sees the same one.
+
+A save upserts every passage of the new build (vectors that did not change are not embedded
+again: the build takes them from the loaded index) and then deletes the points of passages gone,
+then writes the manifest last. Queries only see points of the manifest's build, so a searcher
+never mixes two builds' rows; it reloads when the manifest's build id changes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import Settings
+from ..ingest.chunk import Chunk
+from . import store
+from .store import exact_top
+
+#: Points per upsert / scroll request.
+BATCH = 256
+_NAMESPACE = uuid.UUID("6f1d3c52-5b1e-4d7e-9a43-0c2d8f6a9e11")
+MANIFEST_ID = str(uuid.uuid5(_NAMESPACE, "scoqa:manifest"))
+DENSE, SPARSE, LATE, UNITS = "dense", "bm25", "late", "units"
+#: Seconds a request to a server may take before the backend says it cannot reach it.
+TIMEOUT = 10
+
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def point_id(chunk_id: str) -> str:
+    """The point id of a passage (Qdrant ids are integers or UUIDs)."""
+    return str(uuid.uuid5(_NAMESPACE, chunk_id))
+
+
+class IndexUnavailable(store.IndexProblem, ConnectionError):
+    """The Qdrant server cannot be reached."""
+
+
+def _client(settings: Settings) -> tuple[Any, str]:
+    """One client per server or local folder per process (local mode locks its folder)."""
+    from qdrant_client import QdrantClient
+
+    if settings.qdrant_url:
+        key = ("url", settings.qdrant_url)
+        where = f"Qdrant at {settings.qdrant_url}"
+    else:
+        path = (settings.qdrant_path or settings.index_dir / "qdrant").resolve()
+        key = ("path", str(path))
+        where = f"Qdrant local store {str(path)!r}"
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            if settings.qdrant_url:
+                client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key or None,
+                                      timeout=TIMEOUT, check_compatibility=False)
+            else:
+                Path(key[1]).mkdir(parents=True, exist_ok=True)
+                try:
+                    client = QdrantClient(path=key[1])
+                except RuntimeError as exc:  # the folder is locked by another process
+                    raise store.IndexLocked(f"{where} is in use by another process ({exc})",
+                                            "set SCOQA_QDRANT_URL to share one index between processes") from None
+            if not _clients:  # closed before the interpreter tears down the modules close() needs
+                atexit.register(_close_clients)
+            _clients[key] = client
+    return client, where
+
+
+def _close_clients(clients: dict[Any, Any] = _clients, lock: threading.Lock = _clients_lock) -> None:
+    """Close every client of ``clients`` (at exit: local mode and Edge write their folders on close)."""
+    with lock:
+        for client in clients.values():
+            with contextlib.suppress(Exception):
+                client.close()
+        clients.clear()
+
+
+class QdrantIndex:
+    """A loaded index whose dense and BM25 searches run in the Qdrant collection
+    (:class:`scoqa.index.backend.SearchIndex`)."""
+
+    def __init__(self, path: str, client: Any, collection: str, manifest: dict[str, Any], chunks: list[Chunk],
+                 vectors: np.ndarray, units: dict[str, np.ndarray] | None, tokens: dict[str, np.ndarray] | None,
+                 vocabulary: dict[str, int], frequencies: np.ndarray) -> None:
+        self.path = path
+        self.client = client
+        self.collection = collection
+        self.manifest = manifest
+        self.chunks = chunks
+        self.vectors = vectors
+        self.units = units
+        self.tokens = tokens
+        self._vocabulary = vocabulary
+        self._frequencies = frequencies
+        self.loaded_at = time.time()
+
+    @property
+    def build_id(self) -> str:
+        return str(self.manifest.get("build_id", ""))
+
+    def _this_build(self) -> Any:
+        from qdrant_client import models
+
+        return models.Filter(must=[models.FieldCondition(key="build", match=models.MatchValue(value=self.build_id))])
+
+    def _rows(self, points: list[Any]) -> np.ndarray:
+        return np.array([p.payload["row"] for p in points], dtype=np.int64)
+
+    def dense_top(self, vector: np.ndarray, k: int,
+                  allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.chunks)
+        if n == 0 or (allowed is not None and not allowed.size):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if allowed is not None:  # a few documents: their vectors, searched exactly, as the faiss backend does
+            return exact_top(self.vectors, vector, k, allowed)
+        points = self.client.query_points(
+            self.collection, query=np.asarray(vector, dtype=np.float32).tolist(), using=DENSE,
+            limit=min(k, n), query_filter=self._this_build(), with_payload=["row"],
+        ).points
+        return self._rows(points), np.array([p.score for p in points], dtype=np.float32)
+
+    def bm25_scores(self, terms: list[str]) -> np.ndarray:
+        from qdrant_client import models
+
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        ids, counts = np.unique([self._vocabulary[t] for t in terms if t in self._vocabulary], return_counts=True)
+        if not ids.size or not self.chunks:
+            return scores
+        points = self.client.query_points(
+            self.collection, query=models.SparseVector(indices=ids.tolist(), values=counts.astype(float).tolist()),
+            using=SPARSE, limit=len(self.chunks), query_filter=self._this_build(), with_payload=["row"],
+        ).points
+        scores[self._rows(points)] = [p.score for p in points]
+        return scores
+
+    def vocabulary(self) -> dict[str, int]:
+        return dict(self._vocabulary)
+
+    def document_frequencies(self) -> np.ndarray:
+        return self._frequencies
+
+
+class QdrantBackend:
+    """A Qdrant collection (:class:`scoqa.index.backend.Backend`)."""
+
+    def __init__(self, settings: Settings, connect: Any = None, folder: str = "qdrant") -> None:
+        """Args:
+            settings: Where the collection is (``SCOQA_QDRANT_*``).
+            connect: Makes the client, as :func:`_client` (qdrant-client) does; another engine
+                offers the same calls (:mod:`scoqa.index.qdrant_edge`).
+            folder: Name of the in-process store's folder in the index folder, by default.
+        """
+        self.settings = settings
+        self.collection = settings.qdrant_collection
+        self._connect = connect or _client
+        self._client: Any = None
+        self.folder = settings.qdrant_path or settings.index_dir / folder
+        where = settings.qdrant_url or str(self.folder)
+        self.location = f"collection {self.collection!r} in Qdrant {where}"
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client, _ = self._connect(self.settings)
+        return self._client
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one client call, turning a server that cannot be reached into one clear line."""
+        from qdrant_client.http.exceptions import ResponseHandlingException
+
+        try:
+            return fn(*args, **kwargs)
+        except (ResponseHandlingException, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "source", None) or exc
+            raise IndexUnavailable(
+                f"cannot reach Qdrant at {self.settings.qdrant_url or 'its local store'} to {what} "
+                f"({type(reason).__name__})",
+                "check SCOQA_QDRANT_URL (and SCOQA_QDRANT_API_KEY), or unset it to use a local store",
+            ) from None
+
+    def _exists(self) -> bool:
+        return bool(self._call("find the collection", self.client.collection_exists, self.collection))
+
+    def _manifest_point(self) -> dict[str, Any]:
+        if not self._exists():
+            names = [c.name for c in self._call("list collections", self.client.get_collections).collections]
+            others = f"; the collections there are: {', '.join(sorted(names))}" if names else ""
+            raise store.IndexNotFound(
+                f"no index in {self.location}{others}",
+                "run `scoqa index build`, or set SCOQA_QDRANT_COLLECTION to the collection that holds it",
+            )
+        found = self._call("read the manifest", self.client.retrieve, self.collection, [MANIFEST_ID],
+                           with_payload=True, with_vectors=False)
+        if not found:
+            raise store.IndexNotFound(f"no index in {self.location} (a build did not finish)",
+                                      "run `scoqa index build`")
+        return dict(found[0].payload or {})
+
+    def read_manifest(self) -> dict[str, Any]:
+        manifest = self._manifest_point().get("manifest")
+        if not isinstance(manifest, dict):
+            raise store.IndexCorrupt(f"the manifest in {self.location} is unreadable", store.REBUILD)
+        return manifest
+
+    def stamp(self) -> object:
+        try:
+            return self.read_manifest().get("build_id")
+        except store.IndexProblem:
+            return None
+
+    def _scroll(self) -> list[Any]:
+        points: list[Any] = []
+        offset = None
+        while True:
+            batch, offset = self._call("read the index", self.client.scroll, self.collection, limit=BATCH,
+                                       offset=offset, with_payload=True, with_vectors=True)
+            points.extend(p for p in batch if str(p.id) != MANIFEST_ID)
+            if offset is None:
+                return points
+
+    def load(self, model: str | None = None) -> QdrantIndex:
+        for _ in range(5):  # a build may be saving meanwhile: read until one whole build is seen
+            meta = self._manifest_point()
+            manifest = meta.get("manifest") or {}
+            store.check_manifest(manifest, self.location, model)
+            points = [p for p in self._scroll() if (p.payload or {}).get("build") == manifest.get("build_id")]
+            if len(points) == manifest.get("chunks") and self.read_manifest().get("build_id") == manifest.get("build_id"):
+                return self._assemble(manifest, meta, points)
+            time.sleep(0.2)
+        raise store.IndexCorrupt(
+            f"{self.location} holds {len(points)} passages of its build, its manifest says {manifest.get('chunks')}",
+            store.REBUILD,
+        )
+
+    def _assemble(self, manifest: dict[str, Any], meta: dict[str, Any], points: list[Any]) -> QdrantIndex:
+        dim = int(manifest.get("dim") or 0)
+        points.sort(key=lambda p: p.payload["row"])
+        chunks = [Chunk.from_dict(p.payload["chunk"]) for p in points]
+
+        def multi(point: Any, name: str) -> np.ndarray:
+            rows = (point.vector or {}).get(name) or []
+            return np.asarray(rows, dtype=np.float32).reshape(-1, dim)
+
+        def join(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            first = np.zeros(len(parts) + 1, dtype=np.int64)
+            first[1:] = np.cumsum([len(p) for p in parts])
+            vectors = np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
+            return first, vectors.astype(np.float32)
+
+        vectors = np.array([p.vector[DENSE] for p in points], dtype=np.float32).reshape(-1, dim)
+        token_first, token_vectors = join([multi(p, LATE) for p in points])
+        unit_first, unit_vectors = join([multi(p, UNITS) for p in points])
+        spans = [np.asarray(p.payload.get("unit_spans") or [], dtype=np.int64).reshape(-1, 2) for p in points]
+        units = {
+            "owner": np.repeat(np.arange(len(points), dtype=np.int64), np.diff(unit_first)),
+            "spans": np.concatenate(spans) if spans else np.zeros((0, 2), np.int64),
+            "first": unit_first,
+            "vectors": unit_vectors,
+        }
+        tokens = {"first": token_first, "vectors": token_vectors}
+        vocabulary = {str(term): int(i) for term, i in (meta.get("vocabulary") or {}).items()}
+        frequencies = np.asarray(meta.get("frequencies") or [], dtype=np.int64)
+        return QdrantIndex(self.location, self.client, self.collection, manifest, chunks, vectors,
+                           units if manifest.get("units") is not None else None,
+                           tokens if manifest.get("tokens") is not None else None, vocabulary, frequencies)
+
+    def _create(self, dim: int) -> None:
+        from qdrant_client import models
+
+        def multivector() -> Any:
+            return models.VectorParams(
+                size=dim, distance=models.Distance.DOT, hnsw_config=models.HnswConfigDiff(m=0),
+                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+            )
+
+        self._call("create the collection", self.client.create_collection, self.collection,
+                   vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.DOT),
+                                   LATE: multivector(), UNITS: multivector()},
+                   sparse_vectors_config={SPARSE: models.SparseVectorParams()},
+                   # a server shards and replicates the collection; local mode has one shard
+                   shard_number=(self.settings.qdrant_shards or None) if self.settings.qdrant_url else None,
+                   replication_factor=(self.settings.qdrant_replicas or None) if self.settings.qdrant_url else None)
+        if self.settings.qdrant_url:  # local mode has no payload indexes
+            self._call("index the build field", self.client.create_payload_index, self.collection, "build",
+                       models.PayloadSchemaType.KEYWORD)
+
+    def save(self, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray, lexical: Any,
+             units: dict[str, np.ndarray] | None, tokens: dict[str, np.ndarray] | None) -> None:
+        from qdrant_client import models
+        from scipy import sparse
+
+        dim = int(manifest["dim"])
+        if self._exists():
+            info = self._call("read the collection", self.client.get_collection, self.collection)
+            dense = info.config.params.vectors.get(DENSE) if isinstance(info.config.params.vectors, dict) else None
+            if dense is None or dense.size != dim:  # another model (a forced build): start afresh
+                self._call("drop the collection", self.client.delete_collection, self.collection)
+        if not self._exists():
+            self._create(dim)
+        build = manifest["build_id"]
+        raw = lexical.scores
+        vocabulary = {str(term): int(i) for term, i in lexical.vocab_dict.items()}
+        # One column per term id that has postings (bm25s may know a term no passage holds).
+        matrix = sparse.csc_matrix((raw["data"], raw["indices"], raw["indptr"]),
+                                   shape=(int(raw["num_docs"]), len(raw["indptr"]) - 1)).tocsr()
+        frequencies = np.diff(np.asarray(raw["indptr"]))
+
+        def point(row: int, chunk: Chunk) -> Any:
+            terms = matrix[row]
+            vector: dict[str, Any] = {
+                DENSE: vectors[row].astype(np.float32).tolist(),
+                SPARSE: models.SparseVector(indices=terms.indices.tolist(), values=terms.data.tolist()),
+            }
+            payload: dict[str, Any] = {"chunk": chunk.to_dict(), "row": row, "build": build}
+            if tokens is not None:
+                part = tokens["vectors"][tokens["first"][row]:tokens["first"][row + 1]]
+                if len(part):  # float16 as tokens.npz stores them, so both backends rank alike
+                    vector[LATE] = part.astype(np.float16).astype(np.float32).tolist()
+            if units is not None:
+                start, stop = int(units["first"][row]), int(units["first"][row + 1])
+                if stop > start:
+                    vector[UNITS] = units["vectors"][start:stop].astype(np.float32).tolist()
+                payload["unit_spans"] = np.asarray(units["spans"][start:stop]).tolist()
+            return models.PointStruct(id=point_id(chunk.id), vector=vector, payload=payload)
+
+        for start in range(0, len(chunks), BATCH):
+            batch = [point(row, chunks[row]) for row in range(start, min(start + BATCH, len(chunks)))]
+            self._call("write passages", self.client.upsert, self.collection, batch, wait=True)
+        keep = {point_id(c.id) for c in chunks} | {MANIFEST_ID}
+        gone = [p.id for p in self._scroll_ids() if str(p.id) not in keep]
+        if gone:
+            self._call("delete passages", self.client.delete, self.collection,
+                       models.PointIdsList(points=gone), wait=True)
+        manifest = {**manifest, "faiss_index": f"Qdrant collection {self.collection!r}", "backend": "qdrant"}
+        if units is not None:
+            manifest["units"] = int(units["owner"].size)
+        if tokens is not None:
+            manifest["tokens"] = int(tokens["vectors"].shape[0])
+        meta = {"manifest": manifest, "vocabulary": vocabulary, "frequencies": frequencies.tolist()}
+        self._call("write the manifest", self.client.upsert, self.collection,
+                   [models.PointStruct(id=MANIFEST_ID, vector={}, payload=meta)], wait=True)
+
+    def _scroll_ids(self) -> list[Any]:
+        points: list[Any] = []
+        offset = None
+        while True:
+            batch, offset = self._call("list passages", self.client.scroll, self.collection, limit=BATCH * 4,
+                                       offset=offset, with_payload=False, with_vectors=False)
+            points.extend(batch)
+            if offset is None:
+                return points
+
+    @contextlib.contextmanager
+    def lock(self, wait: float | None = None) -> Iterator[None]:
+        # One build at a time on this machine (a server has no lock of its own for this).
+        with store.build_lock(self.folder, wait):
+            yield
+
+    def tidy(self) -> list[Path]:
+        return []

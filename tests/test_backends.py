@@ -1,0 +1,173 @@
+"""One suite over the index backends (SCOQA_BACKEND): faiss (the index folder), qdrant
+(qdrant-client's in-process local mode) and qdrant-edge (qdrant-edge-py, Qdrant's engine
+in-process): build, incremental update, removal, the same answers on
+the report's gold questions, and bad settings that say what is wrong in one line."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from scoqa.config import Settings
+from scoqa.engine import get_engine
+from scoqa.index import build, store
+from scoqa.index.backend import SearchIndex, open_backend
+from scoqa.index.status import index_status
+
+from .conftest import CORPUS, load_jsonl
+
+BACKENDS = ("faiss", "qdrant", "qdrant-edge")
+GOLD = load_jsonl("gold_retrieval.jsonl")
+
+DOCS = {
+    "alpha.md": "# Alpha\n\nThe alpha treaty was signed in Almaty in March 1998 by five ministers.\n\n"
+                "Its second article sets up a joint border commission that meets twice a year.\n",
+    "beta.md": "# Beta\n\nThe beta programme trains customs officers in Tashkent every autumn.\n\n"
+               "Forty officers finished the course in its first year.\n",
+    "gamma.md": "# Gamma\n\nThe gamma observatory in Bishkek records earthquakes along the Tien Shan.\n",
+}
+
+
+def settings_for(kind: str, root: Path, **changes: object) -> Settings:
+    return Settings(corpus_dir=root / "corpus", index_dir=root / "index", backend=kind,
+                    qdrant_path=root / "qdrant").with_(**changes)
+
+
+@pytest.fixture(params=BACKENDS)
+def small(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = settings_for(request.param, tmp_path)
+    build.build_index(settings)
+    return settings
+
+
+def texts(settings: Settings) -> str:
+    return "\n".join(c.text for c in open_backend(settings).load(settings.model).chunks)
+
+
+def test_build_then_search(small: Settings) -> None:
+    index = open_backend(small).load(small.model)
+    assert isinstance(index, SearchIndex)
+    assert index.manifest["chunks"] == len(index.chunks) == len(index.vectors) > 0
+    assert sorted(index.manifest["sources"]) == sorted(DOCS)
+    status = index_status(small)
+    assert status.exists and not status.stale
+    hits = get_engine(small).retrieve("Where are earthquakes recorded?", k=1)
+    assert "gamma observatory" in hits[0].text
+    hits = get_engine(small).retrieve("customs officers training", k=1, sources=["beta.md"])
+    assert hits[0].source == "beta.md"
+
+
+def test_update_one_changed_file_embeds_only_it(small: Settings) -> None:
+    before = open_backend(small).load()
+    (small.corpus_dir / "beta.md").write_text(
+        DOCS["beta.md"].replace("Forty officers", "Sixty-two officers from Osh"), encoding="utf-8")
+    assert index_status(small).changed == ["beta.md"]
+    report = build.update_index(small)
+    assert report.changed and report.embedded == 1 and report.reused == len(before.chunks) - 1
+    after = open_backend(small).load()
+    assert after.build_id != before.build_id
+    assert "Sixty-two officers" in texts(small) and "Forty officers" not in texts(small)
+    assert not index_status(small).stale
+    hits = get_engine(small).retrieve("How many officers from Osh finished?", k=1)
+    assert "Sixty-two" in hits[0].text
+    assert build.update_index(small).changed is False  # nothing to do: nothing written
+
+
+def test_removed_file_leaves_the_index(small: Settings) -> None:
+    (small.corpus_dir / "gamma.md").unlink()
+    report = build.update_index(small)
+    assert report.removed >= 1 and report.embedded == 0
+    index = open_backend(small).load()
+    assert "gamma.md" not in index.manifest["sources"]
+    assert all(c.source != "gamma.md" for c in index.chunks)
+    assert len(index.chunks) == index.manifest["chunks"]
+    hits = get_engine(small).retrieve("earthquakes observatory", k=3)
+    assert all(h.source != "gamma.md" for h in hits)
+
+
+def test_model_mismatch_is_one_line(small: Settings) -> None:
+    with pytest.raises(store.IndexMismatch) as caught:
+        open_backend(small).load("another-model")
+    assert "\n" not in str(caught.value) and "another-model" in str(caught.value)
+    assert "scoqa index build --force" in str(caught.value)
+
+
+def test_missing_index_is_one_line(small: Settings, tmp_path: Path) -> None:
+    wrong = small.with_(index_dir=tmp_path / "elsewhere", qdrant_collection="nope")
+    with pytest.raises(store.IndexNotFound) as caught:
+        open_backend(wrong).read_manifest()
+    message = str(caught.value)
+    assert "\n" not in message and "scoqa index build" in message
+    if small.backend != "faiss":
+        assert "'nope'" in message and "SCOQA_QDRANT_COLLECTION" in message
+
+
+def test_unreachable_qdrant_server_is_one_line(tmp_path: Path) -> None:
+    from scoqa.index.qdrant import IndexUnavailable
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = settings_for("qdrant", tmp_path, qdrant_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(IndexUnavailable) as caught:
+        index_status(settings.with_(corpus_dir=CORPUS))
+    message = str(caught.value)
+    assert "\n" not in message and f"127.0.0.1:{port}" in message and "SCOQA_QDRANT_URL" in message
+    assert isinstance(caught.value, store.IndexProblem)  # the CLI prints it as one line
+
+
+def test_backend_setting_is_checked() -> None:
+    with pytest.raises(ValueError, match="SCOQA_BACKEND"):
+        Settings(backend="elastic")
+
+
+@pytest.fixture(scope="session", params=BACKENDS[1:])
+def report_in_qdrant(request: pytest.FixtureRequest, report_settings: Settings,
+                     tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The report's faiss index, saved as it is into a Qdrant collection (nothing embedded again)."""
+    root = tmp_path_factory.mktemp("report-qdrant")
+    settings = report_settings.with_(backend=request.param, qdrant_path=root / "qdrant", index_dir=root / "index")
+    faiss_index = store.load_index(report_settings.index_dir)
+    open_backend(settings).save(faiss_index.manifest, faiss_index.chunks, faiss_index.vectors,
+                                faiss_index.lexical, faiss_index.units, faiss_index.tokens)
+    return settings
+
+
+def test_qdrant_holds_the_same_index(report_settings: Settings, report_in_qdrant: Settings) -> None:
+    import numpy as np
+
+    faiss_index = store.load_index(report_settings.index_dir)
+    qdrant_index = open_backend(report_in_qdrant).load(report_in_qdrant.model)
+    assert [c.id for c in qdrant_index.chunks] == [c.id for c in faiss_index.chunks]
+    np.testing.assert_array_equal(qdrant_index.vectors, faiss_index.vectors)
+    for name in store.UNIT_ARRAYS:
+        np.testing.assert_array_equal(qdrant_index.units[name], faiss_index.units[name])
+    for name in store.TOKEN_ARRAYS:
+        np.testing.assert_array_equal(qdrant_index.tokens[name], faiss_index.tokens[name])
+    assert qdrant_index.vocabulary() == faiss_index.vocabulary()
+    np.testing.assert_array_equal(qdrant_index.document_frequencies(), faiss_index.document_frequencies())
+    terms = ["terrorism", "shanghai", "convent"]
+    np.testing.assert_allclose(qdrant_index.bm25_scores([t for t in terms if t in faiss_index.vocabulary()]),
+                               faiss_index.bm25_scores([t for t in terms if t in faiss_index.vocabulary()]),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_gold_top1_agrees_with_faiss(report_settings: Settings, report_in_qdrant: Settings) -> None:
+    faiss_engine, qdrant_engine = get_engine(report_settings), get_engine(report_in_qdrant)
+    same = hits_faiss = hits_qdrant = 0
+    for item in GOLD:
+        top_faiss = faiss_engine.retrieve(item["question"], k=1)[0]
+        top_qdrant = qdrant_engine.retrieve(item["question"], k=1)[0]
+        same += top_faiss.chunk_id == top_qdrant.chunk_id
+        hits_faiss += any(a in top_faiss.text for a in item["answers"])
+        hits_qdrant += any(a in top_qdrant.text for a in item["answers"])
+    print(f"{report_in_qdrant.backend}: top-1 identical {same}/{len(GOLD)}; recall@1 faiss {hits_faiss}/{len(GOLD)}, "
+          f"qdrant {hits_qdrant}/{len(GOLD)}")
+    assert same >= 0.95 * len(GOLD)
+    assert abs(hits_faiss - hits_qdrant) <= 1
