@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .config import Settings
 from .index import build, store
 from .index import status as corpus_status
-from .index.embed import Embedder, get_embedder
+from .index.embed import Embedder, embedder_for
 from .search.searcher import MODES, Hit, Searcher
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class Engine:
     @property
     def embedder(self) -> Embedder:
         """The shared embedding model."""
-        return get_embedder(self.settings.model)
+        return embedder_for(self.settings)
 
     def _stamp(self) -> tuple[int, int] | None:
         try:
