@@ -195,8 +195,10 @@ class OnnxEmbedder(Embedder):
     (except to make the export, once; see :mod:`scoqa.index.onnx_model`)."""
 
     runtime = "onnx"
-    #: Measured on the report's passages and sentences, longest first (docs/performance.md).
-    batch_size = 16
+    #: Measured on the report's passages and sentences, longest first (docs/performance.md): with
+    #: fused attention 4 and 8 tie, 16 is ~10-30 % slower and 64 half as fast; small batches also
+    #: keep the attention's intermediate arrays (batch x 12 x 256 x 256 floats) small.
+    batch_size = 8
 
     def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
         from . import onnx_model
