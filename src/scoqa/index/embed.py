@@ -205,7 +205,7 @@ class OnnxEmbedder(Embedder):
 
         source = local_model_folder(name, "the onnx runtime exports it")
         try:
-            self.onnx = onnx_model.load(source, Path(cache_dir) if cache_dir else default_cache_dir())
+            self.onnx = onnx_model.load(source, Path(cache_dir) if cache_dir else default_cache_dir(), name)
         except onnx_model.ExportError as exc:
             raise ModelError(str(exc)) from None
         super().__init__(name, self.onnx.dim, self.onnx.max_tokens)

@@ -227,9 +227,9 @@ def _open(folder: Path, source: Path) -> OnnxModel:
     return OnnxModel(session, tokenizer, inputs, int(manifest["dim"]), int(manifest["max_tokens"]), folder)
 
 
-def load(source: Path, cache_dir: Path) -> OnnxModel:
+def load(source: Path, cache_dir: Path, label: str = "") -> OnnxModel:
     """The checked ONNX export of the model folder ``source``, exported first if it is missing,
-    damaged or outdated (with a warning saying why).
+    damaged or outdated (with a warning saying why; ``label`` names the model there).
 
     Raises:
         ExportError: if the model cannot be exported or its export does not give torch's vectors.
@@ -247,7 +247,8 @@ def load(source: Path, cache_dir: Path) -> OnnxModel:
         except _Unusable as problem:
             reason = str(problem)
         if reason == "there is none yet":
-            log.warning("exporting the embedding model %s to ONNX in %s (once, about half a minute)", source.name, folder)
+            log.warning("exporting the embedding model %s to ONNX in %s (once, about half a minute)",
+                        label or source.name, folder)
         else:
             log.warning("the ONNX export in %s cannot be used: %s; exporting it again", folder, reason)
         export(source, folder)
