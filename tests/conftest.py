@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.config import Settings
+from scoqa.config import Settings, environment_without_settings
 from scoqa.engine import get_engine
 from scoqa.index.build import build_index
 from scoqa.index.embed import get_token_counter
@@ -25,12 +25,27 @@ def load_jsonl(name: str) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The session's cache folder (``SCOQA_CACHE``): the model is exported to ONNX once per
+    session, there, and every test and child process reuses that export."""
+    folder = tmp_path_factory.mktemp("scoqa-cache")
+    before = os.environ.get("SCOQA_CACHE")
+    os.environ["SCOQA_CACHE"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["SCOQA_CACHE"]
+    else:
+        os.environ["SCOQA_CACHE"] = before
+
+
 @pytest.fixture(autouse=True)
-def _clean_scoqa_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never depend on the caller's SCOQA_* settings."""
+def _clean_scoqa_env(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """Tests never depend on the caller's SCOQA_* settings (the session's cache folder aside)."""
     for name in list(os.environ):
-        if name.startswith("SCOQA_"):
+        if name.startswith("SCOQA_") and name != "SCOQA_CACHE":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("SCOQA_CACHE", str(model_cache))
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +86,7 @@ def running_app(settings: Settings, workdir: Path, extra_env: dict[str, str] | N
     import urllib.request
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    env = environment_without_settings()
     env.update(SCOQA_CORPUS=str(settings.corpus_dir), SCOQA_INDEX=str(settings.index_dir),
                GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(extra_env or {}))
     log = (workdir / "app.log").open("w", encoding="utf-8")

@@ -9,7 +9,14 @@ import pytest
 
 from scoqa.config import Settings
 from scoqa.index.status import IndexStatus
-from scoqa.interfaces.html import as_text, clean_history, highlight, reply_messages, reply_to_dict, status_html
+from scoqa.interfaces.html import (
+    as_text,
+    clean_history,
+    highlight,
+    reply_messages,
+    reply_to_dict,
+    status_html,
+)
 from scoqa.qa.answer import Quote, Reply
 from scoqa.search.searcher import Hit
 from scoqa.tools.evaluate import holds_answer

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-from scoqa.config import Settings
+from scoqa.config import Settings, environment_without_settings
 
 from .conftest import ROOT
 
 
 def scoqa(*args: str, settings: Settings | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    environ = environment_without_settings()
     if settings is not None:
         environ |= {"SCOQA_CORPUS": str(settings.corpus_dir), "SCOQA_INDEX": str(settings.index_dir)}
     environ |= env or {}
@@ -76,7 +75,7 @@ def test_ask_says_when_the_report_does_not_cover_it(report_settings) -> None:
 
 
 def test_chat_keeps_the_conversation(report_settings) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    environ = environment_without_settings()
     environ |= {"SCOQA_CORPUS": str(report_settings.corpus_dir), "SCOQA_INDEX": str(report_settings.index_dir)}
     result = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "chat"], input="Which exercise was held in Zhambyl?\n"
                             "When did it take place?\nquit\n", capture_output=True, text=True, env=environ,
@@ -108,7 +107,7 @@ def test_serve_starts_the_app_over_the_command_line_settings(report_settings, tm
     from .conftest import free_port
 
     port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")} | {"GRADIO_ANALYTICS_ENABLED": "False"}
+    environ = environment_without_settings() | {"GRADIO_ANALYTICS_ENABLED": "False"}
     process = subprocess.Popen(
         [sys.executable, "-m", "scoqa.interfaces.cli", "--corpus", str(report_settings.corpus_dir), "--index",
          str(report_settings.index_dir), "serve", "--port", str(port)],

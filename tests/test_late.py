@@ -52,22 +52,21 @@ def test_the_query_costs_one_forward_pass(engine) -> None:
     assert 1 <= len(tokens[0]) <= 6  # "died", "bes", "##lan" and the like; not "how", "in"
 
     # A whole hybrid query (dense search, sentence scores, the MaxSim rerank) runs the model once,
-    # on the question alone: count the transformer's forward passes and the rows each one saw.
+    # on the question alone: count the embedder's forward passes and the texts each one saw.
     engine.retrieve("Where is the RATS located?", k=3)  # the index is loaded, nothing computed lazily later
     passes: list[int] = []
-    transformer = engine.embedder.model[0].auto_model  # sentence-transformers calls its forward directly
-    forward = transformer.forward
+    embedder = engine.embedder
+    forward = embedder._forward
 
-    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
-        ids = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
-        passes.append(int(ids.shape[0]))
-        return forward(*args, **kwargs)
+    def counted(texts):  # type: ignore[no-untyped-def]
+        passes.append(len(texts))
+        return forward(texts)
 
-    transformer.forward = counted
+    embedder._forward = counted
     try:
         hits = engine.retrieve("How many people died in the Beslan school siege?", k=5, mode="hybrid")
     finally:
-        del transformer.forward
-    assert transformer.forward == forward
+        del embedder._forward
+    assert embedder._forward == forward
     assert hits and "Beslan" in hits[0].text
     assert passes == [1]  # one forward pass, over one text: the question

@@ -405,7 +405,7 @@ def test_an_index_of_another_dimension_is_refused(tmp_path, monkeypatch) -> None
     class WiderModel:
         dim = 512
 
-    monkeypatch.setattr("scoqa.engine.get_embedder", lambda name: WiderModel())
+    monkeypatch.setattr("scoqa.engine.embedder_for", lambda settings: WiderModel())
     with pytest.raises(store.IndexMismatch, match=r"dimension 384, but the model .* gives dimension 512: run "
                                                   r"`scoqa index build --force`"):
         Engine(settings).searcher()

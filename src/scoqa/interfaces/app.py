@@ -25,7 +25,14 @@ from ..engine import get_engine
 from ..index import build, store
 from ..index.backend import open_backend
 from ..index.status import index_status
-from .html import clean_history, error_message, reply_messages, reply_to_dict, status_html, user_message
+from .html import (
+    clean_history,
+    error_message,
+    reply_messages,
+    reply_to_dict,
+    status_html,
+    user_message,
+)
 
 log = logging.getLogger("scoqa.app")
 

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..config import BACKENDS, Settings, debug, index_dir_from_env
+from ..config import BACKENDS, RUNTIMES, Settings, debug, index_dir_from_env
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -252,7 +252,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from ..tools.bench_report import BenchOptions, format_result
 
     options = BenchOptions.tiny() if args.quick else BenchOptions()
-    changes = {"questions": args.questions, "threads": args.threads, "scale": args.scale, "repeat": args.repeat}
+    changes = {"questions": args.questions, "threads": args.threads, "scale": args.scale, "repeat": args.repeat,
+               "runtimes": args.runtimes}
     options = replace(options, **{k: v for k, v in changes.items() if v is not None})
     result = run_bench(settings, options, Path(args.questions_file or GOLD_QUESTIONS),
                        report=lambda line: print(f"bench: {line}", file=sys.stderr, flush=True))
@@ -276,12 +277,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS,
                         help="where the index lives: faiss (the index folder), qdrant (SCOQA_QDRANT_URL "
                              "or SCOQA_QDRANT_PATH) or qdrant-edge (default: $SCOQA_BACKEND or faiss)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default=argparse.SUPPRESS,
+                        help="what runs the model: onnx (onnxruntime) or torch (default: $SCOQA_RUNTIME or onnx)")
 
 
 def _source_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", metavar="DOC", default=None,
                         help="only this document (a path relative to the corpus, a file name or a folder); "
                              "repeat for several (default: all; `scoqa index status` lists them)")
+
+
+def _runtimes(text: str) -> tuple[str, ...]:
+    """Parse ``--runtimes``: comma-separated runtime names."""
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    wrong = [n for n in names if n not in RUNTIMES]
+    if not names or wrong:
+        raise argparse.ArgumentTypeError(f"must be runtimes from {', '.join(RUNTIMES)}, got {text!r}")
+    return names
 
 
 def _positive_int(text: str) -> int:
@@ -390,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="numbers of concurrent askers (default 1,2,4)")
     p.add_argument("--repeat", type=_positive_int, default=None, metavar="N",
                    help="full builds to time; the fastest counts (default 2)")
+    p.add_argument("--runtimes", type=_runtimes, default=None, metavar="R,R",
+                   help="embedding runtimes to compare in the run (default onnx,torch); the settings' "
+                        "runtime is always measured, first")
     p.add_argument("--json-out", default="bench-results.json", metavar="PATH",
                    help="where to write the results as JSON (default: ./bench-results.json)")
     p.set_defaults(handler=cmd_bench)
@@ -410,6 +425,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None),
         backend=getattr(args, "backend", None),
+        runtime=getattr(args, "runtime", None),
     )
 
 

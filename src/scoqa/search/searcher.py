@@ -21,9 +21,9 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
+from ..index.backend import SearchIndex
 from ..index.embed import Embedder
 from ..index.sentences import Units
-from ..index.backend import SearchIndex
 from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
 from ..lexical import Spelling, expand_query, find_acronyms

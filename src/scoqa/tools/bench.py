@@ -4,8 +4,13 @@ Everything runs on a copy of the corpus in a temporary folder (the user's ``inde
 touched). When the corpus has fewer than :data:`MIN_FILES` files, its largest text file is split
 at section headings into several files, so that "one file changed" means something.
 
+The embedding runtimes (onnx, torch) are measured side by side in the same run, on the same
+texts: builds one after the other, questions interleaved, a cold start each, and the cosine of
+each runtime's vectors against torch's.
+
 The machine is shared and timings are noisy: compare the ratios of one run (build against raw
-encode, update against build, retrieve against query embedding), not absolute numbers across runs.
+encode, update against build, retrieve against query embedding, onnx against torch), not absolute
+numbers across runs.
 The result is a :class:`~scoqa.tools.bench_report.BenchResult` (frozen dataclasses all the way down),
 printed as tables by :mod:`scoqa.tools.bench_report` and written as JSON.
 """
@@ -25,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import Settings, environment_without_settings
 from .bench_report import (
     BenchOptions,
     BenchResult,
@@ -33,9 +39,9 @@ from .bench_report import (
     ConcurrencyResult,
     LatencyResult,
     Machine,
+    RuntimeResult,
     UpdateResult,
 )
-from ..config import Settings, environment_without_settings
 from .bench_scale import run_scale
 
 #: The gold questions shipped with the tests, used as the query load.
@@ -119,51 +125,67 @@ def prepare_corpus(source: Path, target: Path, min_files: int = MIN_FILES) -> li
 
 
 # -- measurements --------------------------------------------------------------------------------
-def _warm_up(settings: Settings) -> None:
-    """Load the model, tokenizer, segmenter, faiss and bm25s so that no timing counts them."""
+def runtime_settings(settings: Settings, runtimes: Sequence[str]) -> dict[str, Settings]:
+    """``settings`` for each runtime to compare, the settings' own runtime first."""
+    return {runtime: settings.with_(runtime=runtime) for runtime in dict.fromkeys([settings.runtime, *runtimes])}
+
+
+def _warm_up(runtimes: dict[str, Settings]) -> None:
+    """Load the models (exporting the ONNX one if needed), tokenizer, segmenter, faiss and bm25s so
+    that no timing counts them."""
     import bm25s  # noqa: F401
     import faiss  # noqa: F401
 
-    from ..index.embed import get_embedder, get_token_counter
+    from ..index.embed import embedder_for, get_token_counter
     from ..ingest.chunk import sentence_spans
 
-    get_embedder(settings.model).encode(["warm-up sentence"] * 4)
-    get_token_counter(settings.model)("warm-up")
+    for settings in runtimes.values():
+        embedder_for(settings).encode(["warm-up sentence"] * 4)
+        get_token_counter(settings.model)("warm-up")
     sentence_spans("Warm up. The segmenter.")
 
 
-def measure_build(settings: Settings, files: int, repeat: int, report: ReportFn) -> BuildResult:
-    """Time ``build_index`` and raw ``model.encode`` on the same passages; keep the best of each."""
+def measure_build(runtimes: dict[str, Settings], files: int, repeat: int, report: ReportFn) -> dict[str, BuildResult]:
+    """Time ``build_index`` and the runtime's raw ``encode`` on the same passages, for each runtime
+    in turn (the first builds the settings' index, the others an index of their own beside it);
+    keep the best of each."""
     from ..index import store
     from ..index.build import build_index
-    from ..index.embed import get_embedder
+    from ..index.embed import embedder_for
     from ..index.sentences import unit_texts
 
-    model = get_embedder(settings.model).model
-    build_times, encode_times = [], []
+    build_times: dict[str, list[float]] = {runtime: [] for runtime in runtimes}
+    encode_times: dict[str, list[float]] = {runtime: [] for runtime in runtimes}
     chunks = 0
     for attempt in range(1, repeat + 1):
-        report(f"full build {attempt}/{repeat} ...")
-        built = build_index(settings)
-        build_times.append(built.seconds)
-        chunks = built.chunks
-        # The build embeds each passage and each of its sentences; raw encode gets the same texts.
-        built_chunks = store.load_index(settings.index_dir).chunks
-        texts = [c.context for c in built_chunks] + unit_texts(built_chunks)
-        report(f"raw model.encode {attempt}/{repeat} of {len(texts)} passages ...")
-        started = time.perf_counter()
-        model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
-        encode_times.append(time.perf_counter() - started)
-    seconds, encode_seconds = min(build_times), min(encode_times)
-    return BuildResult(
-        files=files,
-        chunks=chunks,
-        seconds=seconds,
-        chunks_per_s=chunks / seconds,
-        encode_seconds=encode_seconds,
-        encode_chunks_per_s=chunks / encode_seconds,
-        throughput_ratio=encode_seconds / seconds,
-    )
+        for n, (runtime, settings) in enumerate(runtimes.items()):
+            if n:
+                settings = settings.with_(index_dir=settings.index_dir.with_name(f"{settings.index_dir.name}-{runtime}"))
+            report(f"full build {attempt}/{repeat} with {runtime} ...")
+            built = build_index(settings)
+            build_times[runtime].append(built.seconds)
+            chunks = built.chunks
+            # The build embeds each passage and each of its sentences; raw encode gets the same texts.
+            built_chunks = store.load_index(settings.index_dir).chunks
+            texts = [c.context for c in built_chunks] + unit_texts(built_chunks)
+            embedder = embedder_for(settings)
+            report(f"raw encode with {runtime} {attempt}/{repeat} of {len(texts)} texts (batch {embedder.batch_size}) ...")
+            started = time.perf_counter()
+            embedder.encode(texts)
+            encode_times[runtime].append(time.perf_counter() - started)
+    results = {}
+    for runtime in runtimes:
+        seconds, encode_seconds = min(build_times[runtime]), min(encode_times[runtime])
+        results[runtime] = BuildResult(
+            files=files,
+            chunks=chunks,
+            seconds=seconds,
+            chunks_per_s=chunks / seconds,
+            encode_seconds=encode_seconds,
+            encode_chunks_per_s=chunks / encode_seconds,
+            throughput_ratio=encode_seconds / seconds,
+        )
+    return results
 
 
 def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) -> tuple[UpdateResult, ...]:
@@ -188,28 +210,67 @@ def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) 
     return tuple(results)
 
 
-def measure_latency(settings: Settings, questions: Sequence[str], report: ReportFn) -> LatencyResult:
-    """Time embedding, ``retrieve`` and ``ask`` for each question, interleaved so noise hits all three."""
+def measure_latency(runtimes: dict[str, Settings], questions: Sequence[str],
+                    report: ReportFn) -> dict[str, LatencyResult]:
+    """Time embedding, ``retrieve`` and ``ask`` for each question with each runtime, on the first
+    runtime's index, interleaved so noise hits them all alike."""
     from ..api import ask, retrieve
     from ..engine import get_engine
 
-    engine = get_engine(settings)
-    embedder = engine.searcher(show_progress=False).embedder
-    for question in questions[:3]:  # first calls load the index and warm caches
-        ask(question, settings=settings)
-    report(f"latency over {len(questions)} questions ...")
-    embed, found, answered = [], [], []
+    first = next(iter(runtimes.values()))
+    runtimes = {runtime: settings.with_(index_dir=first.index_dir) for runtime, settings in runtimes.items()}
+    embedders = {runtime: get_engine(settings).searcher(show_progress=False).embedder
+                 for runtime, settings in runtimes.items()}
+    for settings in runtimes.values():
+        for question in questions[:3]:  # first calls load the index and warm caches
+            ask(question, settings=settings)
+    report(f"latency over {len(questions)} questions with {', '.join(runtimes)} ...")
+    timings: dict[str, tuple[list[float], list[float], list[float]]] = {runtime: ([], [], []) for runtime in runtimes}
     for question in questions:
-        started = time.perf_counter()
-        embedder.encode([question])
-        embed.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        retrieve(question, k=5, settings=settings)
-        found.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        ask(question, settings=settings)
-        answered.append(time.perf_counter() - started)
-    return LatencyResult(len(questions), *_ms_percentiles(embed), *_ms_percentiles(found), *_ms_percentiles(answered))
+        for runtime, settings in runtimes.items():
+            embed, found, answered = timings[runtime]
+            started = time.perf_counter()
+            embedders[runtime].encode([question])
+            embed.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            retrieve(question, k=5, settings=settings)
+            found.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ask(question, settings=settings)
+            answered.append(time.perf_counter() - started)
+    return {runtime: LatencyResult(len(questions), *_ms_percentiles(embed), *_ms_percentiles(found),
+                                   *_ms_percentiles(answered))
+            for runtime, (embed, found, answered) in timings.items()}
+
+
+def measure_agreement(runtimes: dict[str, Settings], questions: Sequence[str]) -> dict[str, float]:
+    """The least cosine between each runtime's vectors and torch's: sentence vectors and content
+    word-piece vectors of the index's passages and of the questions."""
+    from ..index import store
+    from ..index.embed import embedder_for
+
+    first = next(iter(runtimes.values()))
+    passages = [c.context for c in store.load_index(first.index_dir).chunks]
+    reference = embedder_for(first.with_(runtime="torch"))
+    expected = [reference.encode_with_tokens(passages), reference.encode_with_tokens(questions, query=True)]
+    least = {}
+    for runtime, settings in runtimes.items():
+        embedder = embedder_for(settings)
+        got = [embedder.encode_with_tokens(passages), embedder.encode_with_tokens(questions, query=True)]
+        least[runtime] = min(
+            min(_least_cosine(vectors, want_vectors),
+                _least_cosine(np.concatenate([*tokens, np.zeros((0, embedder.dim), np.float32)]),
+                              np.concatenate([*want_tokens, np.zeros((0, embedder.dim), np.float32)])))
+            for (vectors, tokens), (want_vectors, want_tokens) in zip(got, expected))
+    return least
+
+
+def _least_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    if a.shape != b.shape:
+        return -1.0  # other word pieces kept: as far apart as vectors get
+    if not len(a):
+        return 1.0
+    return float(np.min(np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))))
 
 
 _COLD_START = """
@@ -218,13 +279,16 @@ from pathlib import Path
 started = time.time()
 from scoqa import ask
 from scoqa.config import Settings
-from scoqa.index.embed import get_embedder
+from scoqa.index.embed import embedder_for
 imported = time.time()
-settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]), model=sys.argv[3])
-get_embedder(settings.model)
+settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]), model=sys.argv[3], runtime=sys.argv[5])
+embedder_for(settings)
 loaded = time.time()
 ask(sys.argv[4], settings=settings)
-print(json.dumps({"started": started, "imported": imported, "loaded": loaded, "answered": time.time()}))
+answered = time.time()
+# This process's own peak: the kernel's ru_maxrss of a child starts from its parent's RSS at the fork.
+peak = next((int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")), None)
+print(json.dumps({"started": started, "imported": imported, "loaded": loaded, "answered": answered, "peak_kb": peak}))
 """
 
 
@@ -234,16 +298,18 @@ def measure_cold_start(settings: Settings, question: str, report: ReportFn) -> C
     Raises:
         RuntimeError: if that process fails (its error output is included).
     """
-    report("cold start in a new process ...")
+    report(f"cold start in a new process with {settings.runtime} ...")
     env = environment_without_settings()
     args = [sys.executable, "-c", _COLD_START, str(settings.corpus_dir), str(settings.index_dir),
-            settings.model, question]
+            settings.model, question, settings.runtime]
     with tempfile.TemporaryFile() as errors:
         spawned = time.time()
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=env)
         assert process.stdout is not None
         output = process.stdout.read()
-        # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would mix in every earlier child).
+        # wait4 gives this child's peak RSS (RUSAGE_CHILDREN would mix in every earlier child), but
+        # no less than the RSS of this process when it forked: the child's own VmHWM is used where
+        # /proc has it.
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
@@ -255,7 +321,7 @@ def measure_cold_start(settings: Settings, question: str, report: ReportFn) -> C
         first_answer_seconds=stamps["answered"] - spawned,
         import_seconds=stamps["imported"] - spawned,
         model_load_seconds=stamps["loaded"] - stamps["imported"],
-        peak_rss_mb=usage.ru_maxrss / 1024,  # kilobytes on Linux
+        peak_rss_mb=(stamps.get("peak_kb") or usage.ru_maxrss) / 1024,  # kilobytes on Linux
     )
 
 
@@ -280,6 +346,7 @@ def machine_info() -> Machine:
     import platform
 
     import faiss
+    import onnxruntime
     import psutil
     import torch
 
@@ -299,6 +366,7 @@ def machine_info() -> Machine:
         python=platform.python_version(),
         torch=torch.__version__,
         torch_threads=torch.get_num_threads(),
+        onnxruntime=onnxruntime.__version__,
         faiss=faiss.__version__,
     )
 
@@ -308,7 +376,9 @@ def run_bench(settings: Settings, options: BenchOptions, questions_file: Path = 
     """Run every measurement on a temporary copy of ``settings.corpus_dir``.
 
     Args:
-        settings: The corpus to copy, the model and the chunking (the index setting is ignored).
+        settings: The corpus to copy, the model, the runtime and the chunking (the index setting is
+            ignored). ``build``, ``latency`` and ``cold_start`` are its runtime's; ``options.runtimes``
+            are measured beside it.
         options: What to measure.
         questions_file: JSONL file whose ``question`` fields are the query load.
         report: Called with a progress line before each step.
@@ -324,12 +394,19 @@ def run_bench(settings: Settings, options: BenchOptions, questions_file: Path = 
     with tempfile.TemporaryDirectory(prefix="scoqa-bench-") as tmp:
         files = prepare_corpus(settings.corpus_dir, Path(tmp) / "corpus")
         bench = settings.with_(corpus_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index", auto_update=False)
-        say(f"benchmark corpus: {len(files)} file(s) in {tmp}; loading the model ...")
-        _warm_up(bench)
-        build = measure_build(bench, len(files), options.repeat, say)
-        updates = measure_updates(bench, build.seconds, say)
-        latency = measure_latency(bench, questions, say)
-        cold = measure_cold_start(bench, questions[0], say)
+        runtimes = runtime_settings(bench, options.runtimes)
+        say(f"benchmark corpus: {len(files)} file(s) in {tmp}; loading the model ({', '.join(runtimes)}) ...")
+        _warm_up(runtimes)
+        builds = measure_build(runtimes, len(files), options.repeat, say)
+        updates = measure_updates(bench, builds[bench.runtime].seconds, say)
+        latencies = measure_latency(runtimes, questions, say)
+        colds = {runtime: measure_cold_start(settings.with_(index_dir=bench.index_dir), questions[0], say)
+                 for runtime, settings in runtimes.items()}
         concurrency = measure_concurrency(bench, questions, options.threads, say)
+        say("cosine of each runtime's vectors against torch's ...")
+        agreement = measure_agreement(runtimes, questions)
     scale = tuple(run_scale(options.scale, options.scale_queries, say))
-    return BenchResult(machine_info(), options, build, updates, latency, cold, concurrency, scale)
+    compared = tuple(RuntimeResult(runtime, latencies[runtime], builds[runtime], colds[runtime], agreement[runtime])
+                     for runtime in runtimes)
+    return BenchResult(machine_info(), options, builds[bench.runtime], updates, latencies[bench.runtime],
+                       colds[bench.runtime], concurrency, scale, compared)

@@ -1,4 +1,4 @@
-"""The records of a ``scoqa bench`` run, the targets of issue 7 checked against them, and the tables.
+"""The records of a ``scoqa bench`` run, the targets of issues 7 and 14 checked against them, and the tables.
 
 The tables are Markdown, so that a run's output can go into the README as it is.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from ..config import RUNTIMES
 from .bench_scale import ScaleResult
 
 #: The size at which the scale targets apply.
@@ -17,6 +18,14 @@ TARGET_SCALE = 1_000_000
 DEFAULT_SCALE = (10_000, 100_000, 1_000_000)
 QUICK_SCALE = (2_000, 5_000)
 DEFAULT_THREADS = (1, 2, 4)
+#: The targets of issue 14, by name: onnx against torch in one run.
+RUNTIME_GOALS = {
+    "onnx retrieve() p50": "<= 0.4x torch question embedding p50",
+    "onnx ask() p50": "<= 1.1x onnx retrieve() p50",
+    "onnx build throughput": ">= 1.7x torch",
+    "onnx cold start": "first answer <= 1.0 s, peak RSS <= 400 MiB",
+    "onnx vectors": "cosine >= 1 - 1e-5 against torch",
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class BenchOptions:
         scale_queries: Queries per scale size.
         repeat: Full builds (and raw encodes) to run; the fastest of each counts.
         quick: The tiny setting (recorded in the result).
+        runtimes: Embedding runtimes to compare, measured side by side in the run.
     """
 
     questions: int | None = None
@@ -38,6 +48,7 @@ class BenchOptions:
     scale_queries: int = 200
     repeat: int = 2
     quick: bool = False
+    runtimes: tuple[str, ...] = RUNTIMES
 
     @classmethod
     def tiny(cls) -> BenchOptions:
@@ -112,6 +123,26 @@ class LatencyResult:
 
 
 @dataclass(frozen=True)
+class RuntimeResult:
+    """One embedding runtime, measured in the same run as the others, on the same texts.
+
+    Attributes:
+        runtime: ``onnx`` or ``torch``.
+        latency: Question embedding, ``retrieve`` and ``ask``, interleaved with the other runtimes.
+        build: Full builds of the benchmark corpus (and the runtime's raw encode of the same texts).
+        cold_start: A new process that loads the model and answers one question.
+        min_cosine: The least cosine between this runtime's vectors and torch's, over the passages'
+            and questions' sentence vectors and their content word-piece vectors.
+    """
+
+    runtime: str
+    latency: LatencyResult
+    build: BuildResult
+    cold_start: ColdStartResult
+    min_cosine: float
+
+
+@dataclass(frozen=True)
 class ColdStartResult:
     """A new process answering one question.
 
@@ -154,7 +185,7 @@ class Machine:
         cpu_model: The ``model name`` of ``/proc/cpuinfo``.
         ram_gb: Total memory in GiB.
         load_average_1min: Load average when the run ended (other work on a shared machine).
-        python, torch, faiss: Versions.
+        python, torch, onnxruntime, faiss: Versions.
         torch_threads: Threads torch uses for one model call.
     """
 
@@ -165,12 +196,17 @@ class Machine:
     python: str
     torch: str
     torch_threads: int
+    onnxruntime: str
     faiss: str
 
 
 @dataclass(frozen=True)
 class BenchResult:
-    """Everything one ``scoqa bench`` run measured (see :mod:`scoqa.tools.bench_report` for targets)."""
+    """Everything one ``scoqa bench`` run measured (see :mod:`scoqa.tools.bench_report` for targets).
+
+    ``build``, ``latency`` and ``cold_start`` are those of the settings' runtime (the default:
+    onnx); ``runtimes`` holds every runtime compared, that one first.
+    """
 
     machine: Machine
     options: BenchOptions
@@ -180,6 +216,11 @@ class BenchResult:
     cold_start: ColdStartResult
     concurrency: tuple[ConcurrencyResult, ...]
     scale: tuple[ScaleResult, ...]
+    runtimes: tuple[RuntimeResult, ...] = ()
+
+    def runtime(self, name: str) -> RuntimeResult | None:
+        """The comparison's figures for runtime ``name`` (None if it was not measured)."""
+        return next((r for r in self.runtimes if r.runtime == name), None)
 
     def to_json(self) -> dict[str, object]:
         """The result as plain JSON data, targets included."""
@@ -207,8 +248,34 @@ def _check(name: str, goal: str, measured: str, ok: bool | None) -> Target:
     return Target(name, goal, measured, "not run" if ok is None else ("pass" if ok else "miss"))
 
 
+def runtime_targets(result: BenchResult) -> list[Target]:
+    """The targets of issue 14: onnx against torch, measured in the same run ("not run" for what
+    this run did not measure)."""
+    onnx, torch = result.runtime("onnx"), result.runtime("torch")
+    checks: dict[str, tuple[str, bool] | None] = {name: None for name in RUNTIME_GOALS}
+    if onnx is not None and torch is not None:
+        lat, ref = onnx.latency, torch.latency
+        checks["onnx retrieve() p50"] = (
+            f"{lat.retrieve_p50_ms / ref.embed_p50_ms:.2f}x ({lat.retrieve_p50_ms:.1f} vs {ref.embed_p50_ms:.1f} ms)",
+            lat.retrieve_p50_ms <= 0.4 * ref.embed_p50_ms)
+        checks["onnx build throughput"] = (
+            f"{onnx.build.chunks_per_s / torch.build.chunks_per_s:.2f}x "
+            f"({onnx.build.chunks_per_s:.1f} vs {torch.build.chunks_per_s:.1f} passages/s)",
+            onnx.build.chunks_per_s >= 1.7 * torch.build.chunks_per_s)
+        checks["onnx vectors"] = (f"least cosine {onnx.min_cosine:.7f}", onnx.min_cosine >= 1 - 1e-5)
+    if onnx is not None:
+        lat, cold = onnx.latency, onnx.cold_start
+        checks["onnx ask() p50"] = (
+            f"{lat.ask_p50_ms / lat.retrieve_p50_ms:.2f}x ({lat.ask_p50_ms:.1f} vs {lat.retrieve_p50_ms:.1f} ms)",
+            lat.ask_p50_ms <= 1.1 * lat.retrieve_p50_ms)
+        checks["onnx cold start"] = (f"{cold.first_answer_seconds:.2f} s, {cold.peak_rss_mb:.0f} MiB",
+                                     cold.first_answer_seconds <= 1.0 and cold.peak_rss_mb <= 400)
+    return [_check(name, goal, *(checks[name] or ("not measured in this run", None)))
+            for name, goal in RUNTIME_GOALS.items()]
+
+
 def targets(result: BenchResult) -> list[Target]:
-    """Every target of issue 7 with its measured value."""
+    """Every target of issues 7 and 14 with its measured value."""
     build, latency = result.build, result.latency
     unchanged, changed = result.updates
     big = next((s for s in result.scale if s.vectors >= TARGET_SCALE), None)
@@ -236,6 +303,7 @@ def targets(result: BenchResult) -> list[Target]:
         _check("build throughput", ">= 80% of raw model.encode",
                f"{build.throughput_ratio:.0%} ({build.chunks_per_s:.1f} vs {build.encode_chunks_per_s:.1f} passages/s)",
                build.throughput_ratio >= 0.8),
+        *runtime_targets(result),
     ]
 
 
@@ -243,6 +311,17 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def runtime_table(runtimes: Sequence[RuntimeResult]) -> str:
+    """The runtimes side by side, one row each (the README's Performance table)."""
+    return _table(
+        ("runtime", "question p50 / p95", "retrieve p50", "ask p50", "build passages/s", "new process → first answer",
+         "peak RSS", "cosine vs torch (least)"),
+        [(r.runtime, f"{r.latency.embed_p50_ms:.1f} / {r.latency.embed_p95_ms:.1f} ms", f"{r.latency.retrieve_p50_ms:.1f} ms",
+          f"{r.latency.ask_p50_ms:.1f} ms", f"{r.build.chunks_per_s:.1f}", f"{r.cold_start.first_answer_seconds:.2f} s",
+          f"{r.cold_start.peak_rss_mb:.0f} MiB", f"{r.min_cosine:.7f}") for r in runtimes],
+    )
 
 
 def format_result(result: BenchResult) -> str:
@@ -272,7 +351,10 @@ def format_result(result: BenchResult) -> str:
     for c in result.concurrency:
         rows.append((f"{c.threads} concurrent asker(s)", f"{c.questions_per_s:.1f} questions/s",
                      f"{c.questions} questions in {c.seconds:.2f} s"))
-    parts = ["### Pipeline (real corpus)", _table(("measurement", "value", "detail"), rows)]
+    parts = [f"### Pipeline (real corpus, runtime {result.runtimes[0].runtime if result.runtimes else 'onnx'})",
+             _table(("measurement", "value", "detail"), rows)]
+    if result.runtimes:
+        parts += ["### Embedding runtimes (same run, same texts, interleaved)", runtime_table(result.runtimes)]
     if result.scale:
         parts += ["### Dense search at scale (synthetic 384-d vectors)", _table(
             ("vectors", "index (size policy)", "build s", "index MiB", "RSS growth MiB", "search p50 ms",
@@ -286,5 +368,5 @@ def format_result(result: BenchResult) -> str:
     m = result.machine
     parts.append(f"Machine: {m.cpus} CPUs ({m.cpu_model}), {m.ram_gb} GiB RAM, load average "
                  f"{m.load_average_1min} at the end; Python {m.python}, torch {m.torch} "
-                 f"({m.torch_threads} threads), faiss {m.faiss}.")
+                 f"({m.torch_threads} threads), onnxruntime {m.onnxruntime}, faiss {m.faiss}.")
     return "\n\n".join(parts)
