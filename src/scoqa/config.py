@@ -9,6 +9,7 @@ Environment variables (all optional):
 * ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 200).
 * ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn
   (default: off for the API and CLI, on in the app).
+* ``SCOQA_MAX_UPLOAD_MB``: the largest file the app accepts for upload, in MB (default 50).
 * ``SCOQA_HOST`` / ``SCOQA_PORT``: where the app listens (default ``127.0.0.1:7860``).
 * ``SCOQA_DEBUG``: ``1`` to let the CLI show tracebacks.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_TOKENS = 200
+DEFAULT_MAX_UPLOAD_MB = 50
 #: all-MiniLM-L6-v2 reads at most 256 word pieces, two of them the [CLS]/[SEP] markers.
 MODEL_MAX_TOKENS = 256
 
@@ -64,6 +66,7 @@ class Settings:
         model: sentence-transformers model name or local path.
         chunk_tokens: Word-piece budget for the text of one passage.
         auto_update: Whether a stale index is updated on load (otherwise a warning).
+        max_upload_mb: The largest file the app takes in for the corpus, in MB.
     """
 
     corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
@@ -71,8 +74,11 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     auto_update: bool = False
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
 
     def __post_init__(self) -> None:
+        if self.max_upload_mb < 1:
+            raise ValueError(f"max_upload_mb must be at least 1, got {self.max_upload_mb}")
         if not 16 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 2:
             raise ValueError(
                 f"chunk_tokens must be between 16 and {MODEL_MAX_TOKENS - 2}, got {self.chunk_tokens}"
@@ -94,6 +100,7 @@ class Settings:
             "model": os.environ.get("SCOQA_MODEL") or DEFAULT_MODEL,
             "chunk_tokens": _env_int("SCOQA_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS),
             "auto_update": _env_bool("SCOQA_AUTO_UPDATE", auto_update_default),
+            "max_upload_mb": _env_int("SCOQA_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
         }
         for key, value in overrides.items():
             if value is not None:

@@ -231,3 +231,13 @@ def status_html(status: IndexStatus | None, error: str = "") -> str:
     hint = '<p class="scoqa-hint">Press “Rebuild index” to take them in.</p>' if status.stale else ""
     return (f'<div class="scoqa-index"><div class="scoqa-index-state">{state}</div><table>{body}</table>'
             f"{hint}{problems}</div>")
+
+
+def outcome_lines_html(lines: Sequence[tuple[bool, str]]) -> str:
+    """What happened to each uploaded file (or to a removed document): one line each, the problems
+    marked; ``lines`` holds ``(ok, text)`` pairs."""
+    if not lines:
+        return ""
+    items = "".join(f'<li class="{"scoqa-done" if ok else "scoqa-refused"}">{"" if ok else "⚠ "}{html.escape(text)}</li>'
+                    for ok, text in lines)
+    return f'<ul class="scoqa-outcomes">{items}</ul>'
