@@ -56,8 +56,24 @@ def test_upload_a_good_and_a_broken_pdf_ask_then_remove(page, app_module, tmp_pa
 
         ask(page, "When was the Vardenfell lighthouse rebuilt?")
         assert "1973" in page.locator(ANSWERS).last.inner_text()
-        assert "lighthouse.pdf" in page.locator(SOURCE_TITLES).first.inner_text()
+        title = page.locator(SOURCE_TITLES).first
+        assert "lighthouse.pdf" in title.inner_text()
         assert not (settings.corpus_dir / "broken.pdf").exists()
+
+        title.click()  # the source opens; its Open link shows the page in a new tab, the quote highlighted
+        with page.context.expect_page() as opened:
+            page.locator("#scoqa-chat a.scoqa-open", has_text="Open page 1").first.click()
+        view = opened.value
+        picture = view.locator("#scoqa-page")
+        picture.wait_for()
+        assert int(picture.get_attribute("data-highlights") or 0) >= 1
+        assert view.evaluate("document.getElementById('scoqa-page').naturalWidth") > 500
+        assert "1973" in view.locator("#passage mark").first.inner_text()
+        assert view.url.endswith("#cited") and view.locator(".sheet #cited").count() == 1  # scrolled to the mark
+        view.screenshot(path=str(tmp_path / "page-view.png"))
+        if REFRESH_SCREENSHOT:
+            shutil.copyfile(tmp_path / "page-view.png", ROOT / "docs" / "page-view.png")
+        view.close()
 
         row.get_by_role("button", name="Remove").click()
         outcome(page, "lighthouse.pdf removed")

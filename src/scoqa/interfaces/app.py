@@ -29,6 +29,7 @@ from ..engine import get_engine
 from ..index import build, store
 from ..index.corpus import add_files, remove_document
 from ..index.status import index_status
+from . import viewer
 from .html import (
     clean_history,
     error_message,
@@ -364,8 +365,11 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bo
     """Queue and serve ``demo`` (kwargs go to ``Blocks.launch``, e.g. ``prevent_thread_lock``)."""
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
     settings: Settings | None = getattr(demo, "scoqa_settings", None)
-    if settings is not None:  # Gradio itself refuses larger uploads, before they are written out
+    if settings is not None:
+        # Gradio itself refuses larger uploads, before they are written out.
         kwargs.setdefault("max_file_size", settings.max_upload_mb * 1024 * 1024)
+        # The cited pages are served beside the app, by FastAPI routes of its own application.
+        kwargs.setdefault("app_kwargs", {}).setdefault("routes", []).extend(viewer.routes(settings))
     return demo.launch(
         server_name=host, server_port=port, share=share, theme=gr.themes.Default(), css=CSS,
         show_error=False, footer_links=["api"], run_history=False, **kwargs,
