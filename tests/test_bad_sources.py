@@ -62,7 +62,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
                     r"unreadable Word document \(.*\); is it a complete \.docx file\?"),
     "broken.pdf": (writer(text_pdf(VICTIM_TEXT)[:600]), r"unreadable PDF \(.*\); is the file complete\?"),
     "locked.pdf": (writer(encrypted_pdf()), r"encrypted PDF with a password; save an unencrypted copy"),
-    "scan.pdf": (writer(pdf_without_text()), r"PDF has no text layer \(scanned pages\?\); run OCR on it first"),
+    "scan.pdf": (writer(pdf_without_text()), r"PDF has no text layer \(scanned pages\?\)"),
     "huge.txt": (writer(("Border security report. " * 200).encode()),
                  r"file is 4\.8 kB, above the 4\.1 kB limit; split it into smaller files"),
     "link.txt": (make_outside_link, r"symbolic link pointing outside the corpus folder \(to .*outside\.txt\); "

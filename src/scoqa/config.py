@@ -9,6 +9,8 @@ Environment variables (all optional):
 * ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 200).
 * ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn
   (default: off for the API and CLI, on in the app).
+* ``SCOQA_OCR``: ``auto`` to read scanned PDF pages with Tesseract when it is installed (the
+  default), ``off`` never to.
 * ``SCOQA_MAX_UPLOAD_MB``: the largest file the app accepts for upload, in MB (default 50).
 * ``SCOQA_HOST`` / ``SCOQA_PORT``: where the app listens (default ``127.0.0.1:7860``).
 * ``SCOQA_DEBUG``: ``1`` to let the CLI show tracebacks.
@@ -27,6 +29,7 @@ from pathlib import Path
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_MAX_UPLOAD_MB = 50
+OCR_CHOICES = ("auto", "off")
 #: all-MiniLM-L6-v2 reads at most 256 word pieces, two of them the [CLS]/[SEP] markers.
 MODEL_MAX_TOKENS = 256
 
@@ -56,6 +59,15 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _env_choice(name: str, choices: tuple[str, ...]) -> str:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the corpus and index live and how passages are built.
@@ -67,6 +79,7 @@ class Settings:
         chunk_tokens: Word-piece budget for the text of one passage.
         auto_update: Whether a stale index is updated on load (otherwise a warning).
         max_upload_mb: The largest file the app takes in for the corpus, in MB.
+        ocr: ``auto`` reads scanned PDF pages with Tesseract when it is installed; ``off`` never.
     """
 
     corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
@@ -75,8 +88,11 @@ class Settings:
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     auto_update: bool = False
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    ocr: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.ocr not in OCR_CHOICES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_CHOICES)}, got {self.ocr!r}")
         if self.max_upload_mb < 1:
             raise ValueError(f"max_upload_mb must be at least 1, got {self.max_upload_mb}")
         if not 16 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 2:
@@ -101,11 +117,18 @@ class Settings:
             "chunk_tokens": _env_int("SCOQA_CHUNK_TOKENS", DEFAULT_CHUNK_TOKENS),
             "auto_update": _env_bool("SCOQA_AUTO_UPDATE", auto_update_default),
             "max_upload_mb": _env_int("SCOQA_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
+            "ocr": _env_choice("SCOQA_OCR", OCR_CHOICES),
         }
         for key, value in overrides.items():
             if value is not None:
                 values[key] = Path(value) if key in ("corpus_dir", "index_dir") else value  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def ocr_cache_dir(self) -> Path:
+        """Where the text of OCR'd pages is kept: beside the index (``.index.ocr/``), so that every
+        update of this index finds the pages it has read before."""
+        return self.index_dir.parent / f".{self.index_dir.name}.ocr"
 
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""

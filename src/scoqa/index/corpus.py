@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from ..config import Settings
 from ..ingest import KINDS, SUPPORTED_SUFFIXES, SourceError, file_sha256, read_document
+from ..ingest.ocr import page_ocr
 from ..ingest.sniff import check_content
 
 __all__ = ["STAGING", "TRASH", "Added", "add_file", "add_files", "document_path", "move_to_trash", "remove_document",
@@ -128,7 +129,7 @@ def add_file(settings: Settings, name: str, path: Path, *, replace: bool = False
         staged = staging / target_name
         staged.write_bytes(data)
         try:
-            read_document(staged, corpus)  # what the index update will do: a file it cannot use stays out
+            read_document(staged, corpus, page_ocr(settings))  # as the update will: a file it cannot use stays out
         except SourceError as exc:
             return _refused(name, str(exc))
         target = corpus / target_name

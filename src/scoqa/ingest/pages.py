@@ -162,3 +162,14 @@ def has_text(document: pypdfium2.PdfDocument, number: int) -> bool:
     finally:
         textpage.close()
         page.close()
+
+
+def has_image(document: pypdfium2.PdfDocument, number: int) -> bool:
+    """Whether page ``number`` shows a picture (a scan is one), in a form XObject or not."""
+    import pypdfium2.raw as pdfium_c
+
+    page = document[number - 1]
+    try:
+        return next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]), None) is not None
+    finally:
+        page.close()
