@@ -5,6 +5,7 @@ Set ``SCOQA_SCREENSHOT=1`` to refresh the README's pictures of the upload (``doc
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from .conftest import ROOT
 from .index_helpers import make_settings, text_pdf
 from .test_browser import ANSWERS, REFRESH_SCREENSHOT, SOURCE_TITLES, ask, browser, open_page, page, served  # noqa: F401
 
-GOOD = "The Vardenfell lighthouse was rebuilt in 1973 after the great storm of that winter."
+GOOD = ("Vardenfell Lighthouse\n\n"
+        "The harbour of Skarholm has sheltered fishing boats since the middle ages; its stone pier was "
+        "lengthened twice in the nineteenth century, when the herring trade was at its height.\n\n"
+        "The Vardenfell lighthouse was rebuilt in 1973 after the great storm of that winter. Its lamp can be "
+        "seen from forty kilometres away on a clear night.\n\n"
+        "The keeper's house below the tower now holds a small museum of ship models, charts and logbooks.")
 EVIL_HTML = (b"<html><head><title>Quorvex notes</title><script>alert('script ran')</script></head><body>"
              b"<h1>Quorvex</h1><p>The Quorvex accord was signed in Tallinn by four harbour towns.</p>"
              b"<img src=x onerror=\"alert('image ran')\"><p onclick=alert(3)>Its text is read, never run.</p>"
@@ -42,15 +48,15 @@ def test_upload_a_good_and_a_broken_pdf_ask_then_remove(page, app_module, tmp_pa
         open_page(page, url)
         upload(page, pdf_file("lighthouse.pdf", text_pdf(GOOD)), pdf_file("broken.pdf", text_pdf(GOOD)[:500]))
         report = outcome(page, "lighthouse.pdf: added")
-        assert "1 passages" in report
+        assert re.search(r"lighthouse.pdf: added — \d+ passages", report)
         lines = [line for line in report.splitlines() if "broken.pdf" in line]
         assert len(lines) == 1 and "not added: unreadable PDF" in lines[0]
         row = page.locator(".scoqa-doc-row", has_text="lighthouse.pdf")
         row.wait_for()
-        assert "1 passages" in row.inner_text()
+        assert re.search(r"\d+ passages", row.inner_text())
         assert page.locator(".scoqa-doc-row").count() == 4  # alpha, beta, gamma and the new one
         page.wait_for_timeout(500)
-        page.screenshot(path=str(tmp_path / "upload.png"))
+        page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
         if REFRESH_SCREENSHOT:
             shutil.copyfile(tmp_path / "upload.png", ROOT / "docs" / "upload.png")
 
