@@ -28,7 +28,6 @@ from ..api import ask as ask_documents
 from ..config import Settings
 from ..engine import get_engine
 from ..index import store
-from .html import reply_to_dict
 
 #: The HTTP transport's default port (the chat app's is 7860).
 DEFAULT_PORT = 7861
@@ -42,32 +41,36 @@ INSTRUCTIONS = (
 READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 
 
-class Passage(TypedDict):
+class Cited(TypedDict):
+    """A passage and where it comes from."""
+
+    citation: str
+    text: str
+    source: str
+    section: str
+    page: int | None
+    line_start: int
+    line_end: int
+
+
+class Passage(Cited):
     """A passage found by ``search``."""
 
     rank: int
-    citation: str
-    text: str
-    source: str
-    section: str
-    page: int | None
-    line_start: int
-    line_end: int
     score: float
 
 
-class Source(TypedDict):
-    """One numbered source of an answer: marker ``[n]`` refers to it."""
+class Source(Cited):
+    """One numbered source of an answer: marker ``[n]`` refers to it; ``quotes`` are the sentences
+    the answer takes from it."""
 
     n: int
-    citation: str
-    text: str
-    source: str
-    section: str
-    page: int | None
-    line_start: int
-    line_end: int
     quotes: list[str]
+
+
+def _cited(hit: Any) -> Cited:
+    return Cited(citation=hit.citation, text=hit.text, source=hit.source, section=hit.section, page=hit.page,
+                 line_start=hit.line_start, line_end=hit.line_end)
 
 
 class Answer(TypedDict):
@@ -95,11 +98,9 @@ class Turn(TypedDict):
 
 def _answer(reply: Any) -> Answer:
     """The answer and its sources, each with the sentences quoted from it as text."""
-    data = reply_to_dict(reply)
-    keys = [k for k in Source.__annotations__ if k != "quotes"]
-    sources = [Source(**{k: s[k] for k in keys}, quotes=[s["text"][a:b] for a, b in s["quotes"]])  # type: ignore[typeddict-item]
-               for s in data["sources"]]
-    return Answer(text=data["text"], answered=data["answered"], sources=sources)
+    sources = [Source(**_cited(hit), n=n, quotes=[hit.text[q.start:q.end] for q in reply.quotes if q.source == n - 1])
+               for n, hit in enumerate(reply.sources, start=1)]
+    return Answer(text=reply.text, answered=reply.answered, sources=sources)
 
 
 def build_server(settings: Settings) -> MCPServer:
@@ -122,9 +123,7 @@ def build_server(settings: Settings) -> MCPServer:
             hits = get_engine(settings).retrieve(query, k, sources=sources or None)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-        return [Passage(rank=rank, citation=h.citation, text=h.text, source=h.source, section=h.section,
-                        page=h.page, line_start=h.line_start, line_end=h.line_end, score=round(h.score, 4))
-                for rank, h in enumerate(hits, start=1)]
+        return [Passage(**_cited(hit), rank=rank, score=round(hit.score, 4)) for rank, hit in enumerate(hits, start=1)]
 
     @server.tool(annotations=READ_ONLY)
     def ask(question: str, history: list[Turn] | None = None, sources: list[str] | None = None) -> Answer:
