@@ -4,6 +4,7 @@ image-only PDF), answered from, cited "(OCR)", and never recognised twice."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -15,6 +16,7 @@ from scoqa.index import store
 from scoqa.index.build import build_index, update_index
 from scoqa.ingest import read_document
 from scoqa.ingest.ocr import PageOCR, page_ocr, tessdata
+from scoqa.interfaces.viewer import open_passage
 
 from .index_helpers import TEXTS, make_settings, text_pdf
 
@@ -83,12 +85,16 @@ def test_a_scan_is_answered_cited_as_ocr_and_never_read_twice(tmp_path, recognis
     assert reply.answered and "4,812" in reply.text
     assert reply.sources[0].citation.startswith("harbour-scan.pdf") and "p. 1 (OCR)" in reply.sources[0].citation
 
+    page = open_passage(settings, reply.sources[0].chunk_id, ",".join(f"{q.start}-{q.end}" for q in reply.quotes))
+    assert re.search(r'data-highlights="[1-9]', page.body.decode())  # placed by the words OCR read
+    recognised.clear()
+
     scan.write_bytes(scanned_pdf(title="Harbour report, scanned again"))  # new bytes, the same page
     report = update_index(settings)
     assert report.changed and report.problems == []
-    assert len(recognised) == 1  # the page's text came from the cache
+    assert recognised == []  # the page's text came from the cache
     build_index(settings)  # even a rebuild from scratch
-    assert len(recognised) == 1
+    assert recognised == []
     chunks = [c for c in store.load_index(settings.index_dir).chunks if c.source == "harbour-scan.pdf"]
     assert chunks and all(c.ocr for c in chunks)
     assert settings.ocr_cache_dir.is_dir() and settings.ocr_cache_dir.name == ".index.ocr"

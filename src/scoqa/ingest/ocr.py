@@ -17,6 +17,7 @@ threads on 2 busy cores, with the same words read.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -24,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +61,13 @@ def tessdata() -> str | None:
     return folder.group(1)
 
 
+def tesserocr_api(data_path: str):  # type: ignore[no-untyped-def]
+    """A Tesseract instance for :data:`LANGUAGE` (one per reader: it is not thread-safe)."""
+    import tesserocr
+
+    return tesserocr.PyTessBaseAPI(path=data_path, lang=LANGUAGE)
+
+
 class PageOCR:
     """Reads page images with Tesseract, remembering each page's text in ``cache_dir``.
 
@@ -74,32 +83,51 @@ class PageOCR:
 
     def _recognise(self, image: Image.Image) -> str:
         """Run Tesseract on one page image."""
-        import tesserocr
-
         with self._lock:
             if self._api is None:
-                self._api = tesserocr.PyTessBaseAPI(path=self.data_path, lang=LANGUAGE)
+                self._api = tesserocr_api(self.data_path)
             self._api.SetImage(image)
             return str(self._api.GetUTF8Text())
 
-    def read(self, image: Image.Image) -> str:
-        """The text of a page image: from the cache if this page was read before, else recognised."""
+    def _words(self, image: Image.Image) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """Run Tesseract on one page image: its words with their boxes (left, top, right, bottom)."""
+        from tesserocr import RIL, iterate_level
+
+        with self._lock:
+            if self._api is None:
+                self._api = tesserocr_api(self.data_path)
+            self._api.SetImage(image)
+            self._api.Recognize()
+            return [(str(word.GetUTF8Text(RIL.WORD)), tuple(word.BoundingBox(RIL.WORD)))  # type: ignore[misc]
+                    for word in iterate_level(self._api.GetIterator(), RIL.WORD)]
+
+    def _cached(self, image: Image.Image, kind: str, make: Callable[[], str]) -> str:
+        """What ``make`` gives for this page image, kept in the cache under the image's hash."""
         key = hashlib.sha256(f"{_VERSION}|{image.mode}|{image.size}".encode() + image.tobytes()).hexdigest()
-        cached = self.cache_dir / key[:2] / f"{key}.txt"
+        cached = self.cache_dir / key[:2] / f"{key}.{kind}"
         try:
             return cached.read_text(encoding="utf-8")
         except OSError:
             pass
-        text = self._recognise(image)
+        value = make()
         try:  # written whole or not at all: a reader never sees half a page
             cached.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-")
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
+                out.write(value)
             os.replace(temporary, cached)
         except OSError as exc:  # a read-only place: still read, only not remembered
             log.debug("cannot cache OCR text in %s: %s", cached.parent, exc)
-        return text
+        return value
+
+    def read(self, image: Image.Image) -> str:
+        """The text of a page image: from the cache if this page was read before, else recognised."""
+        return self._cached(image, "txt", lambda: self._recognise(image))
+
+    def words(self, image: Image.Image) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """The words of a page image with their boxes in its pixels (to place a quote on a scan)."""
+        data = self._cached(image, "words.json", lambda: json.dumps(self._words(image)))
+        return [(word, tuple(box)) for word, box in json.loads(data)]  # type: ignore[misc]
 
 
 _readers: dict[Path, PageOCR] = {}

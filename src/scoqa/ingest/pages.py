@@ -140,17 +140,29 @@ def text_boxes(document: pypdfium2.PdfDocument, number: int, quotes: Sequence[st
 
 
 def _merged(boxes: list[Box], gap: float) -> list[Box]:
-    """PDFium gives a box per run of text: join the runs of one line (overlapping heights, at
-    most ``gap`` apart) into one box, so a highlighted line reads as one mark."""
-    out: list[list[float]] = []
-    for left, top, right, bottom in sorted(boxes, key=lambda b: (round(b[1]), b[0])):
-        last = out[-1] if out else None
-        if last is not None and min(bottom, last[3]) - max(top, last[1]) > 0.5 * min(bottom - top, last[3] - last[1]) \
-                and left - last[2] <= gap:
-            last[1], last[2], last[3] = min(top, last[1]), max(right, last[2]), max(bottom, last[3])
+    """PDFium gives a box per run of text, OCR one per word: join the boxes of one line (heights
+    overlapping by half) that are at most ``gap`` apart, so a highlighted line reads as one mark."""
+    lines: list[list[Box]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        for line in lines:
+            top, bottom = min(b[1] for b in line), max(b[3] for b in line)
+            if min(box[3], bottom) - max(box[1], top) > 0.5 * min(box[3] - box[1], bottom - top):
+                line.append(box)
+                break
         else:
-            out.append([left, top, right, bottom])
-    return [(a, b, c, d) for a, b, c, d in out]
+            lines.append([box])
+    out: list[Box] = []
+    for line in lines:
+        run: list[float] = []
+        for left, top, right, bottom in sorted(line):
+            if run and left - run[2] <= gap:
+                run[1], run[2], run[3] = min(top, run[1]), max(right, run[2]), max(bottom, run[3])
+            else:
+                if run:
+                    out.append((run[0], run[1], run[2], run[3]))
+                run = [left, top, right, bottom]
+        out.append((run[0], run[1], run[2], run[3]))
+    return out
 
 
 def has_text(document: pypdfium2.PdfDocument, number: int) -> bool:
@@ -173,3 +185,21 @@ def has_image(document: pypdfium2.PdfDocument, number: int) -> bool:
         return next(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]), None) is not None
     finally:
         page.close()
+
+
+def word_boxes(words: Sequence[tuple[str, tuple[int, int, int, int]]], quotes: Sequence[str], factor: float) -> list[Box]:
+    """Where each of ``quotes`` sits among OCR'd ``words`` (each with its box in the pixels it was
+    read at), as boxes scaled by ``factor``, one per line."""
+    text, starts = "", []
+    for word, _ in words:
+        starts.append(len(text))
+        text += word + " "
+    boxes: list[Box] = []
+    for quote in quotes:
+        span = find_span(text, quote)
+        if span is None:
+            continue
+        for (word, (left, top, right, bottom)), start in zip(words, starts):
+            if start < span[1] and start + len(word) > span[0]:
+                boxes.append((left * factor, top * factor, right * factor, bottom * factor))
+    return _merged(boxes, gap=30 * factor)

@@ -28,7 +28,8 @@ from ..config import Settings
 from ..engine import get_engine
 from ..index.corpus import document_path
 from ..ingest.chunk import Chunk
-from ..ingest.pages import pdf_document, render_page, text_boxes
+from ..ingest.ocr import DPI, PageOCR, page_ocr
+from ..ingest.pages import Box, has_text, pdf_document, render_page, text_boxes, word_boxes
 from .html import VIEW_PATH, highlight
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def _header(chunk: Chunk, extra: str = "") -> str:
     return (f"<header><h1>{html.escape(chunk.source)}</h1><p>{html.escape(chunk.citation)}{extra}</p></header>")
 
 
-def _pdf_view(chunk: Chunk, data: bytes, spans: list[tuple[int, int]], number: int) -> HTMLResponse:
+def _pdf_view(chunk: Chunk, data: bytes, spans: list[tuple[int, int]], number: int,
+              ocr: PageOCR | None) -> HTMLResponse:
     from PIL import Image, ImageDraw
 
     quotes = [chunk.text[a:b] for a, b in spans] or [chunk.text]
@@ -94,8 +96,14 @@ def _pdf_view(chunk: Chunk, data: bytes, spans: list[tuple[int, int]], number: i
         pages = len(document)
         number = min(max(number, 1), pages)
         picture = render_page(document, number, SCALE).convert("RGBA")
-        # A passage may run on to the next page: its quotes are looked for there too.
-        boxes = text_boxes(document, number, quotes, SCALE) if number in (chunk.page, (chunk.page or 0) + 1) else []
+        boxes: list[Box] = []
+        if number in (chunk.page, (chunk.page or 0) + 1):  # a passage may run on to the next page
+            if chunk.ocr and ocr is not None and not has_text(document, number):
+                # A scan: the quote is placed by the words OCR read (cached with the page's text).
+                words = ocr.words(render_page(document, number, DPI / 72))
+                boxes = word_boxes(words, quotes, SCALE / (DPI / 72))
+            else:
+                boxes = text_boxes(document, number, quotes, SCALE)
     layer = Image.new("RGBA", picture.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     for left, top, right, bottom in boxes:
@@ -161,7 +169,7 @@ def open_passage(settings: Settings, chunk_id: str, q: str = "", page: int = 0) 
         return _section_view(chunk, searcher.index.chunks, spans)
     try:
         data = document_path(settings.corpus_dir, chunk.source).read_bytes()
-        return _pdf_view(chunk, data, spans, page or chunk.page)
+        return _pdf_view(chunk, data, spans, page or chunk.page, page_ocr(settings))
     except (ValueError, OSError):  # gone, moved, or not inside the corpus: never read
         return _missing()
     except Exception:
