@@ -42,9 +42,12 @@ def outcome(page, text: str) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.timeout(420)
-def test_upload_a_good_and_a_broken_pdf_ask_then_remove(page, app_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_upload_a_good_and_a_broken_pdf_ask_then_remove(page, browser, app_module, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path).with_(auto_update=True)
     with served(app_module, settings) as url:
+        other = browser.new_context().new_page()  # a second session, open before the upload
+        other.set_default_timeout(60_000)
+        open_page(other, url)
         open_page(page, url)
         upload(page, pdf_file("lighthouse.pdf", text_pdf(GOOD)), pdf_file("broken.pdf", text_pdf(GOOD)[:500]))
         report = outcome(page, "lighthouse.pdf: added")
@@ -59,6 +62,10 @@ def test_upload_a_good_and_a_broken_pdf_ask_then_remove(page, app_module, tmp_pa
         page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
         if REFRESH_SCREENSHOT:
             shutil.copyfile(tmp_path / "upload.png", ROOT / "docs" / "upload.png")
+
+        ask(other, "When was the Vardenfell lighthouse rebuilt?")  # every open session answers from it
+        assert "1973" in other.locator(ANSWERS).last.inner_text()
+        other.context.close()
 
         ask(page, "When was the Vardenfell lighthouse rebuilt?")
         assert "1973" in page.locator(ANSWERS).last.inner_text()
