@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run index test browser eval bench clean
+.PHONY: install run index test browser ocr eval bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,14 +24,22 @@ index: install
 run: index
 	$(PY) app.py
 
+# Debian packages the tests need, installed when missing (as root, or with sudo):
+# $(call apt,COMMAND,PACKAGE,what it is needed for)
+apt = @command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
+  else echo "$(2) is needed $(3): install it with your package manager" >&2; exit 1; fi; }
+
 # The browser tests drive Debian's chromium (Playwright cannot download its own browser here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is needed for the browser tests: install it with your package manager" >&2; exit 1; fi; }
+	$(call apt,chromium,chromium,for the browser tests)
 
-test: install browser
+# Scanned PDF pages are read with Debian's Tesseract (and its English data).
+ocr:
+	$(call apt,tesseract,tesseract-ocr,to read scanned PDFs and for the tests)
+
+test: install browser ocr
 	$(PY) -m pytest
 
 eval: install

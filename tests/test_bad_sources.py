@@ -62,7 +62,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
                     r"unreadable Word document \(.*\); is it a complete \.docx file\?"),
     "broken.pdf": (writer(text_pdf(VICTIM_TEXT)[:600]), r"unreadable PDF \(.*\); is the file complete\?"),
     "locked.pdf": (writer(encrypted_pdf()), r"encrypted PDF with a password; save an unencrypted copy"),
-    "scan.pdf": (writer(pdf_without_text()), r"PDF has no text layer \(scanned pages\?\); run OCR on it first"),
+    "scan.pdf": (writer(pdf_without_text()), r"PDF has no text layer \(scanned pages\?\)"),
     "huge.txt": (writer(("Border security report. " * 200).encode()),
                  r"file is 4\.8 kB, above the 4\.1 kB limit; split it into smaller files"),
     "link.txt": (make_outside_link, r"symbolic link pointing outside the corpus folder \(to .*outside\.txt\); "
@@ -198,3 +198,33 @@ def test_size_limit_can_be_given_per_call(tmp_path) -> None:
     ingest.check_readable(path, tmp_path, max_bytes=100)
     with pytest.raises(ingest.SourceError, match=r"file is 100 bytes, above the 99 bytes limit"):
         ingest.check_readable(path, tmp_path, max_bytes=99)
+
+
+# -- how loud the problems are ---------------------------------------------------------------------
+BAD_THREE = {"empty.txt": b"", "broken.pdf": text_pdf(VICTIM_TEXT)[:600], "notes.xyz": b"not a document\n"}
+
+
+def test_index_commands_list_problem_files_and_the_others_say_one_line(tmp_path, capsys, caplog) -> None:
+    from .test_cli import scoqa
+
+    settings = make_settings(tmp_path, {"alpha.md": TEXTS["alpha.md"]})
+    for name, data in BAD_THREE.items():
+        (settings.corpus_dir / name).write_bytes(data)
+    for command in (["index", "build"], ["index", "status"], ["index", "update"]):
+        code, out, err = cli(capsys, settings, *command)
+        assert code == 0, err
+        for name in BAD_THREE:  # the index commands name every file, once
+            assert len([line for line in lines_naming(out + err, name) if "skipped" in line]) == 1, (command, name)
+
+    result = scoqa("search", "Where is the RATS located?", "-k", "1", settings=settings)
+    assert result.returncode == 0 and "Tashkent" in result.stdout
+    assert result.stderr.splitlines() == ["scoqa: 3 files skipped — `scoqa index status` lists them"]
+    assert not any(name in result.stdout + result.stderr for name in BAD_THREE)
+
+    engine = Engine(settings)  # in a long-running process: said once, the lines kept for whoever asks
+    with caplog.at_level("WARNING", logger="scoqa.engine"):
+        engine.retrieve("Where is the RATS located?", k=1)
+        engine.refresh()
+        engine.retrieve("Where is the RATS located?", k=1)
+    assert [r.getMessage() for r in caplog.records] == ["3 files skipped — `scoqa index status` lists them"]
+    assert len(engine.problems) == 3 and all(line.startswith("skipped ") for line in engine.problems)

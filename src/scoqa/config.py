@@ -13,6 +13,9 @@ Environment variables (all optional):
 * ``SCOQA_CHUNK_TOKENS``: word-piece budget of a passage (default 200).
 * ``SCOQA_AUTO_UPDATE``: ``1`` to bring a stale index up to date on load, ``0`` to only warn
   (default: off for the API and CLI, on in the app).
+* ``SCOQA_OCR``: ``auto`` to read scanned PDF pages with Tesseract when it is installed (the
+  default), ``off`` never to.
+* ``SCOQA_MAX_UPLOAD_MB``: the largest file the app accepts for upload, in MB (default 50).
 * ``SCOQA_HOST`` / ``SCOQA_PORT``: where the app listens (default ``127.0.0.1:7860``).
 * ``SCOQA_DEBUG``: ``1`` to let the CLI show tracebacks.
 * ``SCOQA_BACKEND``: where the index lives: ``faiss`` (default: the ``SCOQA_INDEX`` folder) or
@@ -40,6 +43,8 @@ DEFAULT_CHUNK_TOKENS = 200
 #: The embedding runtimes, the default first.
 RUNTIMES = ("onnx", "torch")
 DEFAULT_RUNTIME = RUNTIMES[0]
+DEFAULT_MAX_UPLOAD_MB = 50
+OCR_CHOICES = ("auto", "off")
 #: all-MiniLM-L6-v2 reads at most 256 word pieces, two of them the [CLS]/[SEP] markers.
 MODEL_MAX_TOKENS = 256
 
@@ -86,6 +91,15 @@ def _check_runtime(runtime: object, name: str = "runtime") -> None:
         raise ValueError(f"{name} must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
 
 
+def _env_choice(name: str, choices: tuple[str, ...]) -> str:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return choices[0]
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the corpus and index live and how passages are built.
@@ -105,6 +119,8 @@ class Settings:
         qdrant_collection: The collection holding the index.
         qdrant_shards: ``shard_number`` of a collection created on a server (0: the server's default).
         qdrant_replicas: ``replication_factor`` of a collection created on a server (0: the server's default).
+        max_upload_mb: The largest file the app takes in for the corpus, in MB.
+        ocr: ``auto`` reads scanned PDF pages with Tesseract when it is installed; ``off`` never.
     """
 
     corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
@@ -121,11 +137,17 @@ class Settings:
     qdrant_replicas: int = 0
     runtime: str = DEFAULT_RUNTIME
     cache_dir: Path = field(default_factory=default_cache_dir)
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    ocr: str = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r} (SCOQA_BACKEND)")
         _check_runtime(self.runtime)
+        if self.ocr not in OCR_CHOICES:
+            raise ValueError(f"ocr must be one of {', '.join(OCR_CHOICES)}, got {self.ocr!r}")
+        if self.max_upload_mb < 1:
+            raise ValueError(f"max_upload_mb must be at least 1, got {self.max_upload_mb}")
         if not 16 <= self.chunk_tokens <= MODEL_MAX_TOKENS - 2:
             raise ValueError(
                 f"chunk_tokens must be between 16 and {MODEL_MAX_TOKENS - 2}, got {self.chunk_tokens}"
@@ -156,6 +178,8 @@ class Settings:
             "qdrant_replicas": _env_int("SCOQA_QDRANT_REPLICAS", 0),
             "runtime": (os.environ.get("SCOQA_RUNTIME") or DEFAULT_RUNTIME).strip().lower(),
             "cache_dir": default_cache_dir(),
+            "max_upload_mb": _env_int("SCOQA_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
+            "ocr": _env_choice("SCOQA_OCR", OCR_CHOICES),
         }
         _check_runtime(values["runtime"], "SCOQA_RUNTIME")
         for key, value in overrides.items():
@@ -163,6 +187,12 @@ class Settings:
                 values[key] = (Path(value) if key in ("corpus_dir", "index_dir", "qdrant_path", "cache_dir")  # type: ignore[arg-type]
                                else value)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def ocr_cache_dir(self) -> Path:
+        """Where the text of OCR'd pages is kept: beside the index (``.index.ocr/``), so that every
+        update of this index finds the pages it has read before."""
+        return self.index_dir.parent / f".{self.index_dir.name}.ocr"
 
     def with_(self, **changes: object) -> Settings:
         """Return a copy with some fields changed."""

@@ -24,7 +24,7 @@ from .search.searcher import MODES, Hit, Searcher
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Engine", "StaleIndexWarning", "get_engine", "validate_query", "validate_sources"]
+__all__ = ["Engine", "StaleIndexWarning", "get_engine", "skipped_summary", "validate_query", "validate_sources"]
 
 
 class StaleIndexWarning(UserWarning):
@@ -62,6 +62,11 @@ def validate_sources(sources: object) -> list[str] | None:
     if not names or not all(isinstance(n, str) and n.strip() for n in names):
         raise ValueError(f"sources must be a non-empty list of document names, got {sources!r}")
     return names
+
+
+def skipped_summary(count: int) -> str:
+    """The one line that stands for ``count`` skipped files outside the index commands."""
+    return f"{count} file{'s' if count != 1 else ''} skipped — `scoqa index status` lists them"
 
 
 def _some(names: list[str], shown: int = 5) -> str:
@@ -110,6 +115,8 @@ class Engine:
         self._corpus_checked_at = float("-inf")
         self._reported: tuple[str, ...] = ()
         self.warnings: list[str] = []
+        #: The files the index could not take in, one line each (as ``scoqa index status`` lists them).
+        self.problems: list[str] = []
 
     @property
     def embedder(self) -> Embedder:
@@ -127,10 +134,14 @@ class Engine:
         return self.backend.stamp()
 
     def _report(self, lines: list[str]) -> None:
-        """Log the source problems once per distinct set, not on every search."""
-        if tuple(lines) != self._reported:
-            for line in lines:
-                log.warning("%s", line)
+        """Say in one line how many files were skipped, once per distinct set of problems.
+
+        The lines themselves are kept in :attr:`problems`; ``scoqa index status`` (and the app's
+        index panel) list them. A search or an answer is no place for a wall of file names.
+        """
+        self.problems = list(lines)
+        if tuple(lines) != self._reported and lines:
+            log.warning("%s", skipped_summary(len(lines)))
         self._reported = tuple(lines)
 
     def _ensure_current(self, show_progress: bool) -> None:

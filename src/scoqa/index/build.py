@@ -29,6 +29,7 @@ import numpy as np
 from ..config import Settings
 from ..ingest import discover
 from ..ingest.chunk import Chunk, chunk_document
+from ..ingest.ocr import page_ocr
 from ..lexical import make_bm25
 from . import store
 from .backend import SearchIndex, open_backend
@@ -326,7 +327,7 @@ def build_index(
     with open_backend(settings).lock(lock_wait):
         _start(settings)
         previous, _ = _load_previous(settings)  # only to keep the passages of files gone bad
-        diff = diff_corpus(settings.corpus_dir, {})
+        diff = diff_corpus(settings.corpus_dir, {}, page_ocr(settings))
         return _assemble(settings, previous, diff, reuse_vectors=False, progress=progress,
                          show_progress=show_progress, note="")
 
@@ -359,7 +360,7 @@ def update_index(
         _start(settings)
         manifest, note = _current_manifest(settings)
         indexed: dict[str, str] = manifest.get("sources", {}) if manifest is not None else {}
-        diff = diff_corpus(settings.corpus_dir, {} if note else indexed)
+        diff = diff_corpus(settings.corpus_dir, {} if note else indexed, page_ocr(settings))
         if manifest is not None and not note and not diff.stale:
             chunks = int(manifest.get("chunks", 0))
             return BuildReport(
@@ -372,6 +373,6 @@ def update_index(
             previous, damage = _load_previous(settings)
             if previous is None:  # the manifest looked fine, the files behind it are not: start over
                 note = f"rebuilding the index from scratch: {damage}"
-                diff = diff_corpus(settings.corpus_dir, {})
+                diff = diff_corpus(settings.corpus_dir, {}, page_ocr(settings))
         return _assemble(settings, previous, diff, reuse_vectors=previous is not None, progress=progress,
                          show_progress=show_progress, note=note)

@@ -24,6 +24,7 @@ from ..ingest import (
     relative_source,
 )
 from ..ingest.chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS
+from ..ingest.ocr import PageOCR, page_ocr
 from . import store
 from .backend import open_backend
 
@@ -127,11 +128,12 @@ def corpus_signature(corpus_dir: Path) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted(entries))
 
 
-def diff_corpus(corpus_dir: Path, indexed: dict[str, str]) -> CorpusDiff:
+def diff_corpus(corpus_dir: Path, indexed: dict[str, str], ocr: PageOCR | None = None) -> CorpusDiff:
     """Compare the corpus with ``indexed`` (source -> sha256) by content hash.
 
-    Unchanged files are only hashed; added and changed files are read in full, so that a file
-    that cannot be parsed is reported as a problem rather than as a change.
+    Unchanged files are only hashed; added and changed files are read in full (scanned PDF pages
+    with ``ocr``, whose cache makes a second reading cheap), so that a file that cannot be parsed
+    is reported as a problem rather than as a change.
 
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
@@ -148,7 +150,7 @@ def diff_corpus(corpus_dir: Path, indexed: dict[str, str]) -> CorpusDiff:
                 if sha == indexed[source]:
                     hashes[source] = sha
                     continue
-            document = read_document(path, corpus_dir)
+            document = read_document(path, corpus_dir, ocr)
         except SourceError as exc:
             problems.append(SourceProblem(source, str(exc)))
             continue
@@ -195,10 +197,10 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
         backend = open_backend(settings)
         manifest = backend.read_manifest()
     except store.IndexNotFound:
-        diff = diff_corpus(settings.corpus_dir, {})
+        diff = diff_corpus(settings.corpus_dir, {}, page_ocr(settings))
         return IndexStatus(False, True, added=diff.added, problems=problem_lines(diff.problems, set()))
     indexed: dict[str, str] = manifest.get("sources", {})
-    diff = diff_corpus(settings.corpus_dir, indexed)
+    diff = diff_corpus(settings.corpus_dir, indexed, page_ocr(settings))
     chunking = chunking_note(manifest, settings)
     try:
         store.check_manifest(manifest, backend.location, settings.model)

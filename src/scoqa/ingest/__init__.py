@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 from .records import ROLES, Document, Line, SourceError, SourceProblem
 from .text import markdown_lines, text_lines
+
+if TYPE_CHECKING:
+    from .ocr import PageOCR
 
 __all__ = [
     "KINDS", "MAX_FILE_BYTES", "ROLES", "SUPPORTED_SUFFIXES", "Document", "Line", "SourceError", "SourceProblem",
@@ -131,12 +135,13 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def read_document(path: Path, corpus_dir: Path) -> Document:
+def read_document(path: Path, corpus_dir: Path, ocr: PageOCR | None = None) -> Document:
     """Read one source file.
 
     Args:
         path: The file, inside ``corpus_dir``.
         corpus_dir: The corpus folder, used to name the source.
+        ocr: Reads the scanned pages of a PDF (see :func:`scoqa.ingest.ocr.page_ocr`); None: they are skipped.
 
     Returns:
         The document with its lines.
@@ -151,13 +156,13 @@ def read_document(path: Path, corpus_dir: Path) -> Document:
     except OSError as exc:
         raise SourceError(f"cannot be read ({exc.strerror or exc}); check its permissions") from None
     kind = KINDS[path.suffix.lower()]
-    lines, title = parse(kind, data)
+    lines, title = parse(kind, data, ocr)
     if not any(line.text.strip() for line in lines):
         raise SourceError("file holds only whitespace")
     return Document(relative_source(path, corpus_dir), kind, lines, hashlib.sha256(data).hexdigest(), title)
 
 
-def parse(kind: str, data: bytes) -> tuple[tuple[Line, ...], str]:
+def parse(kind: str, data: bytes, ocr: PageOCR | None = None) -> tuple[tuple[Line, ...], str]:
     """Run the reader of ``kind`` on a file's bytes: its lines and the title it declares.
 
     Raises:
@@ -166,7 +171,7 @@ def parse(kind: str, data: bytes) -> tuple[tuple[Line, ...], str]:
     if kind == "pdf":
         from .pdf import pdf_lines
 
-        return pdf_lines(data)
+        return pdf_lines(data, ocr)
     if kind == "html":
         from .html import html_lines
 

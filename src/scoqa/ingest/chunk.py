@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from ..config import MODEL_MAX_TOKENS
@@ -47,6 +47,7 @@ class Chunk:
         context: The text that is embedded and searched (heading, lead-in, date, text).
         lead_in: For a list entry, the sentence introducing the list.
         date: For an entry of a dated list, its date.
+        ocr: Whether its page was read by OCR (the citation says so).
     """
 
     id: str
@@ -60,15 +61,19 @@ class Chunk:
     context: str
     lead_in: str = ""
     date: str = ""
+    ocr: bool = False
 
     @property
     def citation(self) -> str:
         """Where the passage comes from, for people: ``file · section · p. 3`` or ``lines 12–15``."""
-        return format_citation(self.source, self.section, self.page, self.line_start, self.line_end)
+        return format_citation(self.source, self.section, self.page, self.line_start, self.line_end, self.ocr)
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict of the record's fields."""
-        return asdict(self)
+        """A JSON-ready dict of the record's fields (``ocr`` only when set)."""
+        data = asdict(self)
+        if not self.ocr:
+            del data["ocr"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Chunk:
@@ -76,13 +81,14 @@ class Chunk:
         return cls(**data)  # type: ignore[arg-type]
 
 
-def format_citation(source: str, section: str, page: int | None, line_start: int, line_end: int) -> str:
-    """Human-readable origin of a passage."""
+def format_citation(source: str, section: str, page: int | None, line_start: int, line_end: int,
+                    ocr: bool = False) -> str:
+    """Human-readable origin of a passage; ``(OCR)`` after the page of a scanned page's text."""
     parts = [source]
     if section:
         parts.append(f"“{section}”")
     if page is not None:
-        parts.append(f"p. {page}")
+        parts.append(f"p. {page} (OCR)" if ocr else f"p. {page}")
     else:
         parts.append(f"line {line_start}" if line_start == line_end else f"lines {line_start}–{line_end}")
     return ", ".join(parts)
@@ -264,5 +270,7 @@ def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: Token
 
 
 def chunk_document(doc: Document, budget: int, count: TokenCounter) -> list[Chunk]:
-    """Clean and chunk one document (see :func:`chunk_blocks`)."""
-    return chunk_blocks(doc.source, clean_document(doc), budget, count)
+    """Clean and chunk one document (see :func:`chunk_blocks`); passages of OCR'd pages say so."""
+    chunks = chunk_blocks(doc.source, clean_document(doc), budget, count)
+    scanned = doc.ocr_pages
+    return [replace(c, ocr=True) if c.page in scanned else c for c in chunks] if scanned else chunks

@@ -38,6 +38,8 @@ from .records import Line, SourceError
 if TYPE_CHECKING:
     from pypdf import PageObject, PdfReader
 
+    from .ocr import PageOCR
+
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _TOC = re.compile(r"(?:(?:\.\s?){4,}|…{2,}|(?:\s\.){3,})\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*$", re.IGNORECASE)
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:(?:[A-Z]{1,3}|\d{1,2})[-–.])?(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?"
@@ -69,13 +71,16 @@ class _Row:
     level: int = 0  # negative while it is the outline's own level
     runs: list[tuple[int, float, float, float, bool]] = field(default_factory=list)  # chars, x, y, size, bold
     marks: list[tuple[int, int, float, float]] = field(default_factory=list)  # start, end, y, size of digit runs
+    ocr: bool = False  # read from a picture of the page
+    opens: bool = False  # OCR saw a paragraph start here
 
 
-def pdf_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
+def pdf_lines(data: bytes, ocr: PageOCR | None = None) -> tuple[tuple[Line, ...], str]:
     """Read a PDF's lines with their roles.
 
     Args:
         data: The file's bytes.
+        ocr: Reads the pages that have no text layer but a picture (scans); None leaves them out.
 
     Returns:
         The lines page by page in reading order (an empty line between paragraphs, ``lineno``
@@ -102,9 +107,44 @@ def pdf_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
         raise SourceError(f"unreadable PDF ({type(exc).__name__}: {exc}); is the file complete?") from None
     except Exception as exc:  # pypdf raises many kinds on damaged files; none may stop the build
         raise SourceError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
+    blank = [number for number, rows in enumerate(pages, start=1) if not rows]
+    scanned = _read_scans(data, blank, pages, ocr) if blank and ocr is not None else []
     if not any(row.text for rows in pages for row in rows):
-        raise SourceError("PDF has no text layer (scanned pages?); run OCR on it first")
+        if ocr is None:
+            raise SourceError("PDF has no text layer (scanned pages?); run OCR on it first, or install "
+                              "tesseract-ocr so that scoqa does (SCOQA_OCR=auto)")
+        if scanned:
+            raise SourceError(f"PDF has no text layer, and OCR found no text on its {len(scanned)} scanned page(s)")
+        raise SourceError("PDF has no text layer (scanned pages?) and no page picture to read with OCR")
     return _layout(pages, _outline(reader)), _title(reader)
+
+
+def _read_scans(data: bytes, blank: list[int], pages: list[list[_Row]], ocr: PageOCR) -> list[int]:
+    """Read the ``blank`` pages (no text layer) that show a picture with OCR, into ``pages``.
+
+    Tesseract separates paragraphs with an empty line: the line after one opens a paragraph.
+    Returns the numbers of the pages that were scans.
+    """
+    from .ocr import DPI
+    from .pages import has_image, pdf_document, render_page
+
+    scanned = []
+    with pdf_document(data) as document:
+        for number in blank:
+            if not has_image(document, number):
+                continue
+            scanned.append(number)
+            image = render_page(document, number, DPI / 72)
+            rows, opens = [], False
+            for text in ocr.read(image).splitlines():
+                text = text.strip()
+                if not text:
+                    opens = True
+                    continue
+                rows.append(_Row(text, number, ocr=True, opens=opens))
+                opens = False
+            pages[number - 1] = rows
+    return scanned
 
 
 def _page_rows(page: PageObject, number: int) -> list[_Row]:
@@ -382,12 +422,15 @@ def _emit(pages: list[list[_Row]], leading: dict[float, float]) -> tuple[Line, .
                 number += 1
                 lines.append(Line("", number, row.page))
             number += 1
-            lines.append(Line(row.text, number, row.page, row.role, row.level if row.role == "heading" else 0))
+            lines.append(Line(row.text, number, row.page, row.role, row.level if row.role == "heading" else 0,
+                              ocr=row.ocr))
     return tuple(lines)
 
 
 def _breaks(a: _Row, b: _Row, leading: dict[float, float], width: float) -> bool:
     """Whether a new paragraph starts between the rows ``a`` and ``b`` (``b`` follows ``a``)."""
+    if b.opens:
+        return True
     if a.role == b.role == "toc":
         return False
     if a.role == b.role == "footnote":  # the numbers part them, unless a page break hides one

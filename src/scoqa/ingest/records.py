@@ -27,6 +27,7 @@ class Line:
         page: 1-based page number for PDF, None otherwise.
         role: What the format says the line is (see :data:`ROLES`); "" when it says nothing.
         level: For a heading, its level (1 is the top).
+        ocr: Whether the text was read from a picture of the page (a scan) by OCR.
     """
 
     text: str
@@ -34,6 +35,7 @@ class Line:
     page: int | None = None
     role: str = ""
     level: int = 0
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Document:
     lines: tuple[Line, ...]
     sha256: str
     title: str = ""
+
+    @property
+    def ocr_pages(self) -> frozenset[int]:
+        """The pages whose text was read by OCR."""
+        return frozenset(line.page for line in self.lines if line.ocr and line.page is not None)
 
     @property
     def structured(self) -> bool:

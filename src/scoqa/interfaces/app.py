@@ -5,8 +5,10 @@ open the printed address. Settings come from the ``SCOQA_*`` environment variabl
 port also from ``SCOQA_HOST`` / ``SCOQA_PORT``. A public share link is only made with ``--share``.
 
 The page: a chat whose answers carry ``[n]`` markers, each source a collapsible block with its
-citation and the answering sentence highlighted; example questions; and an index panel with a
-"Rebuild index" button. Besides the page, ``/ask`` is a JSON API for scripts and tests
+citation and the answering sentence highlighted; example questions; and an index panel: the
+documents with their passages and a *Remove* button each, an upload area that adds files to the
+corpus (checked first, see :mod:`scoqa.index.corpus`) and updates the index with a progress bar,
+and a "Rebuild index" button. Besides the page, ``/ask`` is a JSON API for scripts and tests
 (``gradio_client.Client(url).predict(question, history, api_name="/ask")``).
 """
 
@@ -15,6 +17,8 @@ from __future__ import annotations
 import argparse
 import html
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -24,10 +28,13 @@ from ..config import Settings, server_address
 from ..engine import get_engine
 from ..index import build, store
 from ..index.backend import open_backend
+from ..index.corpus import add_files, remove_document
 from ..index.status import index_status
+from . import viewer
 from .html import (
     clean_history,
     error_message,
+    outcome_lines_html,
     reply_messages,
     reply_to_dict,
     status_html,
@@ -75,7 +82,23 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 .scoqa-lead-in { font-size: 0.85rem; font-style: italic; color: var(--body-text-color-subdued); }
 .scoqa-index-state { margin-bottom: 6px; }
 .scoqa-problems, .scoqa-hint { font-size: 0.85em; }
+.scoqa-outcomes { font-size: 0.85em; margin: 0; padding-left: 1.1em; }
+.scoqa-refused { color: #8a1c1c; }
+.dark .scoqa-refused { color: #f3a5a5; }
+.scoqa-doc-row { align-items: center; gap: 6px !important; }
+.scoqa-doc-name { font-size: 0.9em; word-break: break-all; }
+.scoqa-doc-count { font-size: 0.8em; color: var(--body-text-color-subdued); white-space: nowrap; }
 """
+
+
+def documents_of(settings: Settings) -> list[list[Any]]:
+    """The indexed documents as ``[source, passages, title]`` rows, from the manifest alone (cheap)."""
+    try:
+        manifest = open_backend(settings).read_manifest()
+    except Exception:  # no index yet, or a damaged one: the status panel says what is wrong
+        return []
+    titles = manifest.get("titles") or {}
+    return [[name, int(count), titles.get(name, "")] for name, count in sorted((manifest.get("passages") or {}).items())]
 
 
 def app_settings() -> Settings:
@@ -151,10 +174,7 @@ def build_app(settings: Settings) -> gr.Blocks:
 
     def document_choices(chosen: list[str] | None = None) -> gr.Dropdown:
         """The indexed documents for the selector, keeping the choices that still exist."""
-        try:  # the manifest alone: the status panel beside it already compares the corpus
-            names = sorted(open_backend(settings).read_manifest().get("passages") or {})
-        except Exception:  # the status panel says what is wrong
-            names = []
+        names = [row[0] for row in documents_of(settings)]
         return gr.Dropdown(choices=names, value=[c for c in (chosen or []) if c in names])
 
     def current_status() -> str:
@@ -164,27 +184,75 @@ def build_app(settings: Settings) -> gr.Blocks:
             log.exception("index status failed")
             return status_html(None, f"Cannot read the index status: {exc}")
 
-    def rebuild(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
-        """Rebuild the index from scratch with a progress bar; the chat then uses the new index."""
-        progress(0, desc="Reading and chunking the sources")
+    def refresh_index(run: Callable[..., build.BuildReport], progress: gr.Progress,
+                      lock_wait: float | None) -> build.BuildReport | str:
+        """Run a build or an update with a progress bar, then load its index for every session.
 
+        Returns:
+            The build's report, or what went wrong in one sentence.
+        """
         def report(done: int, total: int, desc: str) -> None:
             progress((done, total), desc=desc, unit="passages")
 
         try:
-            result = build.build_index(settings, progress=report, lock_wait=0)
+            result = run(settings, progress=report, lock_wait=lock_wait)
             progress(1.0, desc="Loading the new index")
             get_engine(settings).searcher(show_progress=False)
         except store.IndexLocked:
-            warn("Another rebuild of this index is running; try again when it has finished.")
+            return "Another rebuild of this index is running; try again when it has finished."
         except Exception as exc:
-            log.exception("rebuild failed")
-            warn(f"The rebuild failed: {exc}")
+            log.exception("index update failed")
+            return f"The index update failed: {exc}"
+        return result
+
+    def rebuild(progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008 (Gradio's idiom)
+        """Rebuild the index from scratch with a progress bar; the chat then uses the new index."""
+        progress(0, desc="Reading and chunking the sources")
+        result = refresh_index(build.build_index, progress, lock_wait=0)
+        if isinstance(result, str):
+            warn(result)
         else:
             for problem in result.problems:
                 warn(problem)
             gr.Info(f"Index rebuilt: {result.chunks} passages from {result.files} file(s) in {result.seconds:.0f} s.")
         return current_status()
+
+    def add_documents(files: list[str] | None, replace: bool,
+                      progress: gr.Progress = gr.Progress()):  # noqa: B008
+        """Check the uploaded files, put the good ones into the corpus and update the index."""
+        paths = [Path(str(f)) for f in files or []]
+        if not paths:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        progress(0, desc="Checking the files")
+        outcomes = add_files(settings, [(p.name, p) for p in paths], replace=bool(replace))
+        lines = [(o.ok, str(o)) for o in outcomes]
+        if any(o.status in ("added", "replaced") for o in outcomes):
+            progress(0, desc="Reading the new documents")
+            result = refresh_index(build.update_index, progress, lock_wait=None)
+            if isinstance(result, str):
+                lines.append((False, result))
+            else:
+                counts = {row[0]: row[1] for row in documents_of(settings)}
+                lines = [(ok, f"{line} — {counts[o.source]} passages" if o.source in counts and ok else line)
+                         for (ok, line), o in zip(lines, outcomes)]
+        return outcome_lines_html(lines), None, current_status(), documents_of(settings)
+
+    def remove(source: str, progress: gr.Progress) -> tuple[str, str, list[list[Any]]]:
+        """Move a document to the corpus's trash and drop its passages from the index."""
+        try:
+            where = remove_document(settings, source)
+        except ValueError as exc:
+            return outcome_lines_html([(False, str(exc))]), current_status(), documents_of(settings)
+        lines = [(True, f"{source} removed (moved to {where.relative_to(settings.corpus_dir).as_posix()})")]
+        result = refresh_index(build.update_index, progress, lock_wait=None)
+        if isinstance(result, str):
+            lines.append((False, result))
+        return outcome_lines_html(lines), current_status(), documents_of(settings)
+
+    def remover(source: str) -> Callable[..., tuple[str, str, list[list[Any]]]]:
+        def on_remove(progress: gr.Progress = gr.Progress()):  # noqa: B008
+            return remove(source, progress)
+        return on_remove
 
     def api_ask(question: str, history: list[dict[str, Any]] | None = None,
                 sources: list[str] | None = None) -> dict[str, Any]:
@@ -206,6 +274,7 @@ def build_app(settings: Settings) -> gr.Blocks:
             raise gr.Error(str(exc)) from None
 
     with gr.Blocks(title="scoqa — ask your documents", analytics_enabled=False) as demo:
+        private = dict(api_visibility="private")
         history = gr.State([])  # the clean conversation (question / answer text) that ask() reads
         gr.HTML(
             "<h1>scoqa</h1><p>Ask about the documents in the corpus folder. Answers quote them; open a "
@@ -242,6 +311,26 @@ def build_app(settings: Settings) -> gr.Blocks:
                 chosen = gr.Dropdown(label="Ask only these documents", choices=[], value=[], multiselect=True,
                                      elem_id="scoqa-documents", info="Empty: all documents.")
                 status = gr.HTML(elem_id="scoqa-index")
+                documents = gr.State([])  # [source, passages, title] rows of the document list
+                upload = gr.File(label="Add documents: PDF, Word, HTML, Markdown, text", file_count="multiple",
+                                 type="filepath", elem_id="scoqa-upload", height=120)
+                replace = gr.Checkbox(label="Replace files of the same name", value=False, elem_id="scoqa-replace")
+                outcome = gr.HTML(elem_id="scoqa-outcome")
+                with gr.Accordion("Documents", open=True, elem_id="scoqa-document-list"):
+                    @gr.render(inputs=documents)
+                    def document_list(rows: list[list[Any]]) -> None:
+                        if not rows:
+                            gr.Markdown("No documents indexed yet.")
+                        for source, count, title in rows:
+                            with gr.Row(elem_classes="scoqa-doc-row", equal_height=True):
+                                gr.HTML(f'<span class="scoqa-doc-name" title="{html.escape(title)}">'
+                                        f'{html.escape(source)}</span> <span class="scoqa-doc-count">'
+                                        f'{count} passages</span>', scale=3)
+                                remove_btn = gr.Button("Remove", size="sm", scale=0, min_width=70,
+                                                       elem_classes="scoqa-remove", key=f"remove:{source}")
+                            remove_btn.click(remover(source), None, [outcome, status, documents],
+                                             concurrency_limit=1, concurrency_id="index", **private).then(
+                                document_choices, chosen, chosen, **private)
                 rebuild_btn = gr.Button("Rebuild index", elem_id="scoqa-rebuild")
                 check_btn = gr.Button("Check for changes", size="sm", elem_id="scoqa-check")
                 gr.Markdown(
@@ -250,7 +339,6 @@ def build_app(settings: Settings) -> gr.Blocks:
                     elem_classes="scoqa-about",
                 )
 
-        private = dict(api_visibility="private")
         # One dependency for Enter and the button, so a second submit while answering is ignored.
         asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history, chosen], [box, chatbot, history],
                        show_progress="minimal", show_progress_on=chatbot, **private)
@@ -260,17 +348,29 @@ def build_app(settings: Settings) -> gr.Blocks:
         clear_btn.click(lambda: ([], [], ""), None, [chatbot, history, box], cancels=[asking, picking],
                         queue=False, **private)
         chatbot.clear(lambda: [], None, history, cancels=[asking, picking], queue=False, **private)
-        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="rebuild", **private).then(
-            document_choices, chosen, chosen, **private)
-        check_btn.click(current_status, None, status, **private).then(document_choices, chosen, chosen, **private)
-        demo.load(current_status, None, status, **private).then(document_choices, None, chosen, **private)
+        # Rebuilds, uploads and removals take turns: one index, one writer.
+        rebuild_btn.click(rebuild, None, status, concurrency_limit=1, concurrency_id="index", **private).then(
+            lambda: documents_of(settings), None, documents, **private).then(document_choices, chosen, chosen, **private)
+        upload.upload(add_documents, [upload, replace], [outcome, upload, status, documents], concurrency_limit=1,
+                      concurrency_id="index", **private).then(document_choices, chosen, chosen, **private)
+        check_btn.click(current_status, None, status, **private).then(
+            lambda: documents_of(settings), None, documents, **private).then(document_choices, chosen, chosen, **private)
+        demo.load(current_status, None, status, **private).then(
+            lambda: documents_of(settings), None, documents, **private).then(document_choices, None, chosen, **private)
         gr.api(api_ask, api_name="ask")
+    demo.scoqa_settings = settings  # type: ignore[attr-defined]  # launch() serves with its upload limit
     return demo
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any):
     """Queue and serve ``demo`` (kwargs go to ``Blocks.launch``, e.g. ``prevent_thread_lock``)."""
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=64)
+    settings: Settings | None = getattr(demo, "scoqa_settings", None)
+    if settings is not None:
+        # Gradio itself refuses larger uploads, before they are written out.
+        kwargs.setdefault("max_file_size", settings.max_upload_mb * 1024 * 1024)
+        # The cited pages are served beside the app, by FastAPI routes of its own application.
+        kwargs.setdefault("app_kwargs", {}).setdefault("routes", []).extend(viewer.routes(settings))
     return demo.launch(
         server_name=host, server_port=port, share=share, theme=gr.themes.Default(), css=CSS,
         show_error=False, footer_links=["api"], run_history=False, **kwargs,

@@ -199,6 +199,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from .mcp_server import serve
+
+    serve(settings, args.transport, args.host, args.port)
+    return 0
+
+
 # -- evaluation and benchmarks ---------------------------------------------------------------------
 def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     """The settings ``scoqa eval`` runs on: a corpus given without an index gets an index of its own
@@ -377,6 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true", help="also make a public gradio.live link (off by default)")
     # The app brings a stale index up to date unless SCOQA_AUTO_UPDATE=0 says otherwise.
     p.set_defaults(handler=cmd_serve, auto_update_default=True)
+
+    p = commands.add_parser("mcp", help="serve search and ask to other assistants over the Model Context Protocol")
+    _common(p)
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio",
+                   help="stdio (default: the client starts `scoqa mcp`) or http (Streamable HTTP at /mcp)")
+    p.add_argument("--host", default="127.0.0.1", help="address for --transport http (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7861, help="port for --transport http (default 7861)")
+    # A long-running server, as the app: a stale index is brought up to date unless SCOQA_AUTO_UPDATE=0.
+    p.set_defaults(handler=cmd_mcp, auto_update_default=True)
 
     p = commands.add_parser("eval", help="measure retrieval and answers on a question set (any corpus)")
     _common(p)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from ..index.status import IndexStatus
 from ..qa.answer import Reply
@@ -26,6 +27,8 @@ _MARKDOWN_PUNCTUATION = frozenset("\\`*_{}[]()#+-.!|~$")
 _HTML_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#x27;"}
 _MARKER = re.compile(r"\[(\d+)\]")
 
+#: Where the app shows the page or section a passage comes from (:mod:`scoqa.interfaces.viewer`).
+VIEW_PATH = "/scoqa/open"
 #: The label of an answer the documents do not support.
 NOT_IN_REPORT = "Not in the documents"
 
@@ -52,11 +55,12 @@ def as_text(value: object) -> str:
     return "".join(out)
 
 
-def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
+def highlight(text: str, spans: Iterable[tuple[int, int]], escape: Callable[[str], str] = as_text) -> str:
     """Escape ``text`` and wrap the character ``spans`` (start, end) in ``<mark>``.
 
     Overlapping or out-of-range spans are clipped and merged, so a bad offset never breaks
-    the passage.
+    the passage. ``escape`` is :func:`as_text` for the chat (HTML and Markdown), ``html.escape``
+    for a plain HTML page.
     """
     merged: list[list[int]] = []
     for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
@@ -68,10 +72,10 @@ def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
             merged.append([start, end])
     parts, position = [], 0
     for start, end in merged:
-        parts.append(as_text(text[position:start]))
-        parts.append(f'<mark class="scoqa-quote">{as_text(text[start:end])}</mark>')
+        parts.append(escape(text[position:start]))
+        parts.append(f'<mark class="scoqa-quote">{escape(text[start:end])}</mark>')
         position = end
-    parts.append(as_text(text[position:]))
+    parts.append(escape(text[position:]))
     return "".join(parts)
 
 
@@ -108,14 +112,27 @@ def source_title(reply: Reply, index: int) -> str:
     return f"Related · {citation}"
 
 
+def open_url(chunk_id: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The address, relative to the app's page, that opens a passage with ``spans`` of it highlighted."""
+    query = {"chunk": chunk_id}
+    if spans := list(spans):
+        query["q"] = ",".join(f"{start}-{end}" for start, end in spans)
+    return f"{VIEW_PATH.lstrip('/')}?{urlencode(query, quote_via=quote)}#cited"
+
+
 def passage_html(hit: Hit, spans: Iterable[tuple[int, int]]) -> str:
-    """A source passage with its ``spans`` highlighted; a list entry also shows its list's lead-in
-    and its date, which the entry's own words leave out."""
+    """A source passage with its ``spans`` highlighted, and a link that opens its page (PDF) or
+    section; a list entry also shows its list's lead-in and its date, which the entry's own words
+    leave out."""
+    spans = list(spans)
     context = ""
     if hit.lead_in:
         context += f'<span class="scoqa-lead-in">{as_text(hit.lead_in)}</span>\n\n'
     date = f'<strong class="scoqa-date">{as_text(hit.date)}</strong> · ' if hit.date else ""
-    return f'{context}<span class="scoqa-passage">{date}{highlight(hit.text, spans)}</span>'
+    where = f"page {hit.page}" if hit.page is not None else "section"
+    link = (f'\n\n<a class="scoqa-open" href="{html.escape(open_url(hit.chunk_id, spans))}" target="_blank" '
+            f'rel="noopener noreferrer">Open {where} ↗</a>')
+    return f'{context}<span class="scoqa-passage">{date}{highlight(hit.text, spans)}</span>{link}'
 
 
 def reply_messages(reply: Reply) -> list[dict[str, Any]]:
@@ -231,3 +248,13 @@ def status_html(status: IndexStatus | None, error: str = "") -> str:
     hint = '<p class="scoqa-hint">Press “Rebuild index” to take them in.</p>' if status.stale else ""
     return (f'<div class="scoqa-index"><div class="scoqa-index-state">{state}</div><table>{body}</table>'
             f"{hint}{problems}</div>")
+
+
+def outcome_lines_html(lines: Sequence[tuple[bool, str]]) -> str:
+    """What happened to each uploaded file (or to a removed document): one line each, the problems
+    marked; ``lines`` holds ``(ok, text)`` pairs."""
+    if not lines:
+        return ""
+    items = "".join(f'<li class="{"scoqa-done" if ok else "scoqa-refused"}">{"" if ok else "⚠ "}{html.escape(text)}</li>'
+                    for ok, text in lines)
+    return f'<ul class="scoqa-outcomes">{items}</ul>'
