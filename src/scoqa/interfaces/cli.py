@@ -288,6 +288,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="what runs the model: onnx (onnxruntime) or torch (default: $SCOQA_RUNTIME or onnx)")
 
 
+def _wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                        help="give up if another build holds the lock longer than this (default: wait)")
+
+
 def _source_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", metavar="DOC", default=None,
                         help="only this document (a path relative to the corpus, a file name or a folder); "
@@ -331,15 +336,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--force", action="store_true", help="re-read and re-embed everything")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
-                   help="give up if another build holds the lock longer than this (default: wait)")
+    _wait_option(p)
     p.set_defaults(handler=cmd_index_build)
 
     p = index_commands.add_parser("update", help="re-embed only what changed in the corpus")
     _common(p)
     p.add_argument("--json", action="store_true", help="print {embedded, reused, removed} as JSON")
-    p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
-                   help="give up if another build holds the lock longer than this (default: wait)")
+    _wait_option(p)
     p.set_defaults(handler=cmd_index_update)
 
     p = index_commands.add_parser("status", help="show the index and what changed in the corpus since")

@@ -30,6 +30,8 @@ from ..lexical import Spelling, expand_query, find_acronyms
 from ..text import query_terms
 from .rerank import maxsim
 
+#: A word as a name may be written ("Nal'chik", "Anti-Terrorist").
+_NAME = re.compile(r"[A-Za-z][\w’'-]*")
 MODES = ("hybrid", "fusion", "dense", "bm25")
 #: Weight of the normalised BM25 score in the fused score (the rest is dense).
 LEXICAL_WEIGHT = 0.5
@@ -155,25 +157,22 @@ class Searcher:
                              "rebuild it with `scoqa index build --force`")
         return arrays
 
+    def _corpus_spelling(self, word: str) -> str | None:
+        """How the corpus spells a name it lacks ("Andijan" -> "Andijian"); None for a word it knows,
+        a word that is no name, or a name with no close spelling in the corpus."""
+        if not word[:1].isupper() or any(t in self._vocab for t in query_terms(word)):
+            return None
+        corrected = self.spelling.correct(word)
+        return corrected if corrected and corrected != word else None
+
     def respelled(self, query: str) -> str:
         """``query`` with each name the corpus lacks written as the corpus spells it ("Andijan"
         -> "Andijian"), so that the model and the rerank see the corpus's word pieces too."""
-        def respell(match: re.Match[str]) -> str:
-            word = match.group()
-            if not word[:1].isupper() or any(t in self._vocab for t in query_terms(word)):
-                return word
-            return self.spelling.correct(word) or word
-
-        return re.sub(r"[A-Za-z][\w’'-]*", respell, query)
+        return _NAME.sub(lambda m: self._corpus_spelling(m.group()) or m.group(), query)
 
     def lexical_query(self, query: str, acronyms: bool = True) -> str:
         """The query for BM25: acronyms given both forms, names respelled as the corpus spells them."""
-        extra = []
-        for word in re.findall(r"[A-Za-z][\w’'-]*", query):
-            if word[:1].isupper() and not any(t in self._vocab for t in query_terms(word)):
-                corrected = self.spelling.correct(word)
-                if corrected and corrected != word:
-                    extra.append(corrected)
+        extra = [c for c in map(self._corpus_spelling, _NAME.findall(query)) if c]
         expanded = expand_query(query, self.acronyms) if acronyms else query
         return f"{expanded} {' '.join(extra)}" if extra else expanded
 
