@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from scoqa.qa.abstain import years_met
 from scoqa.qa.evidence import _said, _type_match
 from scoqa.qa.question import question_type
+from scoqa.search.searcher import Hit
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -21,6 +23,11 @@ from scoqa.qa.question import question_type
     ("What did he say when he arrived?", ""),
     ("Until when will the restriction last?", ""),
     ("According to the report, how many contracts were issued?", "number"),
+    # A word between "what" and "date" / "year", or a hyphenated one before the quantity.
+    ("What exact date was the treaty signed?", "when"),
+    ("In which fiscal year was the office opened?", "when"),
+    ("What is the case-fatality rate of the disease?", "number"),
+    ("Which day-to-day tasks does the office handle?", ""),
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
@@ -72,3 +79,19 @@ def test_a_quantity_named_by_the_question_asks_for_a_number() -> None:
     assert question_type("What was the monthly pay of an infantry private?") == "number"
     assert question_type("What is the size of the Clarion-Clipperton Zone?") == "number"
     assert question_type("What is the name of the new missile?") == ""
+
+
+def _passage(text: str, section: str = "", date: str = "") -> Hit:
+    return Hit(text=text, score=1.0, citation="doc.md", source="doc.md", section=section, page=None,
+               line_start=1, line_end=1, chunk_id="c", kind="paragraph", date=date)
+
+
+def test_a_year_the_question_names_must_be_in_a_passage_found() -> None:
+    found = [_passage("In 2011, 712 human cases were reported.", section="Surveillance 2010–2011")]
+    assert not years_met("How many human cases were reported in 2012?", found)
+    assert years_met("How many human cases were reported in 2011?", found)
+    # A heading or a list entry's date holds the year as well as the text does.
+    assert years_met("What happened in 2010?", found)
+    assert years_met("What happened in Kashgar in 2008?", [_passage("Kashgar: attack on police", date="August 2008")])
+    # Other numbers are names of things more often than constraints: a document's number.
+    assert years_met("What does SP 800-122 say about breaches?", found)

@@ -15,6 +15,8 @@ from typing import Any
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
 MONTH_PATTERN = rf"(?:{'|'.join(MONTHS)})"
+#: A year from 1000 to 2099: "upon his arrival in 1666", "Peace Mission-2010".
+YEAR_PATTERN = r"\b(?:1\d|20)\d\d\b"
 _MONTH_NAMES = frozenset(m.lower() for m in MONTHS)
 
 #: BM25's token: any run of letters or digits, single characters kept ("6+N" -> "6", "n").

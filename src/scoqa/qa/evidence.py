@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..ingest.layout import looks_like_heading, substance_words, title_case
 from ..lexical import expand_query
 from ..search.searcher import Hit, Searcher
-from ..text import MONTH_PATTERN, query_terms
+from ..text import MONTH_PATTERN, YEAR_PATTERN, query_terms
 from .question import Question
 
 #: Weight of a word carried from earlier turns, against the question's own words, in coverage.
@@ -28,7 +28,7 @@ PRIOR_WEIGHT = 1.0
 
 _MONTH = MONTH_PATTERN
 #: A month, or a year from 1000 to 2099: "upon his arrival in 1666" answers "In what year ...?".
-_DATE = re.compile(rf"\b{_MONTH}\b|\b(?:1\d|20)\d\d\b")
+_DATE = re.compile(rf"\b{_MONTH}\b|{YEAR_PATTERN}")
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
                      r"forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|million|billion|half|"
                      r"quarter|third)\b", re.IGNORECASE)

@@ -49,11 +49,12 @@ class Question:
 #: What the first question phrase of a question asks for. Order matters: "how long ago" before
 #: "how long", "what year" before "what".
 _ASKS = (
-    (re.compile(r"\b(?:when|what year|which year|what date|what day|how long ago)\b"), "when"),
+    # "What radiocarbon date ...", "In which fiscal year ...".
+    (re.compile(r"\b(?:when|how long ago|(?:what|which) (?:[\w-]+ )?(?:year|date|day)(?![\w-]))"), "when"),
     (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
                 r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
                 # "What was the monthly pay ...?": the thing asked is a quantity.
-                r"what (?:is|was|are|were) (?:the |its |their )?(?:\w+ )?(?:pay|salary|wage|cost|price|fee|"
+                r"what (?:is|was|are|were) (?:the |its |their )?(?:[\w-]+ )?(?:pay|salary|wage|cost|price|fee|"
                 r"budget|revenue|population|size|length|height|weight|distance|speed|temperature|age|"
                 r"duration|total|number|rate|count)s?\b)"), "number"),
     (re.compile(r"\b(?:who|whom|whose)\b"), "who"),
