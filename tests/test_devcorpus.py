@@ -33,6 +33,15 @@ def test_every_document_is_indexed_with_its_passages(dev) -> None:
     assert searcher.titles()["trade-controls/github-and-trade-controls.md"] == "GitHub and Trade Controls"
 
 
+@pytest.mark.parametrize("number", [10, 23, 51, 78])
+def test_a_numbered_paper_the_question_names_is_searched_first(dev, number: int) -> None:
+    # "Federalist No. 51": the passages under that heading come first, not its neighbours'.
+    engine, _ = dev
+    hits = engine.retrieve(f"What is the main argument of Federalist No. {number}?", 3)
+    papers = [h.section.split(" › ")[0] for h in hits]
+    assert papers.count(f"FEDERALIST No. {number}") >= 2, papers
+
+
 def test_retrieval_finds_the_passage_and_the_document(dev) -> None:
     engine, sets = dev
     scores, _ = evaluate_retrieval(engine, sets.retrieval, modes=("hybrid",), by_document=True)

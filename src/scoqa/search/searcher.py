@@ -27,7 +27,7 @@ from ..index.sentences import Units
 from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
 from ..lexical import Spelling, expand_query, find_acronyms
-from ..text import query_terms
+from ..text import function_words, is_month, query_terms
 from .rerank import maxsim
 
 #: A word as a name may be written ("Nal'chik", "Anti-Terrorist").
@@ -46,6 +46,14 @@ RERANK_WEIGHTS = (0.2, 0.6, 0.2)
 #: A footnote's fused score counts this much: footnotes cite where a statement comes from, the
 #: body text makes it, and a question asks about the statement.
 FOOTNOTE_WEIGHT = 0.8
+#: A passage outside the numbered section a question names ("Federalist No. 51", "Appendix 1")
+#: keeps this share of its score, when passages of that section are found.
+OTHER_SECTION_WEIGHT = 0.8
+#: A numbered heading: a word and a number of at most three digits or a Roman numeral ("No. 51",
+#: "Appendix 1", "Chapter IV"); years are dates, not numbers of sections.
+_NUMBERED = re.compile(r"\b([A-Za-z]{2,})(\.?)\s+(\d{1,3}|[IVXLC]{1,6})\b(?![.,]?\d)")
+#: A heading that numbers this many passages or more is a part of a book, too broad to point at.
+MAX_NAMED_PASSAGES = 300
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,12 @@ class Searcher:
         self._rows_by_source = {s: np.asarray(rows, dtype=np.int64) for s, rows in rows_by_source.items()}
         self._sources = sorted(rows_by_source)
         self._footnote = np.array([c.kind == "footnote" for c in index.chunks], dtype=bool)
+        numbered: dict[tuple[str, str], list[int]] = {}
+        for row, chunk in enumerate(index.chunks):
+            for label in _labels(chunk.section):
+                numbered.setdefault(label, []).append(row)
+        self._numbered = {label: np.asarray(rows, dtype=np.int64) for label, rows in numbered.items()
+                          if len(rows) < MAX_NAMED_PASSAGES}
         self._df = index.document_frequencies()
 
     @property
@@ -237,6 +251,17 @@ class Searcher:
             chosen |= matches
         return np.sort(np.concatenate([self._rows_by_source[s] for s in chosen]))
 
+    def _named_sections(self, query: str, allowed: np.ndarray | None) -> np.ndarray | None:
+        """Rows of the passages under a numbered heading the query names ("What does Federalist
+        No. 51 say ...", "In Appendix 1 ..."), or None when it names none the corpus has."""
+        rows = [self._numbered[label] for label in _labels(query) if label in self._numbered]
+        if not rows:
+            return None
+        named = np.unique(np.concatenate(rows))
+        if allowed is not None:
+            named = np.intersect1d(named, allowed)
+        return named if named.size else None
+
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query term is indexed)."""
         n = len(self.index.chunks)
@@ -294,6 +319,9 @@ class Searcher:
         unit_rows = self.units.owner[self._top(unit_scores, depth * 3)]
         dense_rows = np.union1d(dense_rows, unit_rows)
         candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
+        named = self._named_sections(query, allowed)
+        if named is not None:
+            candidates = np.union1d(candidates, named).astype(np.int64)
         if not candidates.size:
             return []
         # A passage is as close to the question as its closest sentence (measured: better than
@@ -311,10 +339,18 @@ class Searcher:
             fused[order] = (lexical_weight * lexical_norm[order] + late_weight * _minmax(late)
                             + dense_weight * _minmax(cosine[order]))
         fused = np.where(self._footnote[candidates], FOOTNOTE_WEIGHT * fused, fused)
+        if named is not None:
+            fused = np.where(np.isin(candidates, named), fused, OTHER_SECTION_WEIGHT * fused)
         order = order[np.lexsort((candidates[order], -fused[order]))]
         return [
             Hit.from_chunk(chunks[candidates[i]], fused[i], cosine[i], bm25[candidates[i]]) for i in order[:k]
         ]
+
+
+def _labels(text: str) -> set[tuple[str, str]]:
+    """The numbered headings ``text`` names, as (lower-case word, number) pairs."""
+    return {(word.lower(), number.upper()) for word, dot, number in _NUMBERED.findall(text)
+            if (word.lower() not in function_words() or (word.lower() == "no" and dot)) and not is_month(word)}
 
 
 def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -1,0 +1,22 @@
+"""The searcher's rules on inline text, without the model: which numbered headings a question names."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoqa.search.searcher import _labels
+
+
+@pytest.mark.parametrize(("text", "labels"), [
+    ("What maxim does Federalist No. 51 offer?", {("no", "51")}),
+    ("In the worked example in Appendix 1, what is the index?", {("appendix", "1")}),
+    ("What does Chapter IV say about drills?", {("chapter", "IV")}),
+    # Years are dates and months with a day are dates; "no" without its dot is a word.
+    ("What happened in March 2010?", set()),
+    ("What happened on May 28?", set()),
+    ("There were no 12 soldiers there", set()),
+    # A document's own number is a label too; it matters only if a heading carries it.
+    ("What does SP 800-122 recommend?", {("sp", "800")}),
+])
+def test_numbered_headings_a_question_names(text: str, labels: set[tuple[str, str]]) -> None:
+    assert _labels(text) == labels
