@@ -104,3 +104,49 @@ def test_a_line_end_hyphen_of_a_compound_stays(tmp_path: Path) -> None:
     texts = [b.text for b in clean_document(doc)]
     assert "Mining of the deep-sea floor is regulated." in texts
     assert any("territorial integrity clause" in t for t in texts)
+
+
+GUTENBERG = """The Project Gutenberg EBook of A Field Manual, by A. Officer
+
+This eBook is for the use of anyone anywhere at no cost and with
+almost no restrictions whatsoever.
+
+Title: A Field Manual
+
+Author: A. Officer
+
+*** START OF THIS PROJECT GUTENBERG EBOOK A FIELD MANUAL ***
+
+CHAPTER I
+
+The pace is thirty inches, the length of the full step in quick time.
+
+End of the Project Gutenberg EBook of A Field Manual, by A. Officer
+
+*** END OF THIS PROJECT GUTENBERG EBOOK A FIELD MANUAL ***
+
+1.E.8. You may charge a reasonable fee for copies of or providing
+access to or distributing Project Gutenberg-tm electronic works.
+"""
+
+
+@pytest.mark.parametrize(("name", "data"), [
+    ("manual.txt", GUTENBERG.encode()),
+    ("manual.htm", ("<html><head><title>The Project Gutenberg eBook of A Field Manual</title></head><body>"
+                    + "".join(f"<p>{line}</p>" for line in GUTENBERG.splitlines() if line) + "</body></html>").encode()),
+])
+def test_a_project_gutenberg_book_is_read_without_its_notice_and_licence(tmp_path: Path, name: str, data: bytes) -> None:
+    doc = _doc(tmp_path, name, data)
+    text = " ".join(line.text for line in doc.lines)
+    assert "The pace is thirty inches" in text and "CHAPTER I" in text
+    assert "1.E.8" not in text and "no restrictions" not in text and "START OF" not in text
+    assert "Author: A. Officer" in text  # who made the book stays: a title page may name them only in a heading
+    assert doc.title == "A Field Manual"  # the catalogue's title, not the page's "The Project Gutenberg eBook of ..."
+    if name.endswith(".txt"):  # lines keep their numbers in the file
+        assert next(line.lineno for line in doc.lines if "The pace" in line.text) == 14
+
+
+def test_a_file_without_the_markers_is_kept_whole(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "notes.md", b"# Notes\n\nSome text.\n\nMore text without any marker.\n")
+    assert [line.text for line in doc.lines if line.text] == ["# Notes", "Some text.", "More text without any marker."]
+    assert doc.title == ""

@@ -26,6 +26,7 @@ KINDS = {".txt": "text", ".md": "markdown", ".pdf": "pdf", ".html": "html", ".ht
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
+from . import gutenberg
 from .records import ROLES, Document, Line, SourceError, SourceProblem
 from .text import markdown_lines, text_lines
 
@@ -157,6 +158,9 @@ def read_document(path: Path, corpus_dir: Path, ocr: PageOCR | None = None) -> D
         raise SourceError(f"cannot be read ({exc.strerror or exc}); check its permissions") from None
     kind = KINDS[path.suffix.lower()]
     lines, title = parse(kind, data, ocr)
+    if kind != "pdf":
+        lines, catalogue_title = gutenberg.unwrap(lines)
+        title = catalogue_title or title
     if not any(line.text.strip() for line in lines):
         raise SourceError("file holds only whitespace")
     return Document(relative_source(path, corpus_dir), kind, lines, hashlib.sha256(data).hexdigest(), title)
