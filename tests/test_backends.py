@@ -12,7 +12,7 @@ import pytest
 
 from scoqa.config import Settings
 from scoqa.engine import get_engine
-from scoqa.index import build, store
+from scoqa.index import build, files, store
 from scoqa.index.backend import SearchIndex, open_backend
 from scoqa.index.status import index_status
 
@@ -146,9 +146,9 @@ def test_qdrant_holds_the_same_index(report_settings: Settings, report_in_qdrant
     qdrant_index = open_backend(report_in_qdrant).load(report_in_qdrant.model)
     assert [c.id for c in qdrant_index.chunks] == [c.id for c in faiss_index.chunks]
     np.testing.assert_array_equal(qdrant_index.vectors, faiss_index.vectors)
-    for name in store.UNIT_ARRAYS:
+    for name in files.UNIT_ARRAYS:
         np.testing.assert_array_equal(qdrant_index.units[name], faiss_index.units[name])
-    for name in store.TOKEN_ARRAYS:
+    for name in files.TOKEN_ARRAYS:
         np.testing.assert_array_equal(qdrant_index.tokens[name], faiss_index.tokens[name])
     assert qdrant_index.vocabulary() == faiss_index.vocabulary()
     np.testing.assert_array_equal(qdrant_index.document_frequencies(), faiss_index.document_frequencies())

@@ -14,7 +14,7 @@ from pypdf import PdfReader, PdfWriter
 
 from scoqa import ingest
 from scoqa.engine import Engine
-from scoqa.index import store
+from scoqa.index import files, store
 from scoqa.index.build import build_index, update_index
 
 from .index_helpers import TEXTS, cli, lines_naming, make_settings, text_docx, text_pdf
@@ -159,7 +159,7 @@ def scramble(path: Path) -> None:  # same size, so only parsing can tell
 
 
 @pytest.mark.parametrize("damage", [truncate, scramble])
-@pytest.mark.parametrize("name", [store.MANIFEST, store.CHUNKS, store.VECTORS, store.FAISS_FILE, store.UNITS, store.TOKENS])
+@pytest.mark.parametrize("name", [files.MANIFEST, files.CHUNKS, files.VECTORS, files.FAISS_FILE, files.UNITS, files.TOKENS])
 def test_a_damaged_index_file_gives_a_clear_message_and_the_fix(tmp_path, capsys, name, damage) -> None:
     settings = make_settings(tmp_path, {"alpha.md": TEXTS["alpha.md"]})
     build_index(settings)
@@ -169,7 +169,7 @@ def test_a_damaged_index_file_gives_a_clear_message_and_the_fix(tmp_path, capsys
     assert code == 2 and out == ""
     assert err.startswith("scoqa: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert str(settings.index_dir) in err and err.rstrip().endswith("run `scoqa index build --force`")
-    if damage is truncate or name == store.MANIFEST:  # found by a stat (or parse) without loading
+    if damage is truncate or name == files.MANIFEST:  # found by a stat (or parse) without loading
         code, _, err = cli(capsys, settings, "index", "status")
         assert code == 2 and name in err and "scoqa index build --force" in err
 
@@ -178,7 +178,7 @@ def test_a_damaged_index_file_gives_a_clear_message_and_the_fix(tmp_path, capsys
     assert "Tashkent" in Engine(settings).retrieve("Where is the RATS located?", k=1)[0].text
 
 
-@pytest.mark.parametrize("damage, name", [(truncate, store.VECTORS), (scramble, store.CHUNKS)])
+@pytest.mark.parametrize("damage, name", [(truncate, files.VECTORS), (scramble, files.CHUNKS)])
 def test_update_rebuilds_a_damaged_index_and_says_so(tmp_path, capsys, damage, name) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)

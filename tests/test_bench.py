@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa.index import store
+from scoqa.index import faiss_index
 from scoqa.tools.bench import prepare_corpus
 from scoqa.tools.bench_scale import synthetic_vectors
 
@@ -147,9 +147,9 @@ def test_a_one_file_corpus_is_split_at_headings_into_files(tmp_path: Path) -> No
 def test_size_policy_is_exact_below_the_limit_and_approximate_above(tmp_path: Path) -> None:
     vectors, queries = synthetic_vectors(3000, 50)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    exact, kind = store.make_faiss_index(vectors, exact_limit=3000)
+    exact, kind = faiss_index.make_faiss_index(vectors, exact_limit=3000)
     assert kind == "IndexFlatIP"
-    approx, kind = store.make_faiss_index(vectors, exact_limit=2999)
+    approx, kind = faiss_index.make_faiss_index(vectors, exact_limit=2999)
     assert kind.startswith("IndexHNSWFlat") and approx.ntotal == 3000
     _, truth = exact.search(queries, 10)
     _, found = approx.search(queries, 10)

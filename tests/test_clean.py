@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from scoqa.ingest import Document, Line
-from scoqa.ingest.layout import clean_document, join_lines, looks_like_heading
+from scoqa.ingest.layout import clean_document
+from scoqa.ingest.reflow import join_lines
+from scoqa.ingest.shapes import looks_like_heading
 
 
 def doc(text: str, kind: str = "text") -> Document:

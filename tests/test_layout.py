@@ -104,9 +104,13 @@ def test_the_named_directions_are_absent() -> None:
     assert found == []
 
 
+#: The index folder on disk: what it holds in memory, its files, the atomic swap, its entry points.
+STORAGE = ("errors", "faiss_index", "files", "swap", "store")
+
+
 def test_storage_imports_no_ranking_code() -> None:
-    imported = {target for target, _, _ in package_imports(PACKAGE / "index" / "store.py")}
-    assert imported <= {"scoqa", "scoqa.ingest.chunk"}, imported
+    imported = {target for name in STORAGE for target, _, _ in package_imports(PACKAGE / "index" / f"{name}.py")}
+    assert imported <= {"scoqa", "scoqa.ingest.chunk", *(f"scoqa.index.{name}" for name in STORAGE)}, imported
 
 
 def test_importing_scoqa_loads_no_tool_and_no_interface() -> None:

@@ -20,7 +20,7 @@ import pytest
 from scoqa import ask, retrieve
 from scoqa.config import Settings
 from scoqa.engine import Engine, StaleIndexWarning
-from scoqa.index import build, store
+from scoqa.index import build, files, store, swap
 from scoqa.index import status as corpus_status
 from scoqa.index.build import build_index, update_index
 from scoqa.index.status import index_status
@@ -40,7 +40,7 @@ def subprocess_env(settings: Settings) -> dict[str, str]:
 
 
 def manifest(settings: Settings) -> dict:
-    return json.loads((settings.index_dir / store.MANIFEST).read_text(encoding="utf-8"))
+    return json.loads((settings.index_dir / files.MANIFEST).read_text(encoding="utf-8"))
 
 
 def leftovers(settings: Settings) -> list[Path]:
@@ -174,28 +174,28 @@ def test_build_killed_while_embedding_leaves_the_old_index_answering(tmp_path) -
 
 # Each stage is a point inside store.save_index where the writing process dies.
 KILL_AT = {
-    "chunks written": "store.np.save = die",
+    "chunks written": "files.np.save = die",
     "faiss written": "new.lexical.save = die",
-    "manifest written": "store._fsync_tree = die",
-    "before swap": "store.swap_in = die",
-    "after swap": "store.shutil.rmtree = die",
+    "manifest written": "files.fsync_tree = die",
+    "before swap": "swap.swap_in = die",
+    "after swap": "swap.shutil.rmtree = die",
     # The fallback of filesystems without RENAME_EXCHANGE, killed between its two renames: no
     # index/ is left, only the previous one in .index.old-*, which the next load or build restores.
     "between the two renames": (
-        "store._exchange = lambda a, b: False\n"
-        "replace = store.os.replace\n"
-        "store.os.replace = lambda a, b: (replace(a, b), '.old-' in str(b) and die())"
+        "swap._exchange = lambda a, b: False\n"
+        "replace = swap.os.replace\n"
+        "swap.os.replace = lambda a, b: (replace(a, b), '.old-' in str(b) and die())"
     ),
 }
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
-from scoqa.index import store
+from scoqa.index import files, store, swap
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 new = store.load_index(Path(sys.argv[2]))
 {patch}
-with store.build_lock(Path(sys.argv[1])):
+with swap.build_lock(Path(sys.argv[1])):
     store.save_index(Path(sys.argv[1]), new.manifest, new.chunks, new.vectors, new.lexical)
 """
 
@@ -238,14 +238,14 @@ def test_a_save_killed_at_any_step_leaves_one_whole_index_and_the_next_build_cle
     assert not target.exists() and len(list(target.parent.glob(".index.old-*"))) == 1
     report = update_index(Settings(corpus_dir=old_settings.corpus_dir, index_dir=target))  # a build comes first
     assert report.changed is False
-    assert json.loads((target / store.MANIFEST).read_text(encoding="utf-8"))["build_id"] == old_id
+    assert json.loads((target / files.MANIFEST).read_text(encoding="utf-8"))["build_id"] == old_id
     assert sorted(p.name for p in target.parent.iterdir() if p.is_dir()) == ["index"]
 
 
-@pytest.mark.parametrize("swap", ["renameat2", "two renames"])
-def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
-    if swap == "two renames":  # the fallback for filesystems without RENAME_EXCHANGE
-        monkeypatch.setattr(store, "_exchange", lambda a, b: False)
+@pytest.mark.parametrize("swap_path", ["renameat2", "two renames"])
+def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap_path) -> None:
+    if swap_path == "two renames":  # the fallback for filesystems without RENAME_EXCHANGE
+        monkeypatch.setattr(swap, "_exchange", lambda a, b: False)
     a = make_settings(tmp_path / "a", {"alpha.md": TEXTS["alpha.md"]})
     b = make_settings(tmp_path / "b", TEXTS)
     build_index(a)
@@ -289,7 +289,7 @@ def test_readers_never_see_half_an_index(tmp_path, monkeypatch, swap) -> None:
 def test_a_second_build_waits_for_the_first_or_says_why_it_gave_up(tmp_path, monkeypatch) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
-    with store.build_lock(settings.index_dir):
+    with swap.build_lock(settings.index_dir):
         refused = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "index", "update", "--wait", "0.5"],
                                  env=subprocess_env(settings), capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
@@ -385,7 +385,7 @@ def test_an_index_of_another_model_or_format_is_refused_with_what_to_run(tmp_pat
     else:
         settings_now = settings
         data = manifest(settings) | {"format_version": 99}
-        (settings.index_dir / store.MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+        (settings.index_dir / files.MANIFEST).write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(store.IndexMismatch, match=message):
         Engine(settings_now).retrieve("RATS", k=1)
     with pytest.raises(store.IndexMismatch, match=message):

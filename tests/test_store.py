@@ -10,13 +10,13 @@ import pytest
 
 from scoqa.config import Settings
 from scoqa.engine import Engine
-from scoqa.index import store
+from scoqa.index import files, store
 from scoqa.search.searcher import Searcher
 
 
 def test_manifest_describes_the_build(report_settings: Settings) -> None:
     manifest = json.loads((report_settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["format_version"] == store.FORMAT_VERSION
+    assert manifest["format_version"] == files.FORMAT_VERSION
     assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dim"] == 384
     assert manifest["chunking"]["chunk_tokens"] == report_settings.chunk_tokens
     (source, sha), = manifest["sources"].items()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scoqa.index import store
+from scoqa.index import files, store, swap
 from scoqa.ingest.chunk import Chunk
 from scoqa.lexical import make_bm25
 
@@ -34,7 +34,7 @@ def fake_version(name: str, n: int, seed: int) -> tuple[dict, list[Chunk], np.nd
                     line_end=i + 1, kind="paragraph", text=f"Passage {i} of {name} about border security {seed}.",
                     context=f"{name.title()}\nPassage {i} of {name} about border security {seed}.")
               for i in range(n)]
-    manifest = store.new_manifest(model="fake", dim=DIM, chunking={}, sources={f"{name}.md": f"{seed:064x}"},
+    manifest = files.new_manifest(model="fake", dim=DIM, chunking={}, sources={f"{name}.md": f"{seed:064x}"},
                                   chunks=n, faiss_index="", problems=[])
     return manifest, chunks, vectors, make_bm25([c.context for c in chunks])
 
@@ -76,12 +76,12 @@ def kill_between_the_renames(target: Path) -> Path:
 def test_a_reader_puts_back_the_previous_index_a_killed_swap_left_beside_the_folder(tmp_path) -> None:
     target = tmp_path / "index"
     save(target, "old")
-    old_id = store.read_manifest(target)["build_id"]
+    old_id = files.read_manifest(target)["build_id"]
     kill_between_the_renames(target)
     assert not target.exists()
     index = store.load_index(target)  # not IndexNotFound
     assert which_version(index) == "old" and index.build_id == old_id and index.path == target
-    assert store.read_manifest(target)["build_id"] == old_id and beside(target, "old") == []
+    assert files.read_manifest(target)["build_id"] == old_id and beside(target, "old") == []
 
 
 def test_the_status_check_puts_it_back_too(tmp_path) -> None:
@@ -89,7 +89,7 @@ def test_the_status_check_puts_it_back_too(tmp_path) -> None:
     save(target, "old")
     kill_between_the_renames(target)
     assert store.read_checked_manifest(target)["chunks"] == 3
-    assert (target / store.MANIFEST).is_file() and beside(target, "old") == []
+    assert (target / files.MANIFEST).is_file() and beside(target, "old") == []
 
 
 def test_a_build_restores_rather_than_deletes_the_only_complete_index(tmp_path) -> None:
@@ -97,9 +97,9 @@ def test_a_build_restores_rather_than_deletes_the_only_complete_index(tmp_path) 
     save(target, "old")
     kill_between_the_renames(target)
     staged = tmp_path / ".index.tmp-abc" / "index"  # the new build the killed swap had staged
-    store.write_index_files(staged, *VERSIONS["new"])
-    with store.build_lock(target):
-        removed = store.remove_leftovers(target)
+    files.write_index_files(staged, *VERSIONS["new"])
+    with swap.build_lock(target):
+        removed = swap.remove_leftovers(target)
     assert removed == [staged.parent]
     assert which_version(store.load_index(target)) == "old"
     assert folders(tmp_path) == ["index"]
@@ -109,29 +109,29 @@ def test_the_newest_complete_previous_index_is_the_one_put_back(tmp_path) -> Non
     target = tmp_path / "index"
     save(target, "new")
     older = kill_between_the_renames(target)
-    os.utime(older / store.MANIFEST, (time.time() - 60, time.time() - 60))
+    os.utime(older / files.MANIFEST, (time.time() - 60, time.time() - 60))
     save(target, "old")
     newer = target.with_name(".index.old-12345")
     os.replace(target, newer)
     broken = target.with_name(".index.old-77777")  # newest, but half deleted: not a whole index
-    store.write_index_files(broken, *VERSIONS["new"])
-    (broken / store.VECTORS).unlink()
+    files.write_index_files(broken, *VERSIONS["new"])
+    (broken / files.VECTORS).unlink()
     assert which_version(store.load_index(target)) == "old"
     assert not newer.exists() and older.exists() and broken.exists()
-    with store.build_lock(target):
-        store.remove_leftovers(target)
+    with swap.build_lock(target):
+        swap.remove_leftovers(target)
     assert folders(tmp_path) == ["index"] and which_version(store.load_index(target)) == "old"
 
 
 def test_without_a_complete_previous_index_it_is_still_not_found(tmp_path) -> None:
     target = tmp_path / "index"
     broken = target.with_name(".index.old-1")
-    store.write_index_files(broken, *VERSIONS["old"])
-    (broken / store.CHUNKS).write_text("", encoding="utf-8")  # truncated
+    files.write_index_files(broken, *VERSIONS["old"])
+    (broken / files.CHUNKS).write_text("", encoding="utf-8")  # truncated
     with pytest.raises(store.IndexNotFound, match="scoqa index build"):
         store.load_index(target, attempts=2)
-    with store.build_lock(target):
-        store.remove_leftovers(target)
+    with swap.build_lock(target):
+        swap.remove_leftovers(target)
     assert folders(tmp_path) == []
 
 
@@ -143,11 +143,11 @@ def test_a_read_only_folder_reads_the_previous_index_where_it_lies(tmp_path, mon
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(store.os, "replace", refuse)
+    monkeypatch.setattr(swap.os, "replace", refuse)
     index = store.load_index(target)
     assert which_version(index) == "old" and index.path == old and not target.exists()
-    with store.build_lock(target):
-        store.remove_leftovers(target)  # cannot put it back, so must not delete it
+    with swap.build_lock(target):
+        swap.remove_leftovers(target)  # cannot put it back, so must not delete it
     assert old.is_dir() and which_version(store.load_index(target)) == "old"
 
 
@@ -158,7 +158,7 @@ FORK_SERVER = r"""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from scoqa.index import store
+from scoqa.index import store, swap
 from scoqa.ingest.chunk import Chunk
 from scoqa.lexical import make_bm25
 
@@ -170,7 +170,7 @@ for name in ("old", "new"):
     versions.append((manifest, chunks, np.load(data / f"{name}.npy"), make_bm25([c.context for c in chunks])))
 window = 0.0
 if path == "two renames":
-    store._exchange = lambda a, b: False  # the fallback of filesystems without RENAME_EXCHANGE
+    swap._exchange = lambda a, b: False  # the fallback of filesystems without RENAME_EXCHANGE
     real_replace = os.replace
 
     def replace(src, dst):
@@ -196,7 +196,7 @@ for line in sys.stdin:
     pid = os.fork()
     if pid == 0:
         try:
-            with store.build_lock(target):
+            with swap.build_lock(target):
                 n = first
                 while True:
                     save(n)
@@ -246,20 +246,20 @@ def test_a_save_killed_at_random_instants_always_leaves_one_whole_index(tmp_path
             seen["staged left"] += bool(beside(target, "tmp"))
             if missing:  # killed between the two renames: the previous index waits beside the folder
                 assert path == "two renames" and len(olds) == 1
-                expected = json.loads((olds[0] / store.MANIFEST).read_text())["build_id"]
+                expected = json.loads((olds[0] / files.MANIFEST).read_text())["build_id"]
             if round_ % 2 == 0:  # a reader comes first
                 assert store.read_checked_manifest(target)["chunks"] in (3, 5)
                 which_version(store.load_index(target))
             else:  # a build comes first
-                with store.build_lock(target, wait=10):
-                    store.remove_leftovers(target)
+                with swap.build_lock(target, wait=10):
+                    swap.remove_leftovers(target)
             index = store.load_index(target)
             now = which_version(index)
             if missing:
                 assert index.build_id == expected  # the previous index, put back
             seen["unchanged" if now == before else "changed"] += 1
-            with store.build_lock(target, wait=10):
-                store.remove_leftovers(target)
+            with swap.build_lock(target, wait=10):
+                swap.remove_leftovers(target)
             assert folders(target.parent) == ["index"], round_  # exactly one index, nothing else
             assert which_version(store.load_index(target)) == now
     finally:
@@ -281,7 +281,7 @@ WRITER = r"""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np
-from scoqa.index import store
+from scoqa.index import store, swap
 from scoqa.ingest.chunk import Chunk
 from scoqa.lexical import make_bm25
 
@@ -292,7 +292,7 @@ for name in ("old", "new"):
     chunks = [Chunk.from_dict(c) for c in manifest.pop("chunk_records")]
     versions.append((manifest, chunks, np.load(data / f"{name}.npy"), make_bm25([c.context for c in chunks])))
 if path == "two renames":
-    store._exchange = lambda a, b: False
+    swap._exchange = lambda a, b: False
     real_replace = os.replace
 
     def replace(src, dst):

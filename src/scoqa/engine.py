@@ -16,7 +16,8 @@ import warnings
 from collections.abc import Sequence
 
 from .config import Settings
-from .index import build, store
+from .index import build, files
+from .index.errors import IndexLocked
 from .index import status as corpus_status
 from .index.backend import Backend, open_backend
 from .index.embed import Embedder, embedder_for
@@ -157,7 +158,7 @@ class Engine:
             self._report(report.problems)
             return
         # Another model or format: never replaced behind the user's back; the message says what to run.
-        store.check_manifest(self.backend.read_manifest(), self.backend.location, self.settings.model)
+        files.check_manifest(self.backend.read_manifest(), self.backend.location, self.settings.model)
         if not status.stale:
             self.warnings = []
             self._report(status.problems)
@@ -173,7 +174,7 @@ class Engine:
                 # Never queue behind another build (e.g. `scoqa index watch`): its result is
                 # picked up by the manifest check as soon as it is swapped in.
                 report = build.update_index(self.settings, show_progress=show_progress, lock_wait=0)
-            except store.IndexLocked:
+            except IndexLocked:
                 log.warning("another build is running; searching the current index until it is done")
                 self._corpus_signature = None  # look again at the next check
                 return
@@ -202,8 +203,8 @@ class Engine:
         """The searcher over the current index, (re)loading it when the index on disk changed.
 
         Raises:
-            store.IndexMismatch: for an index of another model, dimension or format.
-            store.IndexCorrupt: for a damaged index. Both messages say what to run.
+            IndexMismatch: for an index of another model, dimension or format.
+            IndexCorrupt: for a damaged index. Both messages say what to run.
         """
         with self._lock:
             if self._searcher is None:
@@ -213,7 +214,7 @@ class Engine:
             stamp = self._stamp()
             if self._searcher is None or stamp != self._manifest_stamp:
                 index = self.backend.load(self.settings.model)
-                store.check_manifest(index.manifest, index.path, dim=self.embedder.dim)
+                files.check_manifest(index.manifest, index.path, dim=self.embedder.dim)
                 limit_threads()
                 self._searcher = Searcher(index, self.embedder)
                 self._manifest_stamp = stamp

@@ -9,7 +9,8 @@ Two small typed interfaces:
 
 ``SCOQA_BACKEND`` (``Settings.backend``) picks one with :func:`open_backend`:
 
-* ``faiss`` (default): the index folder of :mod:`scoqa.index.store` (FAISS, bm25s, numpy files).
+* ``faiss`` (default): the index folder of :mod:`scoqa.index.store` (FAISS, bm25s, numpy files;
+  :mod:`.faiss_index` in memory, :mod:`.files` on disk, :mod:`.swap` replacing it atomically).
 * ``qdrant``: a Qdrant collection (:mod:`scoqa.index.qdrant`), in-process (local mode) or on a
   server or cluster.
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from ..config import Settings
 from ..ingest.chunk import Chunk
-from . import store
+from . import files, store, swap
 
 
 @runtime_checkable
@@ -74,7 +75,7 @@ class Backend(Protocol):
         """The whole index (checked against ``model`` when given).
 
         Raises:
-            store.IndexNotFound, store.IndexMismatch, store.IndexCorrupt: saying what to run.
+            IndexNotFound, IndexMismatch, IndexCorrupt (:mod:`scoqa.index.errors`): saying what to run.
         """
         ...
 
@@ -85,11 +86,11 @@ class Backend(Protocol):
     def save(self, manifest: dict[str, Any], chunks: list[Chunk], vectors: np.ndarray, lexical: Any,
              units: dict[str, np.ndarray] | None, tokens: dict[str, np.ndarray] | None) -> None:
         """Make this the index, whole, in one step for readers (arguments as
-        :func:`scoqa.index.store.write_index_files`)."""
+        :func:`scoqa.index.files.write_index_files`)."""
         ...
 
     def lock(self, wait: float | None = None) -> contextlib.AbstractContextManager[None]:
-        """One build at a time (raises :class:`store.IndexLocked` after ``wait`` seconds)."""
+        """One build at a time (raises :class:`scoqa.index.errors.IndexLocked` after ``wait`` seconds)."""
         ...
 
     def tidy(self) -> list[Path]:
@@ -120,15 +121,15 @@ class FaissBackend:
 
     @contextlib.contextmanager
     def lock(self, wait: float | None = None) -> Iterator[None]:
-        with store.build_lock(self.folder, wait):
+        with swap.build_lock(self.folder, wait):
             yield
 
     def tidy(self) -> list[Path]:
-        return store.remove_leftovers(self.folder)
+        return swap.remove_leftovers(self.folder)
 
     def stamp(self) -> object:
         try:
-            st = (self.folder / store.MANIFEST).stat()
+            st = (self.folder / files.MANIFEST).stat()
         except OSError:
             return None
         return (st.st_ino, st.st_mtime_ns)

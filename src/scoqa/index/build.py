@@ -2,7 +2,7 @@
 
 ``build_index`` rebuilds from scratch; ``update_index`` compares the corpus with the manifest by
 content hash (:mod:`scoqa.index.status`) and re-embeds only the passages whose indexed text is
-new. Both write atomically (see :mod:`scoqa.index.store`) under a lock, so two builds never
+new. Both write atomically (see :mod:`scoqa.index.swap`) under a lock, so two builds never
 interleave, and both clear away what a killed build left behind.
 
 The build computes everything the index holds: the passages' vectors and word-piece vectors
@@ -31,7 +31,8 @@ from ..ingest import discover
 from ..ingest.chunk import Chunk, chunk_document
 from ..ingest.ocr import page_ocr
 from ..lexical import make_bm25
-from . import store
+from . import files
+from .errors import IndexCorrupt, IndexNotFound, IndexProblem
 from .backend import SearchIndex, open_backend
 from .embed import embedder_for, get_token_counter
 from .sentences import Units, plan_units
@@ -233,7 +234,7 @@ def _assemble(
     before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
     after = Counter((c.source, c.context) for c in chunks)
     problems = problem_lines(diff.problems, kept)
-    manifest = store.new_manifest(
+    manifest = files.new_manifest(
         model=settings.model,
         dim=dim,
         chunking=chunking_params(settings),
@@ -262,9 +263,9 @@ def _load_previous(settings: Settings) -> tuple[SearchIndex | None, str]:
     """The index on disk, whatever model built it; or None, and why when there is one."""
     try:
         return open_backend(settings).load(), ""
-    except store.IndexNotFound:
+    except IndexNotFound:
         return None, ""
-    except store.IndexProblem as exc:
+    except IndexProblem as exc:
         return None, exc.reason
 
 
@@ -276,17 +277,17 @@ def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
         ``(manifest, why)`` when the chunking settings changed; ``(manifest, "")`` otherwise.
 
     Raises:
-        store.IndexMismatch: for an index of another format or model, which an update must not
+        IndexMismatch: for an index of another format or model, which an update must not
             silently replace: the message says to run ``scoqa index build --force``.
     """
     try:
         backend = open_backend(settings)
         manifest = backend.read_manifest()
-    except store.IndexNotFound:
+    except IndexNotFound:
         return None, ""
-    except store.IndexCorrupt as exc:
+    except IndexCorrupt as exc:
         return None, f"rebuilding the index from scratch: {exc.reason}"
-    store.check_manifest(manifest, backend.location, settings.model)
+    files.check_manifest(manifest, backend.location, settings.model)
     chunking = chunking_note(manifest, settings)
     return manifest, f"{chunking}: re-reading every source" if chunking else ""
 
@@ -320,7 +321,7 @@ def build_index(
 
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
-        store.IndexLocked: if another build holds the lock past ``lock_wait``.
+        IndexLocked: if another build holds the lock past ``lock_wait``.
     """
     settings = settings or Settings.from_env()
     discover(settings.corpus_dir)
@@ -350,8 +351,8 @@ def update_index(
 
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
-        store.IndexLocked: if another build holds the lock past ``lock_wait``.
-        store.IndexMismatch: if the index was built with another model or format version.
+        IndexLocked: if another build holds the lock past ``lock_wait``.
+        IndexMismatch: if the index was built with another model or format version.
     """
     settings = settings or Settings.from_env()
     started = time.perf_counter()

@@ -41,8 +41,9 @@ import numpy as np
 
 from ..config import Settings
 from ..ingest.chunk import Chunk
-from . import store
-from .store import exact_top
+from . import files, swap
+from .errors import REBUILD, IndexCorrupt, IndexLocked, IndexNotFound, IndexProblem
+from .faiss_index import exact_top
 
 #: Points per upsert / scroll request.
 BATCH = 256
@@ -61,7 +62,7 @@ def point_id(chunk_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, chunk_id))
 
 
-class IndexUnavailable(store.IndexProblem, ConnectionError):
+class IndexUnavailable(IndexProblem, ConnectionError):
     """The Qdrant server cannot be reached."""
 
 
@@ -87,7 +88,7 @@ def _client(settings: Settings) -> tuple[Any, str]:
                 try:
                     client = QdrantClient(path=key[1])
                 except RuntimeError as exc:  # the folder is locked by another process
-                    raise store.IndexLocked(f"{where} is in use by another process ({exc})",
+                    raise IndexLocked(f"{where} is in use by another process ({exc})",
                                             "set SCOQA_QDRANT_URL to share one index between processes") from None
             if not _clients:  # closed before the interpreter tears down the modules close() needs
                 atexit.register(_close_clients)
@@ -214,27 +215,27 @@ class QdrantBackend:
         if not self._exists():
             names = [c.name for c in self._call("list collections", self.client.get_collections).collections]
             others = f"; the collections there are: {', '.join(sorted(names))}" if names else ""
-            raise store.IndexNotFound(
+            raise IndexNotFound(
                 f"no index in {self.location}{others}",
                 "run `scoqa index build`, or set SCOQA_QDRANT_COLLECTION to the collection that holds it",
             )
         found = self._call("read the manifest", self.client.retrieve, self.collection, [MANIFEST_ID],
                            with_payload=True, with_vectors=False)
         if not found:
-            raise store.IndexNotFound(f"no index in {self.location} (a build did not finish)",
+            raise IndexNotFound(f"no index in {self.location} (a build did not finish)",
                                       "run `scoqa index build`")
         return dict(found[0].payload or {})
 
     def read_manifest(self) -> dict[str, Any]:
         manifest = self._manifest_point().get("manifest")
         if not isinstance(manifest, dict):
-            raise store.IndexCorrupt(f"the manifest in {self.location} is unreadable", store.REBUILD)
+            raise IndexCorrupt(f"the manifest in {self.location} is unreadable", REBUILD)
         return manifest
 
     def stamp(self) -> object:
         try:
             return self.read_manifest().get("build_id")
-        except store.IndexProblem:
+        except IndexProblem:
             return None
 
     def _scroll(self) -> list[Any]:
@@ -251,14 +252,14 @@ class QdrantBackend:
         for _ in range(5):  # a build may be saving meanwhile: read until one whole build is seen
             meta = self._manifest_point()
             manifest = meta.get("manifest") or {}
-            store.check_manifest(manifest, self.location, model)
+            files.check_manifest(manifest, self.location, model)
             points = [p for p in self._scroll() if (p.payload or {}).get("build") == manifest.get("build_id")]
             if len(points) == manifest.get("chunks") and self.read_manifest().get("build_id") == manifest.get("build_id"):
                 return self._assemble(manifest, meta, points)
             time.sleep(0.2)
-        raise store.IndexCorrupt(
+        raise IndexCorrupt(
             f"{self.location} holds {len(points)} passages of its build, its manifest says {manifest.get('chunks')}",
-            store.REBUILD,
+            REBUILD,
         )
 
     def _assemble(self, manifest: dict[str, Any], meta: dict[str, Any], points: list[Any]) -> QdrantIndex:
@@ -382,7 +383,7 @@ class QdrantBackend:
     @contextlib.contextmanager
     def lock(self, wait: float | None = None) -> Iterator[None]:
         # One build at a time on this machine (a server has no lock of its own for this).
-        with store.build_lock(self.folder, wait):
+        with swap.build_lock(self.folder, wait):
             yield
 
     def tidy(self) -> list[Path]:

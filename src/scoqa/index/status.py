@@ -25,7 +25,8 @@ from ..ingest import (
 )
 from ..ingest.chunk import LEAD_IN_WORDS, MIN_PARAGRAPH_TOKENS
 from ..ingest.ocr import PageOCR, page_ocr
-from . import store
+from . import files
+from .errors import IndexMismatch, IndexNotFound
 from .backend import open_backend
 
 #: Appended to the reason of a failing source whose earlier passages the index keeps.
@@ -189,23 +190,23 @@ def index_status(settings: Settings | None = None) -> IndexStatus:
 
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
-        store.IndexCorrupt: if the manifest is unreadable or an index file is missing or truncated.
+        IndexCorrupt: if the manifest is unreadable or an index file is missing or truncated.
     """
     settings = settings or Settings.from_env()
     discover(settings.corpus_dir)  # a missing corpus is the first thing to tell
     try:
         backend = open_backend(settings)
         manifest = backend.read_manifest()
-    except store.IndexNotFound:
+    except IndexNotFound:
         diff = diff_corpus(settings.corpus_dir, {}, page_ocr(settings))
         return IndexStatus(False, True, added=diff.added, problems=problem_lines(diff.problems, set()))
     indexed: dict[str, str] = manifest.get("sources", {})
     diff = diff_corpus(settings.corpus_dir, indexed, page_ocr(settings))
     chunking = chunking_note(manifest, settings)
     try:
-        store.check_manifest(manifest, backend.location, settings.model)
+        files.check_manifest(manifest, backend.location, settings.model)
         note = f"{chunking}: run `scoqa index update`" if chunking else ""
-    except store.IndexMismatch as exc:
+    except IndexMismatch as exc:
         note = str(exc)
     return IndexStatus(
         exists=True,

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ..config import Settings
 from ..ingest import discover
-from . import build, store
+from . import build
+from .errors import IndexProblem
 
 #: Milliseconds of quiet after a change before the update starts (watchfiles' own default).
 DEFAULT_DEBOUNCE_MS = 1600
@@ -77,7 +78,7 @@ class CorpusFilter:
 def _update(settings: Settings, paths: tuple[str, ...]) -> WatchUpdate:
     try:
         report = build.update_index(settings)
-    except (store.IndexProblem, FileNotFoundError, OSError, ValueError) as exc:
+    except (IndexProblem, FileNotFoundError, OSError, ValueError) as exc:
         return WatchUpdate(None, paths, str(exc), time.time())
     return WatchUpdate(report, paths, "", time.time())
 

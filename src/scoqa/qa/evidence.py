@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..ingest.layout import looks_like_heading, substance_words, title_case
+from ..ingest.shapes import looks_like_heading, substance_words, title_case
 from ..lexical import expand_query
 from ..search.searcher import Hit, Searcher
 from ..text import MONTH_PATTERN, YEAR_PATTERN, query_terms

@@ -190,7 +190,7 @@ def measure_build(runtimes: dict[str, Settings], files: int, repeat: int, report
 
 def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) -> tuple[UpdateResult, ...]:
     """Time ``update_index`` with nothing changed, then after appending a paragraph to one file."""
-    from ..index import store
+    from ..index import files, store
     from ..index.build import update_index
 
     results = []
@@ -198,7 +198,7 @@ def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) 
     unchanged = update_index(settings)
     results.append(UpdateResult("nothing changed", unchanged.seconds, build_seconds / unchanged.seconds,
                                 unchanged.embedded, unchanged.reused, "", 0))
-    sources = sorted(store.read_manifest(settings.index_dir)["sources"])
+    sources = sorted(files.read_manifest(settings.index_dir)["sources"])
     edited = sources[len(sources) // 2]
     with (settings.corpus_dir / edited).open("a", encoding="utf-8") as fh:
         fh.write(_EDIT)

@@ -1,6 +1,6 @@
 """How dense search grows with the corpus: synthetic vectors at 10k, 100k and 1M passages.
 
-For each size this builds the FAISS index that :func:`scoqa.index.store.make_faiss_index` chooses for
+For each size this builds the FAISS index that :func:`scoqa.index.faiss_index.make_faiss_index` chooses for
 that many vectors (the kind the manifest records), and measures its build time, its size, the
 median time of a one-query search (as :mod:`scoqa.search.searcher` searches) and its recall@10 against
 exact search; exact search (``IndexFlatIP``) is timed beside it for comparison.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..index import store
+from ..index.faiss_index import make_faiss_index
 
 DIM = 384
 #: Vectors per cluster of the synthetic mixture.
@@ -127,7 +127,7 @@ def measure_scale(n: int, queries: int = 200, seed: int = 0) -> ScaleResult:
 
     rss_before = _rss_mb()
     started = time.perf_counter()
-    index, kind = store.make_faiss_index(vectors)
+    index, kind = make_faiss_index(vectors)
     build_seconds = time.perf_counter() - started
     rss_growth = max(0.0, _rss_mb() - rss_before)
     del vectors

@@ -1,0 +1,150 @@
+"""A document's lines -> the layout's tokens: what each non-empty line is, and what went before it.
+
+What a line is comes from the format where it says (a reader's role: a heading and its level, a
+footnote, a list entry, a running header or a table-of-contents line; Markdown's ``#`` and
+bullets), and from the line's shape where it does not: plain text and PDFs without those marks
+lose page numbers, table-of-contents lines and footnotes (a run of lines ending in a URL) between
+their paragraphs, and some lines lost in extraction leave a lone first letter behind. Such page
+furniture is dropped here, and the token after it notes the break, so that a paragraph it
+interrupted goes on across it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .records import Document, Line
+from .reflow import normalise
+from .shapes import DATE_LINE, PAGE_NUMBER
+
+#: A line reduced to one letter: the rest of it was lost in extraction.
+FRAGMENT = re.compile(r"^[A-Za-z]$")
+REFERENCE = re.compile(r"https?://|www\.|\(accessed\b", re.IGNORECASE)
+BULLET = re.compile(r"^(?:[-*+•▪◦‣]|\d{1,2}[.)])\s+")
+MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
+#: A table-of-contents line: a title, dot leaders, a page number ("Introduction ....... 1").
+TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})?\s*$", re.IGNORECASE)
+#: At most this many lines before a URL/"accessed" line are treated as its footnote.
+_MAX_FOOTNOTE_LINES = 6
+#: Roles of lines that are page furniture, not text.
+_FURNITURE_ROLES = ("furniture", "toc")
+
+
+@dataclass
+class Token:
+    """A non-empty line as the layout reads it.
+
+    Attributes:
+        text: The normalised line, without a Markdown ``#`` or a bullet.
+        line: The source line.
+        blank_before: An empty line stood just before.
+        break_before: A page number, a footnote or another piece of page furniture was dropped just before.
+        fragment_before: A line lost in extraction stood just before.
+        bullet: The line opens a list entry.
+        heading_level: The level the format gives a heading (Markdown ``#`` count); 0 when it says none.
+        footnote: The format marks the line as part of a footnote.
+    """
+
+    text: str
+    line: Line
+    blank_before: bool = False
+    break_before: bool = False
+    fragment_before: bool = False
+    bullet: bool = False
+    heading_level: int = 0
+    footnote: bool = False
+
+
+def read_tokens(doc: Document) -> list[Token]:
+    """The document's non-empty lines as tokens; page furniture is dropped and leaves a break."""
+    lines = list(doc.lines)
+    markdown = doc.kind == "markdown"
+    by_shape = {} if doc.structured else _furniture_by_shape(lines)
+    tokens: list[Token] = []
+    blank = brk = frag = False
+    for idx, line in enumerate(lines):
+        text = normalise(line.text)
+        if not text:
+            blank = True
+            continue
+        what = "break" if line.role in _FURNITURE_ROLES else by_shape.get(idx)
+        if what == "break":
+            brk = True
+            continue
+        if what == "fragment":
+            frag = True
+            continue
+        token = _marked(Token(text, line, blank, brk, frag), markdown)
+        if token.text:
+            tokens.append(token)
+        # Body text that resumes after a footnote continues across it, as across a page number.
+        blank = frag = False
+        brk = token.footnote
+    return tokens
+
+
+def _marked(token: Token, markdown: bool) -> Token:
+    """The token with what the format says of its line: a role, or Markdown's and plain text's marks."""
+    line, text = token.line, token.text
+    if line.role == "heading":
+        token.heading_level = max(line.level, 1)
+    elif line.role == "footnote":
+        token.footnote = True
+    elif line.role == "item":
+        token.bullet = True
+    elif markdown and (heading := MD_HEADING.match(text)):
+        token.text, token.heading_level = heading.group(2), len(heading.group(1))
+    elif line.role != "body" and (bullet := BULLET.match(text)):
+        if not DATE_LINE.match(text):
+            token.text, token.bullet = text[bullet.end():], True
+    return token
+
+
+def _furniture_by_shape(lines: list[Line]) -> dict[int, str]:
+    """For plain text and PDFs: the lines without a role that are not text, by index.
+
+    ``"break"`` for a page number, a table-of-contents line or a footnote (see
+    :func:`_footnote_lines`); ``"fragment"`` for a lone letter left by a line lost in extraction.
+    """
+    found = dict.fromkeys(_footnote_lines(lines), "break")
+    for idx, line in enumerate(lines):
+        text = normalise(line.text)
+        if idx in found or line.role or not text:
+            continue
+        if PAGE_NUMBER.match(text) or TOC_LINE.search(text):
+            found[idx] = "break"
+        elif FRAGMENT.match(text):
+            found[idx] = "fragment"
+    return found
+
+
+def _footnote_lines(lines: list[Line]) -> set[int]:
+    """Indices of lines that belong to footnotes: a run of lines ending in a URL/"accessed" line.
+
+    Only lines the reader left unmarked are judged: a line it gave a role (a footnote it saw by
+    its font, a running header) is not this guess's business and ends a run.
+    """
+    dropped: set[int] = set()
+    run: list[int] = []
+
+    def close_run() -> None:
+        refs = [k for k, idx in enumerate(run) if REFERENCE.search(lines[idx].text)]
+        if refs and refs[-1] < _MAX_FOOTNOTE_LINES:
+            end = refs[-1]
+            span = " ".join(lines[idx].text for idx in run[: end + 1])
+            # A citation's "(accessed" may close on the next line.
+            while span.count("(") > span.count(")") and end + 1 < len(run):
+                end += 1
+                span += " " + lines[run[end]].text
+            dropped.update(run[: end + 1])
+        run.clear()
+
+    for idx, line in enumerate(lines):
+        text = normalise(line.text)
+        if not text or line.role or PAGE_NUMBER.match(text):
+            close_run()
+        else:
+            run.append(idx)
+    close_run()
+    return dropped
