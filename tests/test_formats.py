@@ -150,3 +150,23 @@ def test_a_file_without_the_markers_is_kept_whole(tmp_path: Path) -> None:
     doc = _doc(tmp_path, "notes.md", b"# Notes\n\nSome text.\n\nMore text without any marker.\n")
     assert [line.text for line in doc.lines if line.text] == ["# Notes", "Some text.", "More text without any marker."]
     assert doc.title == ""
+
+
+def test_markdown_reads_as_text_links_by_their_words(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "baseline.md", b"# Policies\n\n_Rationale:_ see [T1110: Brute Force](https://attack.mitre.org/T1110/)"
+                                        b" and **all** ![badge](https://img.shields.io/x.svg) `settings`.\n\n"
+                                        b"```\ncode *stays* [as](written)\n```\n")
+    lines = [line.text for line in doc.lines if line.text]
+    assert lines[1] == "Rationale: see T1110: Brute Force and all  settings."
+    assert "code *stays* [as](written)" in lines  # fenced code is not Markdown text
+
+
+def test_plain_text_loses_emphasis_underscores_and_note_anchors_and_keeps_its_footnotes_apart(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "candle.txt", b"A candle of the _Royal George_[1], it is said; snake_case stays.\n\n"
+                                       b"[Footnote 1: Page 16. The Royal George sunk\nat Spithead in 1782.]\n\nMore text.\n")
+    assert doc.lines[0].text == "A candle of the Royal George, it is said; snake_case stays."
+    assert [line.role for line in doc.lines] == ["", "", "footnote", "footnote", "", ""]
+    blocks = clean_document(doc)
+    notes = [b.text for b in blocks if b.kind == "footnote"]
+    assert notes == ["[Footnote 1: Page 16. The Royal George sunk at Spithead in 1782.]"]
+    assert [b.text for b in blocks if b.kind == "paragraph"][-1] == "More text."

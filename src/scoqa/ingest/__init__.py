@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 from . import gutenberg
 from .records import ROLES, Document, Line, SourceError, SourceProblem
-from .text import markdown_lines, text_lines
+from .text import markdown_lines, plain_text_lines
 
 if TYPE_CHECKING:
     from .ocr import PageOCR
@@ -186,7 +186,7 @@ def parse(kind: str, data: bytes, ocr: PageOCR | None = None) -> tuple[tuple[Lin
         return docx_lines(data)
     if kind == "markdown":
         return markdown_lines(data)
-    return text_lines(data), ""
+    return gutenberg.footnotes(plain_text_lines(data)), ""
 
 
 def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[SourceProblem]]:

@@ -11,6 +11,7 @@ often gives the author only as a heading); the ``Title:`` names the document.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .records import Line
 
@@ -18,6 +19,10 @@ _START = re.compile(r"^\W*START OF (?:THE|THIS) PROJECT GUTENBERG", re.IGNORECAS
 #: The end marker, or the "End of the Project Gutenberg EBook of ..." line that precedes it.
 _END = re.compile(r"^\W*(?:END OF (?:THE|THIS) PROJECT GUTENBERG|End of (?:the )?Project Gutenberg)", re.IGNORECASE)
 _TITLE = re.compile(r"^\s*Title:\s*(\S.*?)\s*$")
+#: "[Footnote 1: Page 16. The Royal George sunk ...]": a transcriber's footnote, at a line's start.
+_FOOTNOTE = re.compile(r"^\s*\[(?:Footnote|Note)\b", re.IGNORECASE)
+#: The longest footnote: past it, an unclosed bracket is a typo, not a note.
+MAX_FOOTNOTE_LINES = 40
 #: The catalogue fields kept with the book: its title and the people who made it.
 _CREDIT = re.compile(r"^(?:Title|Author|Editor|Translator|Illustrator|Contributor|Compiler)s?:", re.IGNORECASE)
 
@@ -51,3 +56,21 @@ def _credits(header: tuple[Line, ...]) -> tuple[Line, ...]:
         if keeping:
             kept.append(line)
     return tuple(kept) + ((Line("", kept[-1].lineno),) if kept else ())
+
+
+def footnotes(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """Plain text's bracketed footnotes ("[Footnote 1: ...]", over as many lines as it takes for
+    the bracket to close) marked as footnotes: searchable, but not the body text answers quote."""
+    marked: list[Line] = []
+    unclosed = run = 0
+    for line in lines:
+        if not unclosed and not line.role and _FOOTNOTE.match(line.text):
+            run = 0
+        elif not unclosed or run >= MAX_FOOTNOTE_LINES:  # a bracket never closed is no footnote
+            unclosed = 0
+            marked.append(line)
+            continue
+        marked.append(replace(line, role="footnote"))
+        run += 1
+        unclosed = max(unclosed + line.text.count("[") - line.text.count("]"), 0)
+    return tuple(marked)

@@ -1,14 +1,23 @@
-"""Plain text and Markdown: bytes -> lines, whatever the encoding and line ends.
+"""Plain text and Markdown: bytes -> lines, whatever the encoding and line ends, as they read.
 
 The encoding is taken from a byte-order mark, else UTF-8 if the bytes are valid UTF-8, else
 detected with charset-normalizer (Latin-1 and Windows-1252 files are common). Markdown front matter
 (``---`` YAML at the top) is metadata: its ``title`` becomes the document's title and its lines
 are left out of the text (their line numbers are kept for the rest).
+
+Lines are kept as a reader sees them, so that BM25 matches their words and answers quote them
+cleanly: Markdown's inline marks are rendered by markdown-it (a link by its text, images left
+out, no emphasis or code marks, entities decoded; fenced code stays as written), and plain text
+loses the underscores of its ``_emphasis_`` (Project Gutenberg's italics, which BM25 would read
+as part of the word) and its ``[1]`` note anchors.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
+from functools import lru_cache
+from typing import Any
 
 from .records import Line, SourceError
 
@@ -63,8 +72,45 @@ def guess_encoding(data: bytes):  # type: ignore[no-untyped-def]
 
 
 def text_lines(data: bytes) -> tuple[Line, ...]:
-    """The lines of a text file (CRLF, CR and LF line ends alike)."""
+    """The lines of a text file (CRLF, CR and LF line ends alike), exactly as written."""
     return tuple(Line(t, i) for i, t in enumerate(decode(data).splitlines(), start=1))
+
+
+#: "_Royal George_[1]": an underscore opening or closing a word is emphasis ("snake_case" is not).
+_EMPHASIS = re.compile(r"(?<!\w)_(?=\w)|(?<=[\w.,;:!?'’)])_(?!\w)")
+#: A note anchor right after a word or its punctuation: "adopted[2]:".
+_NOTE_ANCHOR = re.compile(r"(?<=[\w.,;:!?'’”\")])\[\d{1,3}\]")
+
+
+def plain_text_lines(data: bytes) -> tuple[Line, ...]:
+    """The lines of a plain text file as they read: without emphasis underscores or note anchors."""
+    return tuple(Line(_NOTE_ANCHOR.sub("", _EMPHASIS.sub("", line.text)), line.lineno) for line in text_lines(data))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("strikethrough")
+
+
+#: A fence opening or closing a code block.
+_FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
+
+
+def plain_markdown(text: str) -> str:
+    """One Markdown line as it reads: "see [the guide](https://x) for **details**" -> "see the
+    guide for details". Block marks at its start ("# ", "- ", "1. ", "> ") stay for the layout."""
+    if not text.strip():
+        return text
+    indent = text[: len(text) - len(text.lstrip())]
+    parts = []
+    for token in _markdown().parseInline(text.strip())[0].children or ():
+        if token.type in ("text", "code_inline"):
+            parts.append(token.content)
+        elif token.type == "softbreak":
+            parts.append(" ")
+    return indent + "".join(parts)
 
 
 def markdown_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
@@ -83,4 +129,10 @@ def markdown_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
             if isinstance(meta, dict) and isinstance(meta.get("title"), str):
                 title = meta["title"].strip()
             lines = lines[end + 1:]
-    return lines, title
+    rendered: list[Line] = []
+    in_code = False
+    for line in lines:
+        if _FENCE.match(line.text):
+            in_code = not in_code
+        rendered.append(line if in_code or _FENCE.match(line.text) else Line(plain_markdown(line.text), line.lineno))
+    return tuple(rendered), title
