@@ -167,11 +167,11 @@ def same_word(word: str, words: set[str]) -> bool:
 
 def answer_facts(kind: str, text: str, question: str) -> set[str]:
     """What makes ``text`` an answer of ``kind`` beyond the words of ``question``, lower-cased:
-    its dates (``when``), numbers (``number``) or names (``who``, ``where``); empty for other kinds.
+    its dates, whole (``when``), numbers (``number``) or names (``who``, ``where``); empty for other kinds.
     A generated answer must keep one of the quoted answer's (:mod:`scoqa.qa.generate`)."""
     unsaid = _unsaid(text, question)
-    if kind == "when":
-        return {m.group().lower() for m in _DATE.finditer(unsaid)}
+    if kind == "when":  # whole dates: "June 2001" is not kept by "2001"
+        return {" ".join(m.group().lower().replace(",", " ").split()) for m in _FULL_DATE.finditer(unsaid)}
     if kind == "number":
         return {w.lower().strip(".,") for w in _TOKEN.findall(_FULL_DATE.sub(" ", unsaid)) if _NUMBER.fullmatch(w)
                 or w[:1].isdigit()}

@@ -9,7 +9,8 @@ then every ``[n]`` is checked against passage n and corrected or dropped
 (:mod:`scoqa.qa.grounding`). The quoted answer is given instead, with a one-line notice, when
 
 * the endpoint is down, slow, fails or sends what is not a chat completion;
-* too little of the model's answer holds (no sentence, or fewer than half of them);
+* too little of the model's answer holds (no sentence, or fewer than half of them), or what holds
+  is longer than a quoted answer may be (400 characters);
 * the answer leaves out what makes the quoted answer an answer: its date for "when", its
   number for "how many", its name for "who" and "where", its passage for any other question.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..search.searcher import Hit
-from .answer import Answerer, Quote, Reply
+from .answer import MAX_ANSWER_CHARS, Answerer, Quote, Reply
 from .evidence import answer_facts
 from .grounding import MARKERS, Checked, Grounding, passage_text
 from .llm import Endpoint, LLMError
@@ -32,8 +33,8 @@ from .rewrite import rewrite_followup
 
 log = logging.getLogger(__name__)
 
-#: The longest answer the model may write, in its tokens (answers are at most ~400 characters).
-MAX_TOKENS = 160
+#: The longest answer the model may write, in its tokens (answers are at most 400 characters).
+MAX_TOKENS = 120
 
 SYSTEM = (
     "You answer questions about documents using only the numbered passages given. "
@@ -117,11 +118,14 @@ class Writer:
             yield self._fallback(floor, "".join(pieces), None, started, str(exc))
             return
         raw = "".join(pieces)
-        checked = Grounding(self.answerer.searcher, floor.sources).check(raw)
+        checked = Grounding(self.answerer.searcher, floor.sources, question.query).check(raw)
         if not checked.kept or 2 * checked.kept < checked.sentences:
             why = "the model's answer did not hold up against the passages" if raw.strip() else \
                 "the language model sent an empty answer"
             yield self._fallback(floor, raw, checked, started, why)
+            return
+        if len(checked.text) > MAX_ANSWER_CHARS:
+            yield self._fallback(floor, raw, checked, started, "the model's answer was too long")
             return
         if not keeps_the_answer(question, floor, checked):
             yield self._fallback(floor, raw, checked, started, "the model's answer left out what the passages say")

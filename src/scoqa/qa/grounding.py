@@ -10,7 +10,7 @@ Passage n *supports* a claim when
   sentences is close to the claim in meaning (cosine of the embedding model scoqa already runs).
 
 A claim whose passage does not support it is cited to the passage that does, if one does, and its
-sentence is dropped otherwise. The markers that remain are renumbered in order of first use, so
+sentence is dropped otherwise; so is a sentence that asks, or only repeats the question's words. The markers that remain are renumbered in order of first use, so
 that ``[n]`` is ``sources[n-1]`` and the cited sources come first, as in quoted answers.
 """
 
@@ -119,9 +119,10 @@ def facts(text: str, first: bool) -> tuple[list[str], list[str]]:
 class Grounding:
     """Checks claims against the passages an answer was written from."""
 
-    def __init__(self, searcher: Searcher, passages: Sequence[Hit]) -> None:
+    def __init__(self, searcher: Searcher, passages: Sequence[Hit], question: str = "") -> None:
         self.searcher = searcher
         self.passages = list(passages)
+        self._asked = set(query_terms(question))
         self._texts = [expand_query(passage_text(h), searcher.acronyms) for h in self.passages]
         self._terms = [set(query_terms(t)) for t in self._texts]
         self._words = [{w.lower() for w in WORD.findall(t)} for t in self._texts]
@@ -195,7 +196,7 @@ class Grounding:
                         result.corrected += 1
                     elif chosen >= 0:
                         result.added += 1
-                if chosen < 0 or not claim.text.strip(" ,;"):
+                if chosen < 0 or not claim.text.strip(" ,;") or self._restates(sentence):
                     parts = []
                     break
                 parts.append((claim.text, chosen))
@@ -206,6 +207,12 @@ class Grounding:
         result.kept = len(kept)
         result.text = " ".join(kept)
         return result
+
+    def _restates(self, sentence: str) -> bool:
+        """Whether a sentence is no statement: a question ("Question: What happened ...?"), or
+        only the question's own words again."""
+        words = set(query_terms(MARKERS.sub(" ", sentence)))
+        return MARKERS.sub("", sentence).rstrip().endswith("?") or bool(self._asked) and words <= self._asked
 
     def _write(self, parts: list[tuple[str, int]], result: Checked, vectors: Sequence[np.ndarray]) -> str:
         """One kept sentence with its markers renumbered, its quotes recorded."""

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..text import WORD, content_terms, is_month, query_terms
+from ..text import WORD, is_month, query_terms
 from .conversation import message_text, needs_context, user_questions
 from .llm import Endpoint, LLMError
 
@@ -61,12 +61,12 @@ def _names(text: str) -> set[str]:
 
 
 def acceptable(question: str, rewrite: str, history: Sequence[dict[str, Any]]) -> bool:
-    """Whether ``rewrite`` may stand for ``question``: it keeps the question's content words and
+    """Whether ``rewrite`` may stand for ``question``: it keeps the question's words and
     adds no name, number or date that the conversation does not hold."""
     if not rewrite or len(rewrite) > 3 * len(question) + 200:
         return False
-    own = set(query_terms(" ".join(content_terms(question))))
-    if not own <= set(query_terms(rewrite)):
+    # Every word of the question but its stop words ("it", "did") is kept, its verb too ("happen").
+    if not set(query_terms(question)) <= set(query_terms(rewrite)):
         return False
     said = _names(" ".join(message_text(m.get("content")) for m in history if isinstance(m, dict)))
     said |= _names(question) | {w.lower() for w in WORD.findall(question)}
