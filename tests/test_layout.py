@@ -121,7 +121,7 @@ def test_importing_scoqa_loads_no_tool_and_no_interface() -> None:
 def test_without_an_endpoint_no_language_model_client_is_loaded() -> None:
     """The openai client (and the generative modules) load only when SCOQA_LLM_URL is set."""
     code = ("import sys; import scoqa, scoqa.interfaces.app, scoqa.interfaces.cli; "
-            "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] == 'openai' or 'generate' in m)))")
+            "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] == 'openai' or m.startswith('scoqa.qa.generate'))))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_LLM")}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
                             env=env)
