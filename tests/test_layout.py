@@ -4,6 +4,7 @@ config.py touches the environment (docs/code.md). Source checks only: no model, 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,6 +120,20 @@ def test_importing_scoqa_loads_no_tool_and_no_interface() -> None:
     loaded = result.stdout.split()
     assert "scoqa.api" in loaded and "scoqa.qa.answer" in loaded  # the check sees the runtime
     assert [m for m in loaded if m.startswith(("scoqa.tools", "scoqa.interfaces"))] == []
+
+
+def test_without_an_endpoint_no_language_model_client_is_loaded() -> None:
+    """The openai client (and the generative modules) load only when SCOQA_LLM_URL is set."""
+    code = ("import sys; import scoqa, scoqa.interfaces.app, scoqa.interfaces.cli; "
+            "print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] == 'openai' or m.startswith('scoqa.qa.generate'))))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCOQA_LLM")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                            env=env)
+    assert result.stdout.split() == []
+    code = code.replace("import scoqa,", "import scoqa.qa.generate, scoqa,")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+                            env=env)
+    assert "scoqa.qa.generate" in result.stdout.split()  # the check sees what it looks for
 
 
 def environment_uses(path: Path) -> list[str]:

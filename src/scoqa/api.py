@@ -6,17 +6,18 @@ variables) and uses the process-wide :class:`~scoqa.engine.Engine` for them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
+from .config import LLMSettings, Settings
 from .engine import get_engine, validate_query, validate_sources
 from .index import build, status
 from .qa.answer import Answerer, Reply
 from .search.searcher import Hit
 
-__all__ = ["ask", "build_index", "index_status", "retrieve", "update_index"]
+__all__ = ["ask", "ask_stream", "build_index", "index_status", "retrieve", "update_index"]
 
 
 def retrieve(query: str, k: int = 5, *, mode: str = "hybrid", sources: Sequence[str] | None = None,
@@ -66,17 +67,56 @@ def ask(
         settings: Corpus/index locations and model.
 
     Returns:
-        The reply: answer text with ``[n]`` markers, its sources, and whether it is answered.
+        The reply: answer text with ``[n]`` markers, its sources, and whether it is answered. With a
+        language model set (``SCOQA_LLM_URL``, ``settings.llm``), the answer is written by it and
+        checked (``reply.mode == "generated"``) or, if it does not hold, quoted (``reply.notice`` says why).
 
     Raises:
         ValueError: for an empty question, ``k < 1`` or a document not in the index.
+    """
+    final = None
+    for final in ask_stream(question, history, k=k, sources=sources, settings=settings):
+        pass
+    assert isinstance(final, Reply)
+    return final
+
+
+def ask_stream(
+    question: str,
+    history: Sequence[dict[str, Any]] | None = None,
+    *,
+    k: int = 5,
+    sources: Sequence[str] | None = None,
+    settings: Settings | None = None,
+) -> Iterator[str | Reply]:
+    """:func:`ask`, streamed: the language model's answer as it is written (each item the draft so
+    far, a string, never checked), then the final :class:`Reply`. Without a language model, the
+    reply alone.
+
+    Raises:
+        ValueError: as :func:`ask`.
     """
     question = validate_query(question, k)
     sources = validate_sources(sources)
     if history is not None and not isinstance(history, (list, tuple)):
         raise ValueError(f"history must be a list of role/content messages, got {type(history).__name__}")
-    engine = get_engine(settings)
-    return Answerer(engine.searcher()).reply(question, history, k, sources)
+    settings = settings or Settings.from_env()
+    answerer = Answerer(get_engine(settings).searcher())
+    if not settings.llm.enabled:
+        yield answerer.reply(question, history, k, sources)
+        return
+    from .qa.generate import Draft, Writer
+
+    for event in Writer(endpoint(settings.llm), answerer).answer(question, history, k, sources):
+        yield event.text if isinstance(event, Draft) else event.reply
+
+
+@functools.lru_cache(maxsize=8)
+def endpoint(llm: LLMSettings) -> Any:
+    """The shared :class:`~scoqa.qa.llm.Endpoint` of ``llm`` (its client and model looked up once)."""
+    from .qa.llm import Endpoint
+
+    return Endpoint(llm)
 
 
 def build_index(settings: Settings | None = None, *, show_progress: bool = False,

@@ -25,6 +25,12 @@ Environment variables (all optional):
 * ``SCOQA_QDRANT_COLLECTION``: the collection name (default ``scoqa``).
 * ``SCOQA_QDRANT_SHARDS`` / ``SCOQA_QDRANT_REPLICAS``: ``shard_number`` and ``replication_factor``
   of a collection created on a server (default: the server's).
+* ``SCOQA_LLM_URL``: base URL of an OpenAI-compatible server (Ollama, llama.cpp's ``llama-server``,
+  vLLM, a hosted service) that writes answers from the cited passages; off when unset (the default:
+  answers are quoted, no model is asked). See docs/llm.md.
+* ``SCOQA_LLM_MODEL``: the model to ask (default: the first one the server lists).
+* ``SCOQA_LLM_API_KEY``: its API key, if it needs one.
+* ``SCOQA_LLM_TIMEOUT``: seconds to wait for the model before giving the quoted answer (default 30).
 
 Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
 and :func:`environment_without_settings` gives a child process an environment free of
@@ -35,8 +41,10 @@ what is answered, and a child should reuse the same export).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_CHUNK_TOKENS = 200
@@ -53,6 +61,18 @@ _FALSE = {"0", "false", "no", "off"}
 #: Where an index can live (:mod:`scoqa.index.backend`).
 BACKENDS = ("faiss", "qdrant", "qdrant-edge")
 DEFAULT_COLLECTION = "scoqa"
+#: Seconds a language model may take for one answer before the quoted answer is given instead.
+DEFAULT_LLM_TIMEOUT = 30.0
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -101,6 +121,58 @@ def _env_choice(name: str, choices: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class LLMSettings:
+    """An OpenAI-compatible endpoint that writes answers from the passages (off when ``url`` is "").
+
+    Attributes:
+        url: Base URL of the API, e.g. ``http://127.0.0.1:8080/v1``; a URL without a path gets ``/v1``.
+        model: The model to ask; "" for the first one the server lists.
+        api_key: Its API key, if it needs one.
+        timeout: Seconds an answer may take before the quoted answer is given instead.
+    """
+
+    url: str = ""
+    model: str = ""
+    api_key: str = field(default="", repr=False)
+    timeout: float = DEFAULT_LLM_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.url and not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError(f"the language model's URL (SCOQA_LLM_URL, --llm-url) must start with http:// or "
+                             f"https://, e.g. http://127.0.0.1:8080/v1, got {self.url!r}")
+        if not 0 < self.timeout <= 3600:
+            raise ValueError(f"the language model's timeout (SCOQA_LLM_TIMEOUT, --llm-timeout) must be between 0 "
+                             f"and 3600 seconds, got {self.timeout}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether an endpoint is set."""
+        return bool(self.url)
+
+    @property
+    def base_url(self) -> str:
+        """The URL the client is given: ``/v1`` added to a bare server address (llama-server, Ollama)."""
+        url = self.url.rstrip("/")
+        return url if urlsplit(url).path else f"{url}/v1"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> LLMSettings:
+        """The endpoint of the ``SCOQA_LLM_*`` variables; keyword overrides win when not None.
+
+        Raises:
+            ValueError: if a variable holds a value of the wrong kind.
+        """
+        values: dict[str, object] = {
+            "url": (os.environ.get("SCOQA_LLM_URL") or "").strip(),
+            "model": (os.environ.get("SCOQA_LLM_MODEL") or "").strip(),
+            "api_key": (os.environ.get("SCOQA_LLM_API_KEY") or "").strip(),
+            "timeout": _env_float("SCOQA_LLM_TIMEOUT", DEFAULT_LLM_TIMEOUT),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Settings:
     """Where the corpus and index live and how passages are built.
 
@@ -121,6 +193,8 @@ class Settings:
         qdrant_replicas: ``replication_factor`` of a collection created on a server (0: the server's default).
         max_upload_mb: The largest file the app takes in for the corpus, in MB.
         ocr: ``auto`` reads scanned PDF pages with Tesseract when it is installed; ``off`` never.
+        llm: The language model that writes answers, if any. It is not part of what identifies the
+            index and model, so settings that differ only in it share one engine.
     """
 
     corpus_dir: Path = field(default_factory=lambda: Path("corpus"))
@@ -139,6 +213,7 @@ class Settings:
     cache_dir: Path = field(default_factory=default_cache_dir)
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     ocr: str = "auto"
+    llm: LLMSettings = field(default_factory=LLMSettings, compare=False)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -180,6 +255,7 @@ class Settings:
             "cache_dir": default_cache_dir(),
             "max_upload_mb": _env_int("SCOQA_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
             "ocr": _env_choice("SCOQA_OCR", OCR_CHOICES),
+            "llm": LLMSettings.from_env(),
         }
         _check_runtime(values["runtime"], "SCOQA_RUNTIME")
         for key, value in overrides.items():

@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from ..api import ask
-from ..config import Settings, server_address
+from ..api import ask, ask_stream
+from ..config import LLMSettings, Settings, server_address
 from ..engine import get_engine
 from ..index import build, store
 from ..index.backend import open_backend
@@ -33,6 +33,7 @@ from ..index.status import index_status
 from . import viewer
 from .html import (
     clean_history,
+    draft_message,
     error_message,
     outcome_lines_html,
     reply_messages,
@@ -71,6 +72,8 @@ mark.scoqa-quote { background: #fff1a8; color: inherit; font-size: inherit; padd
 .scoqa-unanswered { color: var(--body-text-color-subdued); font-style: italic; }
 .scoqa-pending { color: var(--body-text-color-subdued); font-style: italic; }
 .scoqa-searched { font-size: 0.85em; color: var(--body-text-color-subdued); }
+.scoqa-generated { background: #dde8ff; color: #1d3f8a; }
+.scoqa-extractive { background: #ececec; color: #444; }
 #scoqa-index table { width: 100%; border-collapse: collapse; font-size: 0.9em; margin: 0; border: none !important; }
 #scoqa-index th, #scoqa-index td { border: none !important; background: none !important;
   padding: 5px 8px 5px 0 !important; vertical-align: top; text-align: left; }
@@ -153,11 +156,38 @@ def answer_turn(
     return [*chat, *reply_messages(reply)], [*history, *turns]
 
 
+def answer_turn_stream(
+    question: str, chat: list[dict[str, Any]], history: list[dict[str, str]], settings: Settings,
+    sources: list[str] | None = None,
+) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, str]]]]:
+    """:func:`answer_turn`, with a language model's draft shown as it is written (then the checked
+    reply in its place). Without a language model, the reply alone."""
+    if not settings.llm.enabled:
+        yield answer_turn(question, chat, history, settings, sources)
+        return
+    try:
+        for event in ask_stream(question, clean_history(history), sources=sources or None, settings=settings):
+            if isinstance(event, str):
+                yield [*chat, draft_message(event)], history
+            else:
+                turns = [{"role": "user", "content": question}, {"role": "assistant", "content": event.text}]
+                yield [*chat, *reply_messages(event)], [*history, *turns]
+    except ValueError as exc:
+        warn(str(exc))
+        yield [*chat, error_message(str(exc))], history
+    except Exception as exc:  # the page shows a sentence, the log keeps the traceback
+        log.exception("answering %r failed", question)
+        warn(f"Could not answer: {exc}")
+        yield [*chat, error_message(f"Could not answer: {exc}")], history
+
+
 def build_app(settings: Settings) -> gr.Blocks:
     """The Gradio app over the index described by ``settings`` (model and index shared by all users)."""
 
-    def respond(message: str, chat: list[dict], history: list[dict], chosen: list[str] | None = None):
-        """Show the question at once, then the reply and its sources (one event: no double submits)."""
+    def respond(message: str, chat: list[dict], history: list[dict], chosen: list[str] | None = None,
+                generate: bool = True):
+        """Show the question at once, then the reply and its sources (one event: no double submits);
+        with the language model on, its draft as it is written, then the checked reply."""
         try:
             question = _checked_question(message)
         except gr.Error as exc:
@@ -166,11 +196,14 @@ def build_app(settings: Settings) -> gr.Blocks:
             return
         chat = [*chat, user_message(question)]
         yield "", [*chat, PENDING], history
-        yield ("", *answer_turn(question, chat, history, settings, chosen))
+        chosen_settings = settings if generate else settings.with_(llm=LLMSettings())
+        for update in answer_turn_stream(question, chat, history, chosen_settings, chosen):
+            yield ("", *update)
 
-    def respond_example(chat: list[dict], history: list[dict], chosen: list[str] | None, evt: gr.SelectData):
+    def respond_example(chat: list[dict], history: list[dict], chosen: list[str] | None, generate: bool,
+                        evt: gr.SelectData):
         """Ask a clicked example question."""
-        yield from respond(str((evt.value or {}).get("text", "")), chat, history, chosen)
+        yield from respond(str((evt.value or {}).get("text", "")), chat, history, chosen, generate)
 
     def document_choices(chosen: list[str] | None = None) -> gr.Dropdown:
         """The indexed documents for the selector, keeping the choices that still exist."""
@@ -331,6 +364,13 @@ def build_app(settings: Settings) -> gr.Blocks:
                             remove_btn.click(remover(source), None, [outcome, status, documents],
                                              concurrency_limit=1, concurrency_id="index", **private).then(
                                 document_choices, chosen, chosen, **private)
+                generate = gr.Checkbox(
+                    label="Write answers with the language model", value=settings.llm.enabled,
+                    interactive=settings.llm.enabled, elem_id="scoqa-generate",
+                    info=(f"{settings.llm.base_url}: every [n] is checked against its passage; the quoted "
+                          "answer is given when it does not hold." if settings.llm.enabled else
+                          "Off: set SCOQA_LLM_URL to an OpenAI-compatible server (docs/llm.md)."),
+                )
                 rebuild_btn = gr.Button("Rebuild index", elem_id="scoqa-rebuild")
                 check_btn = gr.Button("Check for changes", size="sm", elem_id="scoqa-check")
                 gr.Markdown(
@@ -340,9 +380,9 @@ def build_app(settings: Settings) -> gr.Blocks:
                 )
 
         # One dependency for Enter and the button, so a second submit while answering is ignored.
-        asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history, chosen], [box, chatbot, history],
-                       show_progress="minimal", show_progress_on=chatbot, **private)
-        picking = chatbot.example_select(respond_example, [chatbot, history, chosen], [box, chatbot, history],
+        asking = gr.on([box.submit, ask_btn.click], respond, [box, chatbot, history, chosen, generate],
+                       [box, chatbot, history], show_progress="minimal", show_progress_on=chatbot, **private)
+        picking = chatbot.example_select(respond_example, [chatbot, history, chosen, generate], [box, chatbot, history],
                                          show_progress="minimal", show_progress_on=chatbot, **private)
         # Both the Clear button and the chat's own bin icon start a new conversation.
         clear_btn.click(lambda: ([], [], ""), None, [chatbot, history, box], cancels=[asking, picking],

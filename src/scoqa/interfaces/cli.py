@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..config import BACKENDS, RUNTIMES, Settings, debug, index_dir_from_env
+from ..config import BACKENDS, RUNTIMES, LLMSettings, Settings, debug, index_dir_from_env
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -149,6 +149,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 # -- answers -------------------------------------------------------------------------------------
 def _print_reply(reply: Any) -> None:
     print(reply.text)
+    if reply.notice:
+        print(f"({reply.notice})")
     # An answer lists the passages it cites; a "not covered" reply lists what came closest.
     shown = reply.sources[: len({q.source for q in reply.quotes})] if reply.answered else reply.sources
     if shown:
@@ -159,10 +161,30 @@ def _print_reply(reply: Any) -> None:
         print(_wrap(hit.text, indent="    "))
 
 
-def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from ..api import ask
+def _answer(question: str, history: list[dict[str, str]] | None, settings: Settings, k: int,
+            sources: list[str] | None, show_draft: bool) -> Any:
+    """The reply to ``question``; a language model's draft streams to stderr as it is written
+    (it is checked before the final answer is printed)."""
+    from ..api import ask_stream
 
-    reply = ask(args.question, k=args.k, sources=args.source, settings=settings)
+    shown = 0
+    reply = None
+    for event in ask_stream(question, history, k=k, sources=sources, settings=settings):
+        if isinstance(event, str):
+            if show_draft:
+                if not shown:
+                    print("draft (checked before it is final): ", end="", file=sys.stderr)
+                print(event[shown:], end="", file=sys.stderr, flush=True)
+                shown = len(event)
+        else:
+            reply = event
+    if shown:
+        print("\n", file=sys.stderr)
+    return reply
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    reply = _answer(args.question, None, settings, args.k, args.source, show_draft=not args.json)
     if args.json:
         _print_json(asdict(reply))
     else:
@@ -171,9 +193,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from ..api import ask
-
     print("Ask about the documents; follow-up questions work. Empty line, 'quit' or Ctrl-D to leave.")
+    if settings.llm.enabled:
+        print(f"Answers are written by the language model at {settings.llm.base_url} and checked against the "
+              "passages; the quoted answer is given when they do not hold.")
     history: list[dict[str, str]] = []
     while True:
         try:
@@ -183,8 +206,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if not question or question.lower() in {"quit", "exit", ":q"}:
             return 0
-        reply = ask(question, history, sources=args.source, settings=settings)
         print()
+        reply = _answer(question, history, settings, 5, args.source, show_draft=True)
         _print_reply(reply)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
 
@@ -225,7 +248,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from ..tools.evaluate import format_report, run_eval
 
     settings = eval_settings(args, settings)
-    report = run_eval(get_engine(settings), args.data, answers=not args.retrieval_only)
+    if args.llm and not settings.llm.enabled:
+        raise ValueError("--llm needs a language model: set SCOQA_LLM_URL or pass --llm-url URL")
+    if args.llm and args.retrieval_only:
+        raise ValueError("--llm compares answers: it cannot be used with --retrieval-only")
+    report = run_eval(get_engine(settings), args.data, answers=not args.retrieval_only,
+                      llm=settings.llm if args.llm else None)
     if args.json:
         _print_json(report)
     else:
@@ -286,6 +314,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "or SCOQA_QDRANT_PATH) or qdrant-edge (default: $SCOQA_BACKEND or faiss)")
     parser.add_argument("--runtime", choices=RUNTIMES, default=argparse.SUPPRESS,
                         help="what runs the model: onnx (onnxruntime) or torch (default: $SCOQA_RUNTIME or onnx)")
+
+
+def _llm_options(parser: argparse.ArgumentParser, switch: bool = True) -> None:
+    parser.add_argument("--llm-url", metavar="URL", default=None,
+                        help="an OpenAI-compatible server that writes the answers from the passages, checked "
+                             "against them, e.g. http://127.0.0.1:8080 (default: $SCOQA_LLM_URL; none: quoted answers)")
+    parser.add_argument("--llm-model", metavar="NAME", default=None,
+                        help="the model to ask (default: $SCOQA_LLM_MODEL, else the first the server lists)")
+    parser.add_argument("--llm-timeout", metavar="SECONDS", type=float, default=None,
+                        help="give the quoted answer when the model takes longer (default: $SCOQA_LLM_TIMEOUT or 30)")
+    if switch:
+        parser.add_argument("--no-llm", action="store_true", help="quoted answers only, whatever $SCOQA_LLM_URL says")
 
 
 def _wait_option(parser: argparse.ArgumentParser) -> None:
@@ -373,11 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=_positive_int, default=5, help="passages to consider (default 5)")
     p.add_argument("--json", action="store_true", help="print the reply as JSON")
     _source_option(p)
+    _llm_options(p)
     p.set_defaults(handler=cmd_ask)
 
     p = commands.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
     _common(p)
     _source_option(p)
+    _llm_options(p)
     p.set_defaults(handler=cmd_chat)
 
     p = commands.add_parser("serve", help="start the chat app, as `python app.py` does (auto-update on)")
@@ -405,6 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "report's sets); with --corpus DIR and no --index, the corpus gets its own index")
     p.add_argument("--retrieval-only", action="store_true", help="skip the answer sets")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--llm", action="store_true",
+                   help="also answer the answer sets with the language model (--llm-url or $SCOQA_LLM_URL) and "
+                        "print both modes side by side: accuracy, citation precision, fallbacks, latency")
+    _llm_options(p, switch=False)
     p.set_defaults(handler=cmd_eval)
 
     p = commands.add_parser("bench", help="measure build, update, latency, memory and scale")
@@ -438,7 +484,11 @@ def _where(settings: Settings) -> str:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    llm = LLMSettings() if getattr(args, "no_llm", False) else LLMSettings.from_env(
+        url=getattr(args, "llm_url", None), model=getattr(args, "llm_model", None),
+        timeout=getattr(args, "llm_timeout", None))
     return Settings.from_env(
+        llm=llm,
         auto_update_default=getattr(args, "auto_update_default", False),
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),

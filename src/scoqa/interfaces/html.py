@@ -150,6 +150,10 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
             f'<span class="scoqa-badge scoqa-miss">⚠ {NOT_IN_REPORT}</span> '
             f'<span class="scoqa-unanswered">{as_text(reply.text)}{note}</span>'
         )
+    if reply.notice:  # a language model was asked: say which mode answered
+        label = "Generated · checked" if reply.mode == "generated" else "Quoted"
+        content += (f'\n\n<span class="scoqa-badge scoqa-mode scoqa-{as_text(reply.mode)}">{label}</span> '
+                    f'<span class="scoqa-searched">{as_text(reply.notice)}</span>')
     if reply.search_query and reply.search_query.strip() != reply.question.strip():
         content += f'\n\n<span class="scoqa-searched">Searched for: “{as_text(reply.search_query)}”</span>'
     messages: list[dict[str, Any]] = [{"role": "assistant", "content": content}]
@@ -161,6 +165,14 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
             "metadata": {"title": source_title(reply, i), "status": "done"},
         })
     return messages
+
+
+def draft_message(text: str) -> dict[str, Any]:
+    """The language model's answer as it streams in, shown as a pending note: it is checked (and
+    may be corrected or replaced by the quoted answer) before the reply is final."""
+    return {"role": "assistant", "content": as_text(text) or "…",
+            "metadata": {"title": "Draft by the language model — checked against the sources before it is final",
+                         "status": "pending"}}
 
 
 def user_message(question: str) -> dict[str, Any]:
@@ -193,6 +205,8 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
         "confidence": reply.confidence,
         "question": reply.question,
         "search_query": reply.search_query,
+        "mode": reply.mode,
+        "notice": reply.notice,
         "sources": [
             {
                 "n": i + 1,

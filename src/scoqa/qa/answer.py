@@ -63,6 +63,10 @@ class Reply:
         search_query: The query actually searched (a follow-up is expanded with earlier turns).
         quotes: Where each quoted sentence sits in its source, for highlighting.
         confidence: The best unit's score (cosine + coverage), for display and calibration.
+        mode: ``"extractive"`` (sentences quoted from the sources) or ``"generated"`` (written by a
+            language model from them, every ``[n]`` checked: :mod:`scoqa.qa.generate`).
+        notice: One line on how the answer was made when a language model was asked: which model
+            wrote it, or why the quoted answer is given instead. Empty otherwise.
     """
 
     text: str
@@ -72,6 +76,8 @@ class Reply:
     search_query: str
     quotes: list[Quote] = field(default_factory=list)
     confidence: float = 0.0
+    mode: str = "extractive"
+    notice: str = ""
 
 
 def _quote_text(hit: Hit, start: int, end: int) -> str:
@@ -104,20 +110,27 @@ class Answerer:
               sources: Sequence[str] | None = None) -> Reply:
         """Answer ``text`` (with ``history`` for follow-ups) from the top ``k`` passages, of
         ``sources`` only when given."""
-        question = analyse(text, history, self.searcher, self._common)
+        return self.answer(text, history, k, sources)[1]
+
+    def answer(self, text: str, history: Sequence[dict[str, Any]] | None, k: int,
+               sources: Sequence[str] | None = None, resolved: str | None = None) -> tuple[Question, Reply]:
+        """:meth:`reply`, with the question as analysed; ``resolved`` is a standalone form of a
+        follow-up written by a language model (:mod:`scoqa.qa.rewrite`), searched instead of the
+        rules' expansion."""
+        question = analyse(text, history, self.searcher, self._common, resolved)
         hits = self.searcher.search(question.query, k, "hybrid", question.encoded, sources=sources)
         if not hits:
-            return Reply(not_covered(hits, self.searcher), [], False, text, question.query)
+            return question, Reply(not_covered(hits, self.searcher), [], False, text, question.query)
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in top]
         ranked = candidates(self.searcher, question, top, rows)
         best = ranked[0] if ranked else None
         if best is None or unsupported(question, ranked, top, self.searcher):
-            return Reply(not_covered(hits, self.searcher), hits[:3], False, text, question.query,
-                         confidence=best.score if best else 0.0)
+            return question, Reply(not_covered(hits, self.searcher), hits[:3], False, text, question.query,
+                                   confidence=best.score if best else 0.0)
         listed = self._list_reply(question, hits, best)
         if listed is not None:
-            return listed
+            return question, listed
         chosen = [best]
         best_text = " ".join(hits[best.hit].text[best.start:best.end].split())
         for other in ranked[1:]:
@@ -128,7 +141,7 @@ class Answerer:
             if not (overlaps or repeated):
                 chosen.append(other)
                 break
-        return self._compose(question, hits, chosen, best.score)
+        return question, self._compose(question, hits, chosen, best.score)
 
     def _list_reply(self, question: Question, hits: list[Hit], best: Candidate) -> Reply | None:
         """When the best sentence introduces a list ("Its main tasks and duties are:"), the answer

@@ -157,3 +157,27 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
             score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
             found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0))
     return sorted(found, key=lambda c: -c.score)
+
+
+def same_word(word: str, words: set[str]) -> bool:
+    """Whether lower-case ``word`` is a form of one of ``words`` ("tajikistan" of "tajik"), as
+    answers match a question's words (used to check a generated answer's names against a passage)."""
+    return _said(word, words)
+
+
+def answer_facts(kind: str, text: str, question: str) -> set[str]:
+    """What makes ``text`` an answer of ``kind`` beyond the words of ``question``, lower-cased:
+    its dates, whole (``when``), numbers (``number``) or names (``who``, ``where``); empty for other kinds.
+    A generated answer must keep one of the quoted answer's (:mod:`scoqa.qa.generate`)."""
+    unsaid = _unsaid(text, question)
+    if kind == "when":  # whole dates: "June 2001" is not kept by "2001"
+        return {" ".join(m.group().lower().replace(",", " ").split()) for m in _FULL_DATE.finditer(unsaid)}
+    if kind == "number":
+        return {w.lower().strip(".,") for w in _TOKEN.findall(_FULL_DATE.sub(" ", unsaid)) if _NUMBER.fullmatch(w)
+                or w[:1].isdigit()}
+    if kind in ("who", "where"):
+        asked = {w.lower() for w in _TOKEN.findall(question)}
+        # The first word is capitalised by grammar, not because it names anything.
+        return {w.lower() for w in _TOKEN.findall(_LINK.sub(" ", text))[1:]
+                if w[:1].isupper() and not _said(w.lower(), asked)}
+    return set()

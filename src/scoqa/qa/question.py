@@ -87,7 +87,7 @@ def question_type(question: str) -> str:
 
 
 def analyse(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searcher,
-            common: Callable[[str], bool]) -> Question:
+            common: Callable[[str], bool], resolved: str | None = None) -> Question:
     """Analyse ``text`` once, in the context of ``history``, against the searcher's corpus.
 
     Args:
@@ -96,8 +96,10 @@ def analyse(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searc
         searcher: The searcher of the corpus (its vocabulary, acronyms and model).
         common: Whether a word is in so many passages that it names no topic (see
             :func:`scoqa.qa.conversation.resolve`).
+        resolved: The question made standalone by a language model (checked), searched instead
+            of the rules' expansion of a follow-up; None for the rules.
     """
-    query = searcher.respelled(resolve_history(text, history, common))
+    query = searcher.respelled(resolved or resolve_history(text, history, common))
     kind = question_type(text)
     # "And in Kyrgyzstan?" asks what the previous question asked; "What are its main tasks?"
     # asks its own kind of question.

@@ -32,8 +32,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..config import LLMSettings
 from ..engine import Engine
 from ..qa.answer import Answerer, Reply
+from ..text import query_terms
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,9 @@ class AnswerScores:
     ask_p50_ms: float
     failures: list[str] = field(default_factory=list)
     by_document: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Answers holding every word of an expected string in any form and order (BM25 terms): a
+    #: written answer says "Turkey joined the SCO in June 2012" where the quote says "Turkey joined in June 2012".
+    answer_words_accuracy: float = 0.0
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -282,6 +287,13 @@ def is_correct(reply: Reply, answers: Iterable[str]) -> bool:
     return reply.answered and len(reply.text) <= MAX_REPLY_CHARS and holds_answer(reply.text, answers)
 
 
+def holds_words(reply: Reply, answers: Iterable[str]) -> bool:
+    """:func:`is_correct` with the words of an expected string in any form and order (BM25 terms)."""
+    said = set(query_terms(reply.text))
+    return reply.answered and len(reply.text) <= MAX_REPLY_CHARS and any(
+        set(query_terms(a)) <= said for a in answers if query_terms(a))
+
+
 def evaluate_answers(ask: Callable[..., Reply], answers: list[Any], conversations: list[Any],
                      unanswerable: list[Any], answerable_extra: list[Any]) -> AnswerScores:
     """Score answers, follow-ups and abstention (items or rows of either layout)."""
@@ -293,13 +305,14 @@ def evaluate_answers(ask: Callable[..., Reply], answers: list[Any], conversation
     times = []
     per_doc: dict[str, list[bool]] = {}
     answered_ids: set[str] = set()
-    correct = 0
+    correct = worded = 0
     for item in answers:
         started = time.perf_counter()
         reply = ask(item.question)
         times.append(time.perf_counter() - started)
         right = is_correct(reply, item.answers)
         correct += right
+        worded += holds_words(reply, item.answers)
         per_doc.setdefault(item.doc, []).append(right)
         if reply.answered:
             answered_ids.add(item.id)
@@ -334,11 +347,68 @@ def evaluate_answers(ask: Callable[..., Reply], answers: list[Any], conversation
         failures=failures,
         by_document={doc: {"answers": round(sum(v) / len(v), 3), "questions": len(v)}
                      for doc, v in sorted(per_doc.items()) if doc},
+        answer_words_accuracy=round(worded / max(len(answers), 1), 3),
     )
 
 
-def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True) -> dict[str, Any]:
-    """Run the question sets found in ``data_dir`` on the engine's corpus; a JSON-ready report."""
+def evaluate_llm(answerer: Answerer, llm: LLMSettings, sets: QuestionSet) -> dict[str, Any]:
+    """The answer sets answered with the language model: the same scores as the quoted answers,
+    and how the model's answers fared in the check.
+
+    Returns:
+        ``answers`` (:class:`AnswerScores` of the generated mode), ``model``, ``asked`` (questions
+        the model answered; never those scoqa declined), ``generated`` (answers that held and were
+        given), ``fallbacks`` (quoted answers given although the model was asked) with ``reasons``,
+        ``markers`` / ``supported`` (the ``[n]`` the model wrote, and those whose passage supports
+        their claim: ``citation_precision``), ``corrected``, ``added`` and ``dropped`` (claims moved
+        to their passage, cited by the check, sentences dropped), ``model_p50_ms`` / ``model_p90_ms``.
+    """
+    from ..qa.generate import Outcome, Writer
+    from ..qa.llm import Endpoint
+
+    writer = Writer(Endpoint(llm), answerer)
+    outcomes: list[Outcome] = []
+
+    def ask(question: str, history: list[dict[str, str]] | None = None) -> Reply:
+        outcome = writer.reply(question, history, 5)
+        outcomes.append(outcome)
+        return outcome.reply
+
+    scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
+    asked = [o for o in outcomes if o.asked]
+    checked = [o.checked for o in asked if o.checked is not None]
+    markers = sum(c.markers for c in checked)
+    supported = sum(c.supported for c in checked)
+    reasons: dict[str, int] = {}
+    for o in asked:
+        if o.fallback:
+            key = re.sub(r"\s*\(.*", "", re.sub(r"\d+(?:\.\d+)? s\b", "N s", o.fallback))
+            reasons[key] = reasons.get(key, 0) + 1
+    seconds = sorted(o.seconds for o in asked)
+    return {
+        "answers": asdict(scores),
+        "model": writer.endpoint.name,
+        "url": llm.base_url,
+        "replies": len(outcomes),
+        "asked": len(asked),
+        "generated": sum(o.reply.mode == "generated" for o in asked),
+        "fallbacks": sum(bool(o.fallback) for o in asked),
+        "reasons": reasons,
+        "markers": markers,
+        "supported": supported,
+        "citation_precision": round(supported / markers, 3) if markers else None,
+        "corrected": sum(c.corrected for c in checked),
+        "added": sum(c.added for c in checked),
+        "dropped": sum(len(c.dropped) for c in checked),
+        "model_p50_ms": _p50_ms(seconds),
+        "model_p90_ms": round(seconds[int(0.9 * (len(seconds) - 1))] * 1000, 2) if seconds else 0.0,
+    }
+
+
+def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True,
+             llm: LLMSettings | None = None) -> dict[str, Any]:
+    """Run the question sets found in ``data_dir`` on the engine's corpus; a JSON-ready report.
+    With ``llm``, the answer sets are answered with that language model too (``report["llm"]``)."""
     sets = load_sets(data_dir)
     engine.searcher()  # load (or build) before timing
     retrieval, embed_p50 = evaluate_retrieval(engine, sets.retrieval, by_document=True)
@@ -358,7 +428,41 @@ def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True
 
         report["answers"] = asdict(evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable,
                                                     sets.retrieval))
+        if llm is not None:
+            report["llm"] = evaluate_llm(answerer, llm, sets)
     return report
+
+
+def format_llm(report: dict[str, Any]) -> list[str]:
+    """Quoted and generated answers side by side (the lines of ``scoqa eval --llm``)."""
+    quoted, llm = report["answers"], report["llm"]
+    generated = llm["answers"]
+    precision = llm["citation_precision"]
+    lines = [
+        "", f"quoted and generated answers side by side (model {llm['model']} at {llm['url']})",
+        f"{'':26} {'quoted':>10} {'generated':>10}",
+        f"{'answer accuracy':26} {quoted['answer_accuracy']:10.3f} {generated['answer_accuracy']:10.3f}"
+        f"   of {quoted['answers']} questions",
+        f"{'  the same, words any form':26} {quoted['answer_words_accuracy']:10.3f} "
+        f"{generated['answer_words_accuracy']:10.3f}",
+        f"{'follow-up accuracy':26} {quoted['followup_accuracy']:10.3f} {generated['followup_accuracy']:10.3f}"
+        f"   of {quoted['conversations']} conversations",
+        f"{'abstention':26} {quoted['abstention']:10.3f} {generated['abstention']:10.3f}"
+        f"   of {quoted['unanswerable']} unanswerable",
+        f"{'ask() p50 ms':26} {quoted['ask_p50_ms']:10.1f} {generated['ask_p50_ms']:10.1f}",
+        f"{'citation precision':26} {'-':>10} {precision if precision is not None else '-':>10}"
+        f"   {llm['supported']} of {llm['markers']} [n] written hold",
+        f"{'answers given by the model':26} {'-':>10} {llm['generated']:>10}   of {llm['asked']} it was asked"
+        f" ({llm['replies'] - llm['asked']} declined by scoqa, not asked)",
+        f"{'fallbacks to quoted':26} {'-':>10} {llm['fallbacks']:>10}   "
+        + "; ".join(f"{n}: {why}" for why, n in sorted(llm["reasons"].items(), key=lambda kv: -kv[1])),
+        f"{'claims corrected / cited':26} {'-':>10} {llm['corrected']:>4} / {llm['added']:<4}   "
+        f"sentences dropped: {llm['dropped']}",
+        f"{'model time p50 / p90 ms':26} {'-':>10} {llm['model_p50_ms']:10.0f}   p90 {llm['model_p90_ms']:.0f}",
+    ]
+    if generated["failures"]:
+        lines += ["", "generated-mode misses:"] + [f"  {f}" for f in generated["failures"]]
+    return lines
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -400,4 +504,6 @@ def format_report(report: dict[str, Any]) -> str:
         ]
         if a["failures"]:
             lines += ["", "misses:"] + [f"  {f}" for f in a["failures"]]
+    if report.get("llm"):
+        lines += format_llm(report)
     return "\n".join(lines)
