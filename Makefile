@@ -52,7 +52,7 @@ eval: install
 # devcorpus, against the endpoint in SCOQA_LLM_URL (slow: one model answer per question).
 test-llm-quality: install
 	@test -n "$$SCOQA_LLM_URL" || { echo "set SCOQA_LLM_URL to an OpenAI-compatible server, e.g." \
-	  "SCOQA_LLM_URL=http://127.0.0.1:8080 make test-llm-quality (docs/llm.md; python scripts/llm_server.py" \
+	  "SCOQA_LLM_URL=http://127.0.0.1:8080 make test-llm-quality (docs/llm.md; python tests/llm_server.py" \
 	  "starts one with SmolLM2-135M)" >&2; exit 2; }
 	$(VENV)/bin/scoqa eval --llm --data tests/data
 	$(VENV)/bin/scoqa eval --llm --data tests/data/heldout

@@ -39,7 +39,7 @@ SHORT = 2.0
 @pytest.fixture(scope="session")
 def llm_url() -> Iterator[str]:
     """llama.cpp's server with SmolLM2-135M-Instruct on a free port, for the whole session."""
-    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "llm_server.py"), "--stdin"],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "llm_server.py"), "--stdin"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""

