@@ -170,3 +170,11 @@ def test_plain_text_loses_emphasis_underscores_and_note_anchors_and_keeps_its_fo
     notes = [b.text for b in blocks if b.kind == "footnote"]
     assert notes == ["[Footnote 1: Page 16. The Royal George sunk at Spithead in 1782.]"]
     assert [b.text for b in blocks if b.kind == "paragraph"][-1] == "More text."
+
+
+def test_numbered_chapter_labels_with_full_stops_head_sections_of_plain_text(tmp_path: Path) -> None:
+    text = "".join(f"CHAP. {n}.\n\nThe angler speaks of the {fish} and of the river where it lives.\n\n"
+                   for n, fish in (("I", "trout"), ("II", "pike"), ("III", "carp")))
+    blocks = clean_document(_doc(tmp_path, "angler.txt", text.encode()))
+    sections = {b.text.split()[5]: b.section for b in blocks if b.kind == "paragraph"}
+    assert sections == {"trout": "CHAP. I.", "pike": "CHAP. II.", "carp": "CHAP. III."}

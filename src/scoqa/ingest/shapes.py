@@ -46,9 +46,16 @@ def title_case(text: str) -> bool:
     return len(words) >= 2 and len(text.split()) <= 24 and all(w[0].isupper() for w in words)
 
 
+#: A numbered label heading a chapter, its full stops and all: "CHAP. II.", "LECTURE III.", "Book 2."
+NUMBERED_LABEL = re.compile(r"^[A-Z][A-Za-z]{1,11}\.?\s+(?:[IVXLC]{1,7}|\d{1,3})\.?$")
+
+
 def looks_like_heading(text: str) -> bool:
-    """Whether a line has the shape of a title: short, unpunctuated, mostly capitalised."""
+    """Whether a line has the shape of a title: short, unpunctuated, mostly capitalised, or a
+    numbered label ("CHAP. II.")."""
     core = text.lstrip("-–— ").strip()
+    if NUMBERED_LABEL.match(core):
+        return True
     if not core or len(core) > 80 or ":" in core or core[-1] in ".,;:!?":
         return False
     words = core.split()
