@@ -448,8 +448,11 @@ def test_watch_updates_after_an_edit_and_a_running_engine_picks_it_up(tmp_path) 
 def test_watch_command_prints_its_state_and_stops_cleanly_on_ctrl_c(tmp_path) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)
+    # Ctrl-C as a terminal sends it: a suite started in the background (`make test &`, nohup, some CI
+    # runners) ignores SIGINT, and a child inherits that, so the watcher would rightly not stop.
     process = subprocess.Popen([sys.executable, "-m", "scoqa.interfaces.cli", "index", "watch", "--debounce", "100"],
-                               env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               env=subprocess_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         seen = read_until(process.stdout, b"index is up to date: 3 passages from 3 file(s)", timeout=120)
         assert b"watching " in seen
