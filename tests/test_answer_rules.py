@@ -28,6 +28,8 @@ from scoqa.search.searcher import Hit
     ("In which fiscal year was the office opened?", "when"),
     ("What is the case-fatality rate of the disease?", "number"),
     ("Which day-to-day tasks does the office handle?", ""),
+    ("To which email address should agencies send the report?", "address"),
+    ("What phone number do callers use?", "address"),
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
@@ -95,3 +97,13 @@ def test_a_year_the_question_names_must_be_in_a_passage_found() -> None:
     assert years_met("What happened in Kashgar in 2008?", [_passage("Kashgar: attack on police", date="August 2008")])
     # Other numbers are names of things more often than constraints: a document's number.
     assert years_met("What does SP 800-122 say about breaches?", found)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Send the URL to nofear@eeoc.gov by March 1.", 1.0),
+    ("The policy is posted at https://www.example.gov/privacy for everyone.", 1.0),
+    ("Call the help desk at (202) 555-0143 on weekdays.", 1.0),
+    ("Agencies must provide EEOC with the URL of their data.", 0.0),
+])
+def test_an_address_is_answered_by_an_email_link_or_phone_number(text: str, expected: float) -> None:
+    assert _type_match("address", text, "To which email address should agencies send the URL?") == expected

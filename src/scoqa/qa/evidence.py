@@ -41,6 +41,9 @@ _PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][a-z][\w’'-]*
 #: Words, numbers with their inner punctuation ("1,770", "20-01", "5.5"), for :func:`_unsaid`.
 _TOKEN = re.compile(r"\w+(?:[’'.,–-]\w+)*")
 _LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+|\S+\.(?:gov|com|org|net|edu|int)(?:/\S*)?")
+#: An email address, a web address or a phone number.
+_ADDRESS = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(?:gov|com|org|net|edu|int)\b"
+                      r"|\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b")
 PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
 
 
@@ -92,6 +95,8 @@ def _type_match(kind: str, text: str, question: str) -> float:
         return 1.0 if _NUMBER.search(_FULL_DATE.sub(" ", _unsaid(text, question))) else 0.0
     if kind == "where":
         return 1.0 if _PLACE.search(text) else 0.0
+    if kind == "address":
+        return 1.0 if _ADDRESS.search(text) else 0.0
     if kind == "who":
         # A name, a nationality or a title the question does not already say (in any form):
         # "Chinese consul", "Quentin Peel", "M. Imanaliev"; the first word is capitalised anyway.

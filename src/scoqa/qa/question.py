@@ -28,7 +28,7 @@ class Question:
         text: The question as asked.
         query: What is searched: the question, with the words of earlier turns it leans on.
         kind: The kind of answer wanted (:func:`question_type`): ``when``, ``number``, ``who``,
-            ``where`` or ``""``.
+            ``where``, ``address`` or ``""``.
         encoded: The query's sentence vector and content word-piece vectors (one forward pass).
         terms: BM25 terms of the query's content words (acronyms as written), for coverage.
         carried: Those of ``terms`` that came from earlier turns, not from the question itself.
@@ -57,6 +57,9 @@ _ASKS = (
                 r"what (?:is|was|are|were) (?:the |its |their )?(?:[\w-]+ )?(?:pay|salary|wage|cost|price|fee|"
                 r"budget|revenue|population|size|length|height|weight|distance|speed|temperature|age|"
                 r"duration|total|number|rate|count)s?\b)"), "number"),
+    # "To which email address should agencies send ...?": an address to write to or visit.
+    (re.compile(r"\b(?:what|which) (?:e-?mail|web ?site|web address|web page|url|(?:tele)?phone number|fax number)\b"),
+     "address"),
     (re.compile(r"\b(?:who|whom|whose)\b"), "who"),
     (re.compile(r"\b(?:where|which city|which country|in what city|in which city)\b"), "where"),
     (re.compile(r"\b(?:what|which|why|how)\b"), ""),
@@ -69,7 +72,8 @@ _UNTIL_WHEN = re.compile(r"\buntil when\b")
 
 
 def question_type(question: str) -> str:
-    """What kind of answer a question wants: ``when``, ``number``, ``who``, ``where`` or ``""``.
+    """What kind of answer a question wants: ``when``, ``number``, ``who``, ``where``, ``address``
+    (an email or web address, a phone number) or ``""``.
 
     The kind is that of the question's first question phrase, so that "How long is each step when
     troops move at double time?" asks for a number, not a date.
