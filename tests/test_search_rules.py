@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scoqa.search.searcher import _labels
+from scoqa.text import query_terms
 
 
 @pytest.mark.parametrize(("text", "labels"), [
@@ -20,3 +21,10 @@ from scoqa.search.searcher import _labels
 ])
 def test_numbered_headings_a_question_names(text: str, labels: set[tuple[str, str]]) -> None:
     assert _labels(text) == labels
+
+
+def test_a_name_typed_without_its_accents_is_the_documents_name() -> None:
+    # "Midē´wiwin" (a spacing accent inside the word), "Alloüez", "café": one term each way.
+    assert query_terms("Midē´wiwin") == query_terms("Midewiwin") == ["midewiwin"]
+    assert query_terms("Father Alloüez") == query_terms("Father Allouez")
+    assert query_terms("the café's ﬁnances") == query_terms("the cafe's finances")

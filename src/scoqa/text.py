@@ -8,6 +8,7 @@ words from here, so that a question and a passage are always cut the same way.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -67,14 +68,27 @@ def _stem(word: str) -> str:
 
 
 def query_terms(text: str) -> list[str]:
-    """BM25 terms of a text: lower-cased words, English stop words removed, stemmed.
+    """BM25 terms of a text: accents folded, lower-cased words, English stop words removed, stemmed.
 
-    The same steps as ``bm25s.tokenize`` (checked to give the same terms on the report and the
-    question sets), without building a vocabulary per call: answers tokenise every candidate
+    The steps of ``bm25s.tokenize`` (checked to give the same terms on the report and the
+    question sets) plus the folding, without building a vocabulary per call: answers tokenise every candidate
     sentence, so this sits on the hot path. The index is built from this function too.
     """
     stop = stopwords()
-    return [_stem(w) for w in _TERM.findall(text.lower()) if w not in stop]
+    return [_stem(w) for w in _TERM.findall(fold_accents(text).lower()) if w not in stop]
+
+
+#: Accents printed on their own, as transcriptions of names often do ("Midē´wiwin").
+_SPACING_ACCENTS = dict.fromkeys(map(ord, "\u00b4\u0060\u00a8\u02b9\u02ca\u02cb\u02c6\u02dc\u02d8\u02c7"))
+
+
+def fold_accents(text: str) -> str:
+    """``text`` without accents, so that a question's "Midewiwin" or "Allouez" matches the
+    document's "Midē´wiwin" or "Alloüez" (letters decomposed, their marks dropped)."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPACING_ACCENTS))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def content_terms(text: str) -> list[str]:
