@@ -464,3 +464,15 @@ def test_watch_command_prints_its_state_and_stops_cleanly_on_ctrl_c(tmp_path) ->
             process.wait()
     assert process.returncode == 0, err
     assert b"stopped watching" in out and b"Traceback" not in err
+
+
+def test_a_stale_reading_says_what_changed_in_words() -> None:
+    from scoqa.index.status import chunking_note, chunking_params
+
+    settings = Settings()
+    params = chunking_params(settings)
+    assert chunking_note({"chunking": params}, settings) == ""
+    assert chunking_note({"chunking": {**params, "ingest_version": 1}}, settings) == \
+        "the documents were read by an earlier version of scoqa's readers"
+    assert chunking_note({"chunking": {**params, "chunk_tokens": 300}}, settings) == \
+        f"the index was cut into passages with other settings (chunk_tokens 300 -> {params['chunk_tokens']})"

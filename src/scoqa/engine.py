@@ -158,7 +158,8 @@ class Engine:
             self._report(report.problems)
             return
         # Another model or format: never replaced behind the user's back; the message says what to run.
-        files.check_manifest(self.backend.read_manifest(), self.backend.location, self.settings.model)
+        manifest = self.backend.read_manifest()
+        files.check_manifest(manifest, self.backend.location, self.settings.model)
         if not status.stale:
             self.warnings = []
             self._report(status.problems)
@@ -167,7 +168,7 @@ class Engine:
             f"{what}: {_some(names)}"
             for what, names in (("added", status.added), ("changed", status.changed), ("removed", status.removed))
             if names
-        ) or status.note
+        ) or corpus_status.chunking_note(manifest, self.settings)
         if self.settings.auto_update:
             log.warning("corpus changed since the index was built (%s): updating", changes)
             try:

@@ -180,9 +180,15 @@ def problem_lines(problems: list[SourceProblem], kept: set[str]) -> list[str]:
 def chunking_note(manifest: dict[str, Any], settings: Settings) -> str:
     """Empty if the index was chunked as ``settings`` say, else what differs."""
     chunking = chunking_params(settings)
-    if manifest.get("chunking") == chunking:
+    built = manifest.get("chunking") or {}
+    if built == chunking:
         return ""
-    return f"the index was built with chunking {manifest.get('chunking')}, the settings say {chunking}"
+    if {k: v for k, v in built.items() if k != "ingest_version"} == {k: v for k, v in chunking.items()
+                                                                       if k != "ingest_version"}:
+        return "the documents were read by an earlier version of scoqa's readers"
+    changed = ", ".join(f"{k} {built.get(k)} -> {chunking.get(k)}" for k in sorted(set(built) | set(chunking))
+                        if built.get(k) != chunking.get(k))
+    return f"the index was cut into passages with other settings ({changed})"
 
 
 def index_status(settings: Settings | None = None) -> IndexStatus:
