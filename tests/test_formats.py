@@ -178,3 +178,13 @@ def test_numbered_chapter_labels_with_full_stops_head_sections_of_plain_text(tmp
     blocks = clean_document(_doc(tmp_path, "angler.txt", text.encode()))
     sections = {b.text.split()[5]: b.section for b in blocks if b.kind == "paragraph"}
     assert sections == {"trout": "CHAP. I.", "pike": "CHAP. II.", "carp": "CHAP. III."}
+
+
+def test_a_back_of_book_index_is_not_text(tmp_path: Path) -> None:
+    html = ("<html><body><h1>Music in Dickens</h1><p>The bagpipes appear in two of the novels.</p>"
+            "<h2>INDEX OF INSTRUMENTS</h2><ul>" + "".join(f"<li>{name}, {page}, {page + 7}</li>" for name, page in
+                                                     (("Accordion", 1), ("Bagpipes", 5), ("Harp", 10), ("Piano", 44)))
+            + "</ul><h2>Index of Songs</h2><p>A</p><p>Auld Lang Syne | 12-14</p><p>Away with Melancholy | 30</p>"
+            "</body></html>")
+    blocks = clean_document(_doc(tmp_path, "music.htm", html.encode()))
+    assert [b.text for b in blocks if b.kind != "heading"] == ["The bagpipes appear in two of the novels."]

@@ -18,6 +18,7 @@ Every block keeps the page and line span it came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -80,7 +81,32 @@ def clean_document(doc: Document) -> list[Block]:
     width = typical_width([t.text for t in tokens])
     guess_headings = not doc.structured and not any(line.role == "heading" for line in doc.lines)
     vocabulary = document_words(line.text for line in doc.lines)
-    return _LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary).read()
+    return _without_back_index(_LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary).read())
+
+
+#: A back-of-book index's heading: "INDEX", "General Index", "INDEX OF CHARACTERS".
+_INDEX_HEADING = re.compile(r"^(?:general |alphabetical |subject )?index\b", re.IGNORECASE)
+#: An index entry ends with its page references ("Bagpipes, 5, 44", "Birch-bark records | 286-289"),
+#: or is a letter that heads a group of entries.
+_INDEX_ENTRY = re.compile(r"(?:\b\d{1,4}(?:[-–]\d{1,4})?[.,;]?\s*)$|^[A-Z]\.?$")
+#: Share of a section's blocks that must look like index entries.
+INDEX_SHARE = 0.6
+
+
+def _without_back_index(blocks: list[Block]) -> list[Block]:
+    """The blocks without those of a back-of-book index: its entries ("Bagpipes, 5, 44") name
+    pages of a printed book, a thousand short lines that match a name and say nothing of it
+    (as a table of contents' lines, they are not text to search or quote)."""
+    sections: dict[str, list[Block]] = {}
+    for block in blocks:
+        if block.kind != "heading":
+            sections.setdefault(block.section, []).append(block)
+    dropped = {
+        section for section, members in sections.items()
+        if _INDEX_HEADING.match(section.rsplit(SECTION_SEPARATOR, 1)[-1].strip())
+        and sum(bool(_INDEX_ENTRY.search(b.text.strip())) for b in members) >= INDEX_SHARE * len(members)
+    }
+    return [b for b in blocks if b.section not in dropped or b.kind == "heading"] if dropped else blocks
 
 
 class _Mode(Enum):
