@@ -131,7 +131,7 @@ def test_settings_come_from_the_environment_and_bad_ones_are_named(monkeypatch: 
 
 def test_a_bad_url_on_the_command_line_is_one_sentence() -> None:
     result = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "ask", "q", "--llm-url", "ftp://x"],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+                            capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert result.returncode == 2
     assert result.stderr.startswith("scoqa: error: the language model's URL") and "Traceback" not in result.stderr
 
@@ -165,6 +165,15 @@ def test_a_question_scoqa_declines_is_not_sent_to_the_model(crafted, report_sett
     assert not reply.answered and reply.mode == "extractive" and "Paris" not in reply.text
 
 
+def says_the_same(reply: Reply, answers: list[str]) -> bool:
+    """Whether ``reply`` holds an expected answer: its names, numbers and dates as written
+    ("June 2001", "300", "Bishkek"), its other words in any form (:func:`holds_words`)."""
+    facts = re.compile(r"\d[\d,.–-]*\d|\d|[A-Z][\w’'-]*")
+    written = set(facts.findall(reply.text))
+    return holds_words(reply, answers) and any(
+        holds_words(reply, [a]) and set(facts.findall(a)) <= written for a in answers)
+
+
 def test_the_extractive_answer_is_the_floor_on_gold_questions(llm_url: str, report_settings: Settings) -> None:
     rows = load_jsonl("answers.jsonl")[:6]
     settings = report_settings.with_(llm=LLMSettings(url=llm_url))
@@ -172,8 +181,9 @@ def test_the_extractive_answer_is_the_floor_on_gold_questions(llm_url: str, repo
         without = ask(row["question"], settings=report_settings)
         with_model = ask(row["question"], settings=settings)
         assert with_model.answered == without.answered, row["question"]
-        # A written answer says the same in other words: the expected words in any form count.
-        assert holds_words(with_model, row["answers"]) >= is_correct(without, row["answers"]), (
+        # A written answer may say it in other words ("based in Bishkek" for "located in
+        # Bishkek"), but not with other names, numbers or dates.
+        assert says_the_same(with_model, row["answers"]) >= is_correct(without, row["answers"]), (
             row["question"], without.text, with_model.text)
         if with_model.mode == "extractive":
             assert with_model.text == without.text
@@ -247,8 +257,8 @@ def test_a_reply_whose_citations_do_not_hold_is_corrected(crafted, answerer: Ans
     floor = answerer.reply(RATS, None, 5)
     where = next(p for p, h in enumerate(floor.sources) if "Bishkek" in h.text)
     wrong = (where + 1) % len(floor.sources)
-    crafted.reply = ("sse", f"The Regional Anti-Terrorist Structure is located in Bishkek [{wrong + 1}]. "
-                            "It has 4000 agents in Paris [1].")
+    crafted.reply = ("sse", (f"The Regional Anti-Terrorist Structure is located in Bishkek [{wrong + 1}]. "
+                             "It has 4000 agents in Paris [1]."))
     outcome = Writer(Endpoint(crafted_settings(crafted)), answerer).reply(RATS, None, 5)
     assert outcome.reply.mode == "generated" and outcome.checked is not None
     assert outcome.reply.text == "The Regional Anti-Terrorist Structure is located in Bishkek [1]."
@@ -265,14 +275,78 @@ def test_a_reply_that_does_not_hold_falls_back_to_the_quoted_answer(crafted, ans
     assert outcome.reply.notice == "Quoted answer: the model's answer did not hold up against the passages."
 
 
+def written(crafted, answerer: Answerer, question: str, answer: str):  # type: ignore[no-untyped-def]
+    """The outcome of ``question`` when the model writes ``answer`` (sent by our crafted server)."""
+    crafted.reply = ("sse", answer)
+    return Writer(Endpoint(crafted_settings(crafted)), answerer).reply(question, None, 5)
+
+
+def cite(reply: Reply, words: str) -> int:
+    """The marker number of the first passage of ``reply`` holding ``words``."""
+    return next(n for n, h in enumerate(reply.sources, start=1) if words in h.text)
+
+
 def test_an_answer_that_loses_the_quoted_date_falls_back(crafted, answerer: Answerer) -> None:
     question = "When was the SCO founded?"
     floor = answerer.reply(question, None, 5)
     assert "June 2001" in floor.text
-    crafted.reply = ("sse", "The Shanghai Cooperation Organisation was founded by Kazakhstan [1].")
-    outcome = Writer(Endpoint(crafted_settings(crafted)), answerer).reply(question, None, 5)
-    assert outcome.fallback == "the model's answer left out what the passages say"
+    # A date, but not the quoted answer's whole date ("2001" for "June 2001").
+    outcome = written(crafted, answerer, question,
+                      "The Shanghai Cooperation Organisation was founded in 2001 [1].")
+    assert outcome.checked is not None and outcome.checked.kept == 1  # the sentence holds ...
+    assert outcome.fallback == "the model's answer left out what the passages say"  # ... but lost June
     assert outcome.reply.text == floor.text
+
+
+def test_a_when_question_answered_without_a_date_falls_back(crafted, answerer: Answerer) -> None:
+    # The leak that was measured: the quoted answer to this question is a sentence that names the
+    # Charter but gives no date, so no date was asked of the model's answer either; a sentence
+    # that holds (it is in the passage) but says nothing of when was shown as the answer.
+    question = "When was the SCO Charter adopted?"
+    floor = answerer.reply(question, None, 5)
+    rats = cite(floor, "operates in accordance with the SCO")
+    outcome = written(crafted, answerer, question,
+                      "Anti-Terrorist Structure of SCO (RATS) operates in accordance with the SCO Charter "
+                      f"[{rats}].")
+    assert outcome.checked is not None and outcome.checked.kept == 1
+    assert outcome.fallback == "the model's answer gives no date"
+    assert outcome.reply.text == floor.text and outcome.reply.mode == "extractive"
+    # The question's own words are no date: "2010" in "Peace Mission-2010" does not say when.
+    drill = "When did Peace Mission-2010 take place?"
+    exercise = answerer.reply(drill, None, 5)
+    named = written(crafted, answerer, drill, "Peace Mission-2010 was an anti-terror military drill in Zhambyl "
+                    f"[{cite(exercise, 'Zhambyl')}].")
+    assert named.checked is not None and named.checked.kept == 1
+    assert named.fallback == "the model's answer gives no date"
+    # The date itself, from the passage that gives it, is an answer (better than the quote).
+    right = written(crafted, answerer, question,
+                    f"The SCO Charter was adopted on June 15, 2002 [{cite(floor, 'June 15, 2002')}].")
+    assert right.fallback == "" and right.reply.mode == "generated" and "June 15, 2002 [1]" in right.reply.text
+
+
+def test_an_answer_must_keep_every_date_the_quote_gives(crafted, answerer: Answerer) -> None:
+    # One quoted sentence, three dates: which one answers is not for the check to guess, so an
+    # answer with one of them (here the wrong one, that the passage does hold) is not shown.
+    question = "When did Afghanistan become an observer?"
+    floor = answerer.reply(question, None, 5)
+    assert "Afghanistan (June 2012)" in floor.text and "July 2005" in floor.text
+    n = cite(floor, "Afghanistan (June 2012)")
+    wrong = written(crafted, answerer, question, f"Afghanistan became an observer in July 2005 [{n}].")
+    assert wrong.checked is not None and wrong.checked.kept == 1
+    assert wrong.fallback == "the model's answer left out what the passages say"
+    whole = written(crafted, answerer, question,
+                    "Mongolia became an observer in June 2004, India, Iran and Pakistan in July 2005, "
+                    f"and Afghanistan in June 2012 [{n}].")
+    assert whole.fallback == "" and whole.reply.mode == "generated"
+
+
+def test_a_how_many_question_answered_without_a_number_falls_back(crafted, answerer: Answerer) -> None:
+    question = "How many people died in Beslan?"
+    floor = answerer.reply(question, None, 5)
+    assert "300 dead" in floor.text
+    outcome = written(crafted, answerer, question, "Beslan, Russia: many dead, among them children [1].")
+    assert outcome.checked is not None and outcome.checked.kept == 1
+    assert outcome.fallback == "the model's answer gives no number" and outcome.reply.text == floor.text
 
 
 @pytest.mark.parametrize("reply", [("raw", 200, "this is not a chat completion"),

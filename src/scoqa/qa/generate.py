@@ -11,8 +11,12 @@ then every ``[n]`` is checked against passage n and corrected or dropped
 * the endpoint is down, slow, fails or sends what is not a chat completion;
 * too little of the model's answer holds (no sentence, or fewer than half of them), or what holds
   is longer than a quoted answer may be (400 characters);
-* the answer leaves out what makes the quoted answer an answer: its date for "when", its
-  number for "how many", its name for "who" and "where", its passage for any other question.
+* the answer does not give what the question asks for: a date for "when", a number for "how
+  many", a name for "who" and "where" — words of the question do not count, and this holds
+  whatever the quoted answer gives (:func:`gives_what_is_asked`);
+* it leaves out what makes the quoted answer an answer (:func:`left_out`): every date or number
+  the quoted answer gives for "when" and "how many", one of its names for "who" and "where",
+  its passage for any other question.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from ..search.searcher import Hit
 from .answer import MAX_ANSWER_CHARS, Answerer, Quote, Reply
-from .evidence import answer_facts
+from .evidence import _type_match, answer_facts
 from .grounding import MARKERS, Checked, Grounding, passage_text
 from .llm import Endpoint, LLMError
 from .question import Question
@@ -81,14 +85,55 @@ def prompt(question: str, passages: Sequence[Hit]) -> list[dict[str, str]]:
     ]
 
 
-def keeps_the_answer(question: Question, floor: Reply, checked: Checked) -> bool:
-    """Whether the checked answer keeps what makes the quoted answer an answer: one of its dates,
-    numbers or names of the kind asked, or (for other questions) a citation of a passage it quotes."""
-    quoted = MARKERS.sub(" ", floor.text)
-    wanted = answer_facts(question.kind, quoted, question.text)
-    if wanted:
-        return bool(wanted & answer_facts(question.kind, MARKERS.sub(" ", checked.text), question.text))
-    return bool({q.source for q in floor.quotes} & set(checked.order))
+#: What a question of each kind asks for, as the notice names it when the model's answer lacks it.
+ASKED_FOR = {"when": "date", "number": "number", "who": "name", "where": "place"}
+
+
+def gives_what_is_asked(kind: str, text: str, question: str) -> bool:
+    """Whether ``text`` gives what a question of ``kind`` asks for, beyond the question's own words:
+    a date, a number (as quoted answers are scored: :mod:`scoqa.qa.evidence`), or a name for "who"
+    and "where" ("Bishkek, Kyrgyzstan: market bomb attack" names a place without "in"). "The RATS
+    operates in accordance with the SCO Charter" gives no date for "When was the SCO Charter
+    adopted?". Other kinds ask for nothing in particular: True."""
+    if kind not in ASKED_FOR:
+        return True
+    text = MARKERS.sub(" ", text)
+    if kind in ("who", "where"):
+        return bool(answer_facts(kind, text, question))
+    return bool(_type_match(kind, text, question))
+
+
+def _facts(kind: str, text: str, question: str) -> set[str]:
+    """:func:`~scoqa.qa.evidence.answer_facts` of ``text``, one dash for all: a model writes
+    "September 9-25, 2010" where the passage has "9–25"."""
+    return {f.replace("–", "-") for f in answer_facts(kind, MARKERS.sub(" ", text), question)}
+
+
+def left_out(question: Question, floor: Reply, checked: Checked) -> str:
+    """Why the checked answer cannot stand for the quoted one, or "" when it can.
+
+    It must give what the question asks for (:func:`gives_what_is_asked`). If the quoted answer
+    gives it, the checked answer must hold every date ("when") or number ("how many") of the
+    quoted answer, whole ("June 2001", not "2001"): when a quote gives several ("Mongolia (June
+    2004), ... and Afghanistan (June 2012)"), nothing tells for sure which one the question asks
+    for, and one of them alone may be the wrong one. For "who" and "where" it must hold one of
+    the quoted answer's names; for any other question it must cite a passage the quoted answer
+    quotes. When the quoted answer gives no date, number or name of the kind asked (it quoted the
+    wrong sentence), a checked answer that does may stand: the check holds its date, number or
+    name to the passage it cites.
+    """
+    kind, asked = question.kind, question.text
+    if not gives_what_is_asked(kind, checked.text, asked):
+        return f"the model's answer gives no {ASKED_FOR[kind]}"
+    wanted = _facts(kind, floor.text, asked) if gives_what_is_asked(kind, floor.text, asked) else set()
+    said = _facts(kind, checked.text, asked)
+    if kind in ("when", "number") and wanted:
+        holds = wanted <= said
+    elif wanted:
+        holds = bool(wanted & said)
+    else:
+        holds = kind in ASKED_FOR or bool({q.source for q in floor.quotes} & set(checked.order))
+    return "" if holds else "the model's answer left out what the passages say"
 
 
 class Writer:
@@ -127,8 +172,9 @@ class Writer:
         if len(checked.text) > MAX_ANSWER_CHARS:
             yield self._fallback(floor, raw, checked, started, "the model's answer was too long")
             return
-        if not keeps_the_answer(question, floor, checked):
-            yield self._fallback(floor, raw, checked, started, "the model's answer left out what the passages say")
+        why = left_out(question, floor, checked)
+        if why:
+            yield self._fallback(floor, raw, checked, started, why)
             return
         sources = [floor.sources[p] for p in checked.order]
         sources += [h for h in floor.sources if h not in sources]

@@ -361,20 +361,36 @@ def evaluate_llm(answerer: Answerer, llm: LLMSettings, sets: QuestionSet) -> dic
         given), ``fallbacks`` (quoted answers given although the model was asked) with ``reasons``,
         ``markers`` / ``supported`` (the ``[n]`` the model wrote, and those whose passage supports
         their claim: ``citation_precision``), ``corrected``, ``added`` and ``dropped`` (claims moved
-        to their passage, cited by the check, sentences dropped), ``model_p50_ms`` / ``model_p90_ms``.
+        to their passage, cited by the check, sentences dropped), ``worse`` (questions of the answer
+        set the quoted answer gets right and the generated mode does not, as written) and
+        ``worse_words`` (of those, how many miss even the expected words in any form),
+        ``model_p50_ms`` / ``model_p90_ms``.
     """
     from ..qa.generate import Outcome, Writer
     from ..qa.llm import Endpoint
 
     writer = Writer(Endpoint(llm), answerer)
     outcomes: list[Outcome] = []
+    alone: dict[str, Reply] = {}  # the replies to questions asked without a conversation
 
     def ask(question: str, history: list[dict[str, str]] | None = None) -> Reply:
         outcome = writer.reply(question, history, 5)
         outcomes.append(outcome)
+        if not history:
+            alone[question] = outcome.reply
         return outcome.reply
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
+    # The floor: questions of the answer set that the quoted answer gets right and the generated
+    # mode does not (as written, and with the expected words in any form).
+    worse, worse_words = [], 0
+    for item in sets.answers:
+        reply = alone.get(item.question)
+        if reply is None or not is_correct(answerer.reply(item.question, None, 5), item.answers):
+            continue
+        if not is_correct(reply, item.answers):
+            worse.append(f"{item.question} -> {reply.text[:120]}")
+            worse_words += not holds_words(reply, item.answers)
     asked = [o for o in outcomes if o.asked]
     checked = [o.checked for o in asked if o.checked is not None]
     markers = sum(c.markers for c in checked)
@@ -400,6 +416,8 @@ def evaluate_llm(answerer: Answerer, llm: LLMSettings, sets: QuestionSet) -> dic
         "corrected": sum(c.corrected for c in checked),
         "added": sum(c.added for c in checked),
         "dropped": sum(len(c.dropped) for c in checked),
+        "worse": worse,
+        "worse_words": worse_words,
         "model_p50_ms": _p50_ms(seconds),
         "model_p90_ms": round(seconds[int(0.9 * (len(seconds) - 1))] * 1000, 2) if seconds else 0.0,
     }
@@ -459,9 +477,13 @@ def format_llm(report: dict[str, Any]) -> list[str]:
         f"{'claims corrected / cited':26} {'-':>10} {llm['corrected']:>4} / {llm['added']:<4}   "
         f"sentences dropped: {llm['dropped']}",
         f"{'model time p50 / p90 ms':26} {'-':>10} {llm['model_p50_ms']:10.0f}   p90 {llm['model_p90_ms']:.0f}",
+        f"{'worse than quoted':26} {'-':>10} {len(llm['worse']):>10}   of {quoted['answers']} questions, as written"
+        f" ({llm['worse_words']} with the expected words in any form)",
     ]
     if generated["failures"]:
         lines += ["", "generated-mode misses:"] + [f"  {f}" for f in generated["failures"]]
+    if llm["worse"]:
+        lines += ["", "worse than quoted:"] + [f"  {w}" for w in llm["worse"]]
     return lines
 
 
