@@ -188,3 +188,11 @@ def test_a_back_of_book_index_is_not_text(tmp_path: Path) -> None:
             "</body></html>")
     blocks = clean_document(_doc(tmp_path, "music.htm", html.encode()))
     assert [b.text for b in blocks if b.kind != "heading"] == ["The bagpipes appear in two of the novels."]
+
+
+def test_a_table_row_with_dot_leaders_is_not_a_heading(tmp_path: Path) -> None:
+    text = ("The air is made of two gases, as the table shows.\n\n"
+            "Oxygen,   .  .  .  .  20    22.3\nNitrogen, .  .  .  .  80    77.7\n\nThe rest is water.\n")
+    blocks = clean_document(_doc(tmp_path, "candle.txt", text.encode()))
+    assert not [b for b in blocks if b.kind == "heading"]
+    assert any("Oxygen" in b.text and "22.3" in b.text for b in blocks)

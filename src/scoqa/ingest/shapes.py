@@ -46,6 +46,8 @@ def title_case(text: str) -> bool:
     return len(words) >= 2 and len(text.split()) <= 24 and all(w[0].isupper() for w in words)
 
 
+#: Dot leaders: a table's row ("Oxygen, . . . . .  20    22.3") or a contents line, never a title.
+LEADER = re.compile(r"(?:\.\s{0,3}){4,}")
 #: A numbered label heading a chapter, its full stops and all: "CHAP. II.", "LECTURE III.", "Book 2."
 NUMBERED_LABEL = re.compile(r"^[A-Z][A-Za-z]{1,11}\.?\s+(?:[IVXLC]{1,7}|\d{1,3})\.?$")
 
@@ -56,7 +58,7 @@ def looks_like_heading(text: str) -> bool:
     core = text.lstrip("-–— ").strip()
     if NUMBERED_LABEL.match(core):
         return True
-    if not core or len(core) > 80 or ":" in core or core[-1] in ".,;:!?":
+    if not core or len(core) > 80 or ":" in core or core[-1] in ".,;:!?" or LEADER.search(core):
         return False
     words = core.split()
     if len(words) > 9 or DATE_LINE.match(core) or PAGE_NUMBER.match(core):
