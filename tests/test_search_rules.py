@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.search.searcher import _labels
+from scoqa.search.searcher import _labels, _ordinal_labels
 from scoqa.text import query_terms
 
 
@@ -28,3 +28,10 @@ def test_a_name_typed_without_its_accents_is_the_documents_name() -> None:
     assert query_terms("Midē´wiwin") == query_terms("Midewiwin") == ["midewiwin"]
     assert query_terms("Father Alloüez") == query_terms("Father Allouez")
     assert query_terms("the café's ﬁnances") == query_terms("the cafe's finances")
+
+
+def test_an_ordinal_names_a_numbered_heading_in_arabic_or_roman_figures() -> None:
+    labels = _ordinal_labels("What does the third lecture say about candles?")
+    assert {("lecture", "3"), ("lecture", "III")} <= labels
+    assert ("report", "1") in _ordinal_labels("How old was the worker in the first case report?")
+    assert _ordinal_labels("What happened first?") == set()

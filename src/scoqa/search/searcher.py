@@ -52,6 +52,9 @@ OTHER_SECTION_WEIGHT = 0.8
 #: A numbered heading: a word and a number of at most three digits or a Roman numeral ("No. 51",
 #: "Appendix 1", "Chapter IV"); years are dates, not numbers of sections.
 _NUMBERED = re.compile(r"\b([A-Za-z]{2,})(\.?)\s+(\d{1,3}|[IVXLC]{1,6})\b(?![.,]?\d)")
+_ORDINALS = {w: n for n, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
+_ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})\s+((?:[A-Za-z]+\s+){{0,2}}[A-Za-z]+)", re.IGNORECASE)
 #: A heading that numbers this many passages or more is a part of a book, too broad to point at.
 MAX_NAMED_PASSAGES = 300
 
@@ -254,7 +257,7 @@ class Searcher:
     def _named_sections(self, query: str, allowed: np.ndarray | None) -> np.ndarray | None:
         """Rows of the passages under a numbered heading the query names ("What does Federalist
         No. 51 say ...", "In Appendix 1 ..."), or None when it names none the corpus has."""
-        rows = [self._numbered[label] for label in _labels(query) if label in self._numbered]
+        rows = [self._numbered[label] for label in _labels(query) | _ordinal_labels(query) if label in self._numbered]
         if not rows:
             return None
         named = np.unique(np.concatenate(rows))
@@ -345,6 +348,22 @@ class Searcher:
         return [
             Hit.from_chunk(chunks[candidates[i]], fused[i], cosine[i], bm25[candidates[i]]) for i in order[:k]
         ]
+
+
+def _ordinal_labels(query: str) -> set[tuple[str, str]]:
+    """The numbered headings a question names by an ordinal: "the first case report" may mean
+    "Report 1", "the third lecture" "Lecture 3" (each word up to two after the ordinal is tried;
+    only a heading the corpus has counts)."""
+    labels = set()
+    for match in _ORDINAL.finditer(query):
+        number = str(_ORDINALS[match.group(1).lower()])
+        for word in match.group(2).split():
+            labels |= {(word.lower(), number), (word.lower(), _roman(int(number)))}
+    return labels
+
+
+def _roman(n: int) -> str:
+    return ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")[n - 1]
 
 
 def _labels(text: str) -> set[tuple[str, str]]:
