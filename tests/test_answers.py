@@ -159,3 +159,20 @@ def test_held_out_unanswerable_questions_are_mostly_declined(report_settings) ->
     answered = [p for p in probes if ask(p["question"], settings=report_settings).answered]
     assert not [p for p in answered if p["kind"] == "off-topic"], answered
     assert len(answered) <= 18, answered
+
+
+def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path) -> None:
+    from scoqa.index.build import build_index
+
+    from .index_helpers import make_settings
+
+    settings = make_settings(tmp_path, {"heat.md": (
+        "# Preventing heat illness\n\n"
+        "## What workers should do\n\n"
+        "- Drink water every 15 minutes.\n"
+        "- Eat during lunch and other rest breaks.\n\n"
+        "## Why\n\n"
+        "Eating replaces the salt and minerals that workers lose when they sweat in the heat.\n")})
+    build_index(settings)
+    reply = ask("Why should workers eat during lunch and other rest breaks in the heat?", settings=settings)
+    assert reply.answered and "salt" in reply.text, reply.text

@@ -25,6 +25,8 @@ CARRIED_WEIGHT = 0.5
 COVERAGE_WEIGHT = 0.5
 TYPED_WEIGHT = 0.4
 PRIOR_WEIGHT = 1.0
+#: A sentence must say at least this many words (BM25 terms) the question does not.
+MIN_NEW_TERMS = 2
 
 _MONTH = MONTH_PATTERN
 #: A month, or a year from 1000 to 2099: "upon his arrival in 1666" answers "In what year ...?".
@@ -139,6 +141,7 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         return searcher.idf(term) * (CARRIED_WEIGHT if term in question.carried else 1.0)
 
     terms = list(question.terms)
+    asked = set(query_terms(question.text))
     found: list[Candidate] = []
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     for n, (hit, row) in enumerate(zip(hits, rows)):
@@ -159,6 +162,10 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
             coverage = _coverage(terms, weight, set(query_terms(unit_words)))
             previous = words
             typed = _type_match(question.kind, words, question.text)
+            if len(set(query_terms(words)) - asked) < MIN_NEW_TERMS and not words.rstrip().endswith(":"):
+                # "Eat during lunch and other rest breaks." says nothing the question did not (a
+                # sentence that opens a list, "Its main tasks are:", is answered by the list).
+                continue
             score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
             found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0))
     return sorted(found, key=lambda c: -c.score)
