@@ -217,6 +217,16 @@ def test_a_rewrite_must_keep_the_question_and_add_only_what_was_said() -> None:
     assert not acceptable("When did it happen?", "When did the Beslan attack take place?", history)  # lost "happen"
     assert not acceptable("When did it happen?", "When did the Moscow attack happen?", history)  # Moscow: never said
     assert not acceptable("When did it happen?", "When did it happen in 1999?", history)  # a date never said
+    # What SmolLM2 wrote for two follow-ups: nothing added (the rules add "become observer"), and
+    # no question but an earlier answer's words around the new date.
+    observers = [{"role": "user", "content": "When did Mongolia become an observer?"},
+                 {"role": "assistant", "content": "Mongolia (June 2004), ... and Afghanistan (June 2012) [1]"}]
+    assert not acceptable("What about Afghanistan?", "And what about Afghanistan?", observers)
+    assert acceptable("What about Afghanistan?", "What about Afghanistan becoming an observer?", observers)
+    tajikistan = [{"role": "user", "content": "What happened in Tajikistan in April 2001?"},
+                  {"role": "assistant", "content": "In April 2001, Tajikistan: adviser of the president murdered [1]"}]
+    assert not acceptable("And in September 2001?", "In September 2001, Tajikistan: adviser of the president murdered",
+                          tajikistan)
 
 
 # -- the check, on crafted answers -------------------------------------------------------------------

@@ -3,9 +3,11 @@
 With an endpoint, a question that leans on the conversation (:func:`scoqa.qa.conversation.needs_context`:
 a pronoun, "What about ...", too few words of its own) is rewritten by the model into one that
 stands alone ("When was it held?" -> "When was the Peace Mission-2007 exercise held?"). The
-rewrite is used only if it keeps every content word of the question and adds no name, number or
-date that the conversation does not hold; otherwise the rules of :mod:`scoqa.qa.conversation`
-resolve it, as they do without an endpoint. A question that stands alone is never sent.
+rewrite is used only if it is a question, keeps every content word of the question, adds some
+word to it, and adds no name, number or date that the conversation does not hold; otherwise the
+rules of :mod:`scoqa.qa.conversation` resolve it, as they do without an endpoint (a rewrite that
+adds nothing would be searched with less than the rules give it). A question that stands alone
+is never sent.
 """
 
 from __future__ import annotations
@@ -61,12 +63,20 @@ def _names(text: str) -> set[str]:
 
 
 def acceptable(question: str, rewrite: str, history: Sequence[dict[str, Any]]) -> bool:
-    """Whether ``rewrite`` may stand for ``question``: it keeps the question's words and
-    adds no name, number or date that the conversation does not hold."""
+    """Whether ``rewrite`` may stand for ``question``: it is a question, keeps the question's
+    words, adds at least one word (from the conversation) and no name, number or date that the
+    conversation does not hold."""
     if not rewrite or len(rewrite) > 3 * len(question) + 200:
         return False
-    # Every word of the question but its stop words ("it", "did") is kept, its verb too ("happen").
-    if not set(query_terms(question)) <= set(query_terms(rewrite)):
+    # The model was asked for a question: "In September 2001, Tajikistan: adviser of the president
+    # murdered" (an earlier answer's words around the new date) is an answer made up, not one.
+    if not rewrite.rstrip().endswith("?"):
+        return False
+    # Every word of the question but its stop words ("it", "did") is kept, its verb too ("happen");
+    # and something is added: "And what about Afghanistan?" for "What about Afghanistan?" is no
+    # rewrite, and searched alone it finds less than the rules' expansion ("... become observer").
+    asked, written = set(query_terms(question)), set(query_terms(rewrite))
+    if not asked <= written or not written - asked:
         return False
     said = _names(" ".join(message_text(m.get("content")) for m in history if isinstance(m, dict)))
     said |= _names(question) | {w.lower() for w in WORD.findall(question)}
