@@ -456,29 +456,32 @@ def format_llm(report: dict[str, Any]) -> list[str]:
     quoted, llm = report["answers"], report["llm"]
     generated = llm["answers"]
     precision = llm["citation_precision"]
+    single = [  # answer accuracy, its latency and the floor are measured on the set's single questions
+        (f"{'answer accuracy':26} {quoted['answer_accuracy']:10.3f} {generated['answer_accuracy']:10.3f}"
+         f"   of {quoted['answers']} questions"),
+        (f"{'  the same, words any form':26} {quoted['answer_words_accuracy']:10.3f} "
+         f"{generated['answer_words_accuracy']:10.3f}"),
+        (f"{'worse than quoted':26} {'-':>10} {len(llm['worse']):>10}   of {quoted['answers']} questions, as written"
+         f" ({llm['worse_words']} with the expected words in any form)"),
+    ] if quoted["answers"] else []
     lines = [
         "", f"quoted and generated answers side by side (model {llm['model']} at {llm['url']})",
         f"{'':26} {'quoted':>10} {'generated':>10}",
-        f"{'answer accuracy':26} {quoted['answer_accuracy']:10.3f} {generated['answer_accuracy']:10.3f}"
-        f"   of {quoted['answers']} questions",
-        f"{'  the same, words any form':26} {quoted['answer_words_accuracy']:10.3f} "
-        f"{generated['answer_words_accuracy']:10.3f}",
-        f"{'follow-up accuracy':26} {quoted['followup_accuracy']:10.3f} {generated['followup_accuracy']:10.3f}"
-        f"   of {quoted['conversations']} conversations",
-        f"{'abstention':26} {quoted['abstention']:10.3f} {generated['abstention']:10.3f}"
-        f"   of {quoted['unanswerable']} unanswerable",
-        f"{'ask() p50 ms':26} {quoted['ask_p50_ms']:10.1f} {generated['ask_p50_ms']:10.1f}",
-        f"{'citation precision':26} {'-':>10} {precision if precision is not None else '-':>10}"
-        f"   {llm['supported']} of {llm['markers']} [n] written hold",
-        f"{'answers given by the model':26} {'-':>10} {llm['generated']:>10}   of {llm['asked']} it was asked"
-        f" ({llm['replies'] - llm['asked']} declined by scoqa, not asked)",
+        *single,
+        (f"{'follow-up accuracy':26} {quoted['followup_accuracy']:10.3f} {generated['followup_accuracy']:10.3f}"
+         f"   of {quoted['conversations']} conversations"),
+        (f"{'abstention':26} {quoted['abstention']:10.3f} {generated['abstention']:10.3f}"
+         f"   of {quoted['unanswerable']} unanswerable"),
+        *([f"{'ask() p50 ms':26} {quoted['ask_p50_ms']:10.1f} {generated['ask_p50_ms']:10.1f}"] if single else []),
+        (f"{'citation precision':26} {'-':>10} {precision if precision is not None else '-':>10}"
+         f"   {llm['supported']} of {llm['markers']} [n] written hold"),
+        (f"{'answers given by the model':26} {'-':>10} {llm['generated']:>10}   of {llm['asked']} it was asked"
+         f" ({llm['replies'] - llm['asked']} declined by scoqa, not asked)"),
         f"{'fallbacks to quoted':26} {'-':>10} {llm['fallbacks']:>10}   "
         + "; ".join(f"{n}: {why}" for why, n in sorted(llm["reasons"].items(), key=lambda kv: -kv[1])),
-        f"{'claims corrected / cited':26} {'-':>10} {llm['corrected']:>4} / {llm['added']:<4}   "
-        f"sentences dropped: {llm['dropped']}",
+        (f"{'claims corrected / cited':26} {'-':>10} {llm['corrected']:>4} / {llm['added']:<4}   "
+         f"sentences dropped: {llm['dropped']}"),
         f"{'model time p50 / p90 ms':26} {'-':>10} {llm['model_p50_ms']:10.0f}   p90 {llm['model_p90_ms']:.0f}",
-        f"{'worse than quoted':26} {'-':>10} {len(llm['worse']):>10}   of {quoted['answers']} questions, as written"
-        f" ({llm['worse_words']} with the expected words in any form)",
     ]
     if generated["failures"]:
         lines += ["", "generated-mode misses:"] + [f"  {f}" for f in generated["failures"]]
