@@ -2,8 +2,8 @@
 
 The same numbers ``scoqa eval`` prints next to the fusion without its rerank, dense-only and
 BM25-only search. The floors are the issue's targets (measured when written: recall@1 0.953,
-recall@3 0.976, MRR@10 0.966 on 85 questions; with the word pieces stored compressed, 0.941, 1.000
-and 0.971). Recall is compared as counts: the scores are rounded to three decimals.
+recall@3 0.976, MRR@10 0.966 on 85 questions). Recall is compared as counts: the scores are
+rounded to three decimals, and 80/85 = 0.941 would fail a comparison with the exact fraction.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ def test_hybrid_retrieval_meets_the_floors_and_beats_each_ranker_alone(engine) -
     scores, embed_p50 = evaluate_retrieval(engine, gold)
     by_mode = {s.mode: s for s in scores}
     hybrid = by_mode["hybrid"]
-    # Measured 81, 85 and 0.975 on 85 questions with float16 word pieces (80, 85 and 0.971
-    # compressed): at most one question less.
+    # Measured 81, 85 and 0.975 on 85 questions: at most one question less.
     assert round(hybrid.recall_at_1 * 85) >= 80, hybrid
     assert round(hybrid.recall_at_3 * 85) >= 84, hybrid
     assert hybrid.mrr_at_10 >= 0.96, hybrid
@@ -35,7 +34,7 @@ def test_hybrid_retrieval_meets_the_floors_and_beats_each_ranker_alone(engine) -
 def test_held_out_questions_are_found_too(engine) -> None:
     """155 questions written by people who had not seen the system (used since to compare designs,
     so a development set now): measured recall@1 0.903 (140) and recall@3 0.968 (150), less one
-    question (139 and 150 with the word pieces stored compressed). 43 of them accept several passages; counting only each one's first answer string,
+    question. 43 of them accept several passages; counting only each one's first answer string,
     recall@1 is 0.826."""
     held_out = load_jsonl("heldout/gold_retrieval.jsonl")
     assert len(held_out) >= 150

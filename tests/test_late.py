@@ -9,7 +9,7 @@ import pytest
 
 from scoqa.config import Settings
 from scoqa.index import store
-from scoqa.index.tokens import TOKEN_DIMS, TokenCodec, TokenVectors, content_positions, store_pieces
+from scoqa.index.tokens import TOKEN_CODE, TokenCodec, TokenVectors, content_positions, store_pieces
 from scoqa.search.rerank import maxsim
 from scoqa.search.searcher import Searcher
 from scoqa.tools.evaluate import as_item
@@ -48,9 +48,10 @@ def test_the_index_stores_each_passages_pieces(report_settings: Settings, engine
     assert tokens.first.size == len(index.chunks) + 1
     assert index.manifest["tokens"] == tokens.codes.shape[0]
     # The stored pieces are those the model gives for the passage's indexed text, compressed
-    # (TOKEN_DIMS axes, 4 bits each, two to a byte) and decoded close to the model's vectors.
-    assert tokens.codes.dtype == np.uint8 and tokens.codes.shape == (tokens.first[-1], TOKEN_DIMS // 2)
-    assert tokens.codes.nbytes / len(index.chunks) < 4000  # ~27 KB a passage as float16
+    # and decoded close to the model's vectors; what grows with the corpus is the codes alone.
+    assert tokens.codec.code == TOKEN_CODE and tokens.codes.dtype == np.uint8
+    assert tokens.codes.shape == (tokens.first[-1], tokens.codec.width)
+    assert tokens.codes.nbytes <= tokens.codes.shape[0] * 384  # a byte a dimension at most; float16 took 768
     chunk = index.chunks[0]
     _, fresh = engine.embedder.encode_with_tokens([chunk.context])
     decoded = tokens.vectors_of(0)
@@ -95,7 +96,7 @@ def test_the_codec_round_trips_in_fewer_bytes() -> None:
     rng = np.random.default_rng(1)
     rows = _low_rank_rows(rng, 4000)
     parts = [rows[i:i + 40] for i in range(0, 4000, 40)]
-    tokens = TokenVectors.fit(parts, 48, dims=8)
+    tokens = TokenVectors.fit(parts, 48, dims=8, code="uint4")
     codec = tokens.codec
     assert (codec.dims, codec.width, codec.code, codec.fitted) == (8, 4, "uint4", 4000)
     assert codec.basis.shape == (48, 8) and codec.mean.shape == (48,)
@@ -126,6 +127,19 @@ def test_the_codec_round_trips_in_fewer_bytes() -> None:
     assert np.corrcoef(maxsim(query, tokens, rows_), maxsim(query, exact, rows_))[0, 1] > 0.9
 
 
+def test_a_large_corpus_is_projected_in_blocks_with_the_same_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scoqa.index import tokens as module
+
+    rows = _low_rank_rows(np.random.default_rng(6), 3000)
+    whole = TokenCodec.fit(rows, dims=8)
+    monkeypatch.setattr(module, "_BLOCK", 700)  # five blocks, the last one short
+    blocked = TokenCodec.fit(rows, dims=8)
+    np.testing.assert_allclose(blocked.low, whole.low, rtol=1e-5)  # float sums in another order
+    np.testing.assert_allclose(blocked.step, whole.step, rtol=1e-5)
+    a, b = blocked.values(blocked.encode(rows)), whole.values(whole.encode(rows))
+    assert np.abs(a - b).max() <= 1 and np.mean(a == b) > 0.999
+
+
 def test_the_codec_keeps_every_dimension_of_a_small_corpus_and_checks_its_arguments() -> None:
     rows = _low_rank_rows(np.random.default_rng(2), 50)
     small = TokenCodec.fit(rows, dims=8)  # 50 vectors are too few to fit 8 axes on
@@ -139,7 +153,7 @@ def test_the_codec_keeps_every_dimension_of_a_small_corpus_and_checks_its_argume
         TokenCodec.fit(rows, dims=0)
     assert TokenCodec.fit(_low_rank_rows(np.random.default_rng(4), 5000), dims=64).dims == 48  # a small model
     odd = _low_rank_rows(np.random.default_rng(5), 50, dim=7)  # an odd dimension: one more code, always 0
-    packed = TokenCodec.fit(odd, dims=None)
+    packed = TokenCodec.fit(odd, dims=None, code="uint4")
     assert packed.encode(odd).shape == (50, 4) and packed.decode(packed.encode(odd)).shape == (50, 7)
     np.testing.assert_allclose(packed.decode(packed.encode(odd)), odd, atol=packed.step.max())
     empty = TokenVectors.fit([np.zeros((0, 48), np.float32)], 48)

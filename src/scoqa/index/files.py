@@ -10,7 +10,7 @@ Layout of ``index/``::
     bm25/           the bm25s lexical index over the chunks' indexed text
     units.npz       the passages' sentences and list entries, with their embeddings
     tokens.npz      the passages' content word-piece vectors for late interaction, compressed:
-                    4 bits per dimension on the corpus's 192 principal axes, with the codec
+                    one byte per dimension over the corpus's range, with the codec
                     (:class:`scoqa.index.tokens.TokenCodec`) that reads them
 
 This module reads and writes files only: arrays, the FAISS index and the bm25s folder (by their
@@ -271,7 +271,7 @@ def _load_units(path: Path, chunks: int) -> dict[str, np.ndarray]:
 
 
 def _load_tokens(path: Path, chunks: int) -> dict[str, np.ndarray]:
-    # The codes stay as stored (4 bits a dimension): the rerank turns only the passages it scores
+    # The codes stay as stored (a byte a dimension): the rerank turns only the passages it scores
     # into floats.
     with np.load(path, allow_pickle=False) as data:
         tokens = {name: data[name] for name in TOKEN_ARRAYS}

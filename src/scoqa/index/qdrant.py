@@ -14,12 +14,12 @@ One point per passage, keyed by its id (source, lines and content hash, as a UUI
   term counts, so the dot product Qdrant returns is bm25s' score exactly, and the ranking is the
   faiss backend's. (Qdrant's ``IDF`` modifier would keep the points unchanged by an update but
   needs the document-length normalisation done outside; not measured yet.)
-* ``late`` and ``units``: the word-piece vectors, compressed as ``tokens.npz`` holds them (4-bit
-  codes on the corpus's principal axes, two to a byte: :class:`scoqa.index.tokens.TokenCodec`),
-  stored as ``uint8`` multivectors, and the sentence-unit vectors, as multivectors with the
-  ``MAX_SIM`` comparator, HNSW off. The rerank reads the codes back and scores them in the
-  process, as the faiss backend does; a server-side ``MAX_SIM`` over packed codes would mean
-  nothing, so moving the rerank into Qdrant would need one byte per code (not done).
+* ``late`` and ``units``: multivectors with the ``MAX_SIM`` comparator, HNSW off. ``late`` holds
+  the word pieces' codes exactly as ``tokens.npz`` does (one byte per dimension:
+  :class:`scoqa.index.tokens.TokenCodec`), with the ``uint8`` datatype; ``units`` the
+  sentence-unit vectors. The rerank reads the codes back and scores them in the process, as the
+  faiss backend does (a server-side ``MAX_SIM`` is not used; over 4-bit codes, packed two to a
+  byte, it would mean nothing).
 
 The manifest (model, dimension, chunking, per-source hashes, build id), the BM25 vocabulary and
 the word pieces' codec live in one more point without vectors, so every process on the collection
