@@ -2,7 +2,8 @@
 
 The same numbers ``scoqa eval`` prints next to the fusion without its rerank, dense-only and
 BM25-only search. The floors are the issue's targets (measured when written: recall@1 0.953,
-recall@3 0.976, MRR@10 0.966 on 85 questions).
+recall@3 0.976, MRR@10 0.966 on 85 questions). Recall is compared as counts: the scores are
+rounded to three decimals, and 80/85 = 0.941 would fail a comparison with the exact fraction.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ def test_hybrid_retrieval_meets_the_floors_and_beats_each_ranker_alone(engine) -
     by_mode = {s.mode: s for s in scores}
     hybrid = by_mode["hybrid"]
     # Measured 81, 85 and 0.975 on 85 questions: at most one question less.
-    assert hybrid.recall_at_1 >= 80 / 85, hybrid
-    assert hybrid.recall_at_3 >= 84 / 85, hybrid
+    assert round(hybrid.recall_at_1 * 85) >= 80, hybrid
+    assert round(hybrid.recall_at_3 * 85) >= 84, hybrid
     assert hybrid.mrr_at_10 >= 0.96, hybrid
     for single in ("dense", "bm25"):
         assert hybrid.mrr_at_10 > by_mode[single].mrr_at_10
@@ -39,7 +40,7 @@ def test_held_out_questions_are_found_too(engine) -> None:
     assert len(held_out) >= 150
     scores, _ = evaluate_retrieval(engine, held_out, modes=("hybrid", "fusion"))
     hybrid, fusion = scores
-    assert hybrid.recall_at_1 >= 139 / 155 and hybrid.recall_at_3 >= 149 / 155, hybrid
+    assert round(hybrid.recall_at_1 * 155) >= 139 and round(hybrid.recall_at_3 * 155) >= 149, hybrid
     assert hybrid.mrr_at_10 > fusion.mrr_at_10
 
 

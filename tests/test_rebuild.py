@@ -375,7 +375,8 @@ def test_a_long_running_engine_hashes_the_corpus_only_when_a_file_moved(tmp_path
 
 @pytest.mark.parametrize("edit, message", [
     ("model", r"built with model 'all-MiniLM-L6-v2'.*run `scoqa index build --force` to rebuild with 'other-model'"),
-    ("format_version", r"format version 99, this scoqa .* reads version 1: run `scoqa index build --force`"),
+    ("format_version", rf"format version 99, this scoqa .* reads version {files.FORMAT_VERSION}: "
+                       r"run `scoqa index build --force`"),
 ], ids=["model", "format_version"])
 def test_an_index_of_another_model_or_format_is_refused_with_what_to_run(tmp_path, capsys, edit, message) -> None:
     settings = make_settings(tmp_path)

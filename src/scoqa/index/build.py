@@ -6,8 +6,9 @@ new. Both write atomically (see :mod:`scoqa.index.swap`) under a lock, so two bu
 interleave, and both clear away what a killed build left behind.
 
 The build computes everything the index holds: the passages' vectors and word-piece vectors
-(:mod:`scoqa.index.tokens`), their sentence units (:mod:`scoqa.index.sentences`) and the BM25
-retriever (:func:`scoqa.lexical.make_bm25`); the store only writes them.
+(:mod:`scoqa.index.tokens`, compressed with a codec fitted on the corpus), their sentence units
+(:mod:`scoqa.index.sentences`) and the BM25 retriever (:func:`scoqa.lexical.make_bm25`); the
+store only writes them.
 
 A source that cannot be read is reported once, by name and reason, and never stops the others.
 If it was indexed before, its earlier passages stay in the index: nothing indexed is lost to a
@@ -43,7 +44,7 @@ from .status import (
     diff_corpus,
     problem_lines,
 )
-from .tokens import TokenVectors
+from .tokens import TokenVectors, store_pieces
 
 __all__ = ["BuildReport", "ProgressFn", "build_index", "update_index"]
 
@@ -220,15 +221,13 @@ def _assemble(
         else (np.zeros((0, dim), np.float32), [])
     )
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
-    token_parts: list[np.ndarray] = [np.zeros((0, dim), np.float32)] * len(chunks)
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]  # type: ignore[union-attr]
-            token_parts[i] = old_tokens.of(row)  # type: ignore[union-attr]
     if missing:
         vectors[missing] = fresh[: len(missing)]
-        for i, words in zip(missing, fresh_tokens):
-            token_parts[i] = words
+    tokens = store_pieces(dict(zip(missing, fresh_tokens)), {i: row for i, row in enumerate(rows) if row is not None},
+                          len(chunks), old_tokens, dim)
     if unit_missing:
         units.vectors[unit_missing] = fresh[len(missing):]
     before = Counter((c.source, c.context) for c in previous.chunks) if previous is not None else Counter()
@@ -246,7 +245,7 @@ def _assemble(
         passages=dict(Counter(c.source for c in chunks)),
     )
     open_backend(settings).save(manifest, chunks, vectors, make_bm25([c.context for c in chunks]),
-                                units.arrays(), TokenVectors.join(token_parts, dim).arrays())
+                                units.arrays(), tokens.arrays())
     return BuildReport(
         chunks=len(chunks),
         files=len(sources),

@@ -45,7 +45,7 @@ class Index:
         units: The arrays of the passages' sentences and list entries with their embeddings
             (:data:`scoqa.index.files.UNIT_ARRAYS`; ``scoqa.index.sentences.Units(**units)``), or
             None for an index written without them (the searcher then computes them).
-        tokens: The arrays of the passages' content word-piece vectors, float32
+        tokens: The arrays of the passages' content word-piece vectors, compressed as stored
             (:data:`scoqa.index.files.TOKEN_ARRAYS`; ``scoqa.index.tokens.TokenVectors(**tokens)``),
             or None for an index written without them (the searcher then computes them).
     """

@@ -9,7 +9,9 @@ Layout of ``index/``::
     dense.faiss     the FAISS index over those vectors (inner product)
     bm25/           the bm25s lexical index over the chunks' indexed text
     units.npz       the passages' sentences and list entries, with their embeddings
-    tokens.npz      the passages' content word-piece vectors (float16), for late interaction
+    tokens.npz      the passages' content word-piece vectors for late interaction, compressed:
+                    one byte per dimension over the corpus's range, with the codec
+                    (:class:`scoqa.index.tokens.TokenCodec`) that reads them
 
 This module reads and writes files only: arrays, the FAISS index and the bm25s folder (by their
 own save and load calls) and JSON records. What ranks with them is built from what it returns:
@@ -36,7 +38,8 @@ from ..ingest.chunk import Chunk
 from .errors import REBUILD, IndexCorrupt, IndexMismatch, IndexNotFound
 from .faiss_index import Index, make_faiss_index
 
-FORMAT_VERSION = 1
+#: 2: word-piece vectors stored compressed (``tokens.npz`` holds codes and their codec, not float16 rows).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 VECTORS = "vectors.npy"
@@ -46,7 +49,7 @@ UNITS = "units.npz"
 TOKENS = "tokens.npz"
 #: The arrays of ``units.npz`` and of ``tokens.npz``, by name.
 UNIT_ARRAYS = ("owner", "spans", "first", "vectors")
-TOKEN_ARRAYS = ("first", "vectors")
+TOKEN_ARRAYS = ("codes", "first", "mean", "basis", "low", "step", "fitted", "code")
 #: Written into every index folder so that git ignores the built files.
 _GITIGNORE = "# built by `scoqa index build`; not versioned\n*\n!.gitignore\n"
 
@@ -164,9 +167,8 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
         np.savez(folder / UNITS, **{name: units[name] for name in UNIT_ARRAYS})
         manifest["units"] = int(units["owner"].size)
     if tokens is not None:
-        # float16 halves the largest file; cosines move by ~1e-3, far below the score gaps.
-        np.savez(folder / TOKENS, first=tokens["first"], vectors=tokens["vectors"].astype(np.float16))
-        manifest["tokens"] = int(tokens["vectors"].shape[0])
+        np.savez(folder / TOKENS, **{name: tokens[name] for name in TOKEN_ARRAYS})
+        manifest["tokens"] = int(tokens["codes"].shape[0])
     # Sizes let a reader detect a truncated file before a parser trips over it.
     manifest["files"] = file_sizes(folder)
     _write_json(folder / MANIFEST, manifest)
@@ -269,9 +271,13 @@ def _load_units(path: Path, chunks: int) -> dict[str, np.ndarray]:
 
 
 def _load_tokens(path: Path, chunks: int) -> dict[str, np.ndarray]:
+    # The codes stay as stored (a byte a dimension): the rerank turns only the passages it scores
+    # into floats.
     with np.load(path, allow_pickle=False) as data:
-        tokens = {"first": data["first"], "vectors": data["vectors"].astype(np.float32)}
-    if tokens["first"].size != chunks + 1 or tokens["vectors"].shape[0] != int(tokens["first"][-1]):
+        tokens = {name: data[name] for name in TOKEN_ARRAYS}
+    codes, low = tokens["codes"], tokens["low"]
+    if (tokens["first"].size != chunks + 1 or codes.ndim != 2 or codes.shape[0] != int(tokens["first"][-1])
+            or low.size != tokens["step"].size or codes.shape[1] not in (low.size, low.size // 2)):
         raise ValueError(f"{path.name} does not match the passages")
     return tokens
 

@@ -14,11 +14,16 @@ One point per passage, keyed by its id (source, lines and content hash, as a UUI
   term counts, so the dot product Qdrant returns is bm25s' score exactly, and the ranking is the
   faiss backend's. (Qdrant's ``IDF`` modifier would keep the points unchanged by an update but
   needs the document-length normalisation done outside; not measured yet.)
-* ``late`` and ``units``: the word-piece vectors (rounded to float16 like ``tokens.npz``) and the
-  sentence-unit vectors as multivectors with the ``MAX_SIM`` comparator, HNSW off.
+* ``late`` and ``units``: multivectors with the ``MAX_SIM`` comparator, HNSW off. ``late`` holds
+  the word pieces' codes exactly as ``tokens.npz`` does (one byte per dimension:
+  :class:`scoqa.index.tokens.TokenCodec`), with the ``uint8`` datatype; ``units`` the
+  sentence-unit vectors. The rerank reads the codes back and scores them in the process, as the
+  faiss backend does (a server-side ``MAX_SIM`` is not used; over 4-bit codes, packed two to a
+  byte, it would mean nothing).
 
-The manifest (model, dimension, chunking, per-source hashes, build id) and the BM25 vocabulary
-live in one more point without vectors, so every process on the collection sees the same one.
+The manifest (model, dimension, chunking, per-source hashes, build id), the BM25 vocabulary and
+the word pieces' codec live in one more point without vectors, so every process on the collection
+sees the same one.
 
 A save upserts every passage of the new build (vectors that did not change are not embedded
 again: the build takes them from the loaded index) and then deletes the points of passages gone,
@@ -44,6 +49,7 @@ from ..ingest.chunk import Chunk
 from . import files, swap
 from .errors import REBUILD, IndexCorrupt, IndexLocked, IndexNotFound, IndexProblem
 from .faiss_index import exact_top
+from .tokens import TokenCodec, TokenVectors
 
 #: Points per upsert / scroll request.
 BATCH = 256
@@ -267,18 +273,17 @@ class QdrantBackend:
         points.sort(key=lambda p: p.payload["row"])
         chunks = [Chunk.from_dict(p.payload["chunk"]) for p in points]
 
-        def multi(point: Any, name: str) -> np.ndarray:
+        def multi(point: Any, name: str, size: int = dim) -> np.ndarray:
             rows = (point.vector or {}).get(name) or []
-            return np.asarray(rows, dtype=np.float32).reshape(-1, dim)
+            return np.asarray(rows, dtype=np.float32).reshape(-1, size)
 
-        def join(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        def join(parts: list[np.ndarray], size: int = dim) -> tuple[np.ndarray, np.ndarray]:
             first = np.zeros(len(parts) + 1, dtype=np.int64)
             first[1:] = np.cumsum([len(p) for p in parts])
-            vectors = np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
+            vectors = np.concatenate(parts) if parts else np.zeros((0, size), np.float32)
             return first, vectors.astype(np.float32)
 
         vectors = np.array([p.vector[DENSE] for p in points], dtype=np.float32).reshape(-1, dim)
-        token_first, token_vectors = join([multi(p, LATE) for p in points])
         unit_first, unit_vectors = join([multi(p, UNITS) for p in points])
         spans = [np.asarray(p.payload.get("unit_spans") or [], dtype=np.int64).reshape(-1, 2) for p in points]
         units = {
@@ -287,25 +292,33 @@ class QdrantBackend:
             "first": unit_first,
             "vectors": unit_vectors,
         }
-        tokens = {"first": token_first, "vectors": token_vectors}
+        tokens = None
+        if manifest.get("tokens") is not None and isinstance(meta.get("token_codec"), dict):
+            codec = TokenCodec.from_record(meta["token_codec"])
+            token_first, codes = join([multi(p, LATE, codec.width) for p in points], codec.width)
+            # Qdrant hands uint8 vectors back as floats: rounded, they are the stored bytes exactly.
+            codes = codes.astype(np.float16) if codec.code == "float16" else np.rint(codes).astype(np.uint8)
+            tokens = TokenVectors.from_codes(codes, token_first, codec).arrays()
         vocabulary = {str(term): int(i) for term, i in (meta.get("vocabulary") or {}).items()}
         frequencies = np.asarray(meta.get("frequencies") or [], dtype=np.int64)
         return QdrantIndex(self.location, self.client, self.collection, manifest, chunks, vectors,
                            units if manifest.get("units") is not None else None,
-                           tokens if manifest.get("tokens") is not None else None, vocabulary, frequencies)
+                           tokens, vocabulary, frequencies)
 
-    def _create(self, dim: int) -> None:
+    def _create(self, dim: int, late: tuple[int, str]) -> None:
+        """Make the collection: ``late`` is the size and dtype of the stored word-piece codes."""
         from qdrant_client import models
 
-        def multivector() -> Any:
+        def multivector(size: int = dim, code: str = "float32") -> Any:
             return models.VectorParams(
-                size=dim, distance=models.Distance.DOT, hnsw_config=models.HnswConfigDiff(m=0),
+                size=size, distance=models.Distance.DOT, hnsw_config=models.HnswConfigDiff(m=0),
                 multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
+                datatype=models.Datatype(code) if code != "float32" else None,
             )
 
         self._call("create the collection", self.client.create_collection, self.collection,
                    vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.DOT),
-                                   LATE: multivector(), UNITS: multivector()},
+                                   LATE: multivector(*late), UNITS: multivector()},
                    sparse_vectors_config={SPARSE: models.SparseVectorParams()},
                    # a server shards and replicates the collection; local mode has one shard
                    shard_number=(self.settings.qdrant_shards or None) if self.settings.qdrant_url else None,
@@ -320,13 +333,17 @@ class QdrantBackend:
         from scipy import sparse
 
         dim = int(manifest["dim"])
+        late = (tokens["codes"].shape[1], tokens["codes"].dtype.name) if tokens is not None else (dim, "float32")
         if self._exists():
             info = self._call("read the collection", self.client.get_collection, self.collection)
-            dense = info.config.params.vectors.get(DENSE) if isinstance(info.config.params.vectors, dict) else None
-            if dense is None or dense.size != dim:  # another model (a forced build): start afresh
+            params = info.config.params.vectors if isinstance(info.config.params.vectors, dict) else {}
+            dense, pieces = params.get(DENSE), params.get(LATE)
+            # Another model (a forced build), or word-piece codes of another size (a codec fitted
+            # again as the corpus grew): start afresh, every point is written below anyway.
+            if dense is None or dense.size != dim or pieces is None or pieces.size != late[0]:
                 self._call("drop the collection", self.client.delete_collection, self.collection)
         if not self._exists():
-            self._create(dim)
+            self._create(dim, late)
         build = manifest["build_id"]
         raw = lexical.scores
         vocabulary = {str(term): int(i) for term, i in lexical.vocab_dict.items()}
@@ -343,9 +360,9 @@ class QdrantBackend:
             }
             payload: dict[str, Any] = {"chunk": chunk.to_dict(), "row": row, "build": build}
             if tokens is not None:
-                part = tokens["vectors"][tokens["first"][row]:tokens["first"][row + 1]]
-                if len(part):  # float16 as tokens.npz stores them, so both backends rank alike
-                    vector[LATE] = part.astype(np.float16).astype(np.float32).tolist()
+                part = tokens["codes"][tokens["first"][row]:tokens["first"][row + 1]]
+                if len(part):  # the codes as tokens.npz stores them, so both backends rank alike
+                    vector[LATE] = part.tolist()
             if units is not None:
                 start, stop = int(units["first"][row]), int(units["first"][row + 1])
                 if stop > start:
@@ -364,9 +381,10 @@ class QdrantBackend:
         manifest = {**manifest, "faiss_index": f"Qdrant collection {self.collection!r}", "backend": "qdrant"}
         if units is not None:
             manifest["units"] = int(units["owner"].size)
+        meta: dict[str, Any] = {"manifest": manifest, "vocabulary": vocabulary, "frequencies": frequencies.tolist()}
         if tokens is not None:
-            manifest["tokens"] = int(tokens["vectors"].shape[0])
-        meta = {"manifest": manifest, "vocabulary": vocabulary, "frequencies": frequencies.tolist()}
+            manifest["tokens"] = int(tokens["codes"].shape[0])
+            meta["token_codec"] = TokenVectors(**tokens).codec.record()
         self._call("write the manifest", self.client.upsert, self.collection,
                    [models.PointStruct(id=MANIFEST_ID, vector={}, payload=meta)], wait=True)
 

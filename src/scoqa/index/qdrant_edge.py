@@ -77,6 +77,9 @@ class EdgeClient:
             kwargs: dict[str, Any] = {"size": p.size, "distance": q.Distance.Dot}
             if p.multivector_config is not None:
                 kwargs["multivector_config"] = q.MultiVectorConfig(q.MultiVectorComparator.MaxSim)
+            if p.datatype is not None:  # the word pieces' one-byte codes
+                kwargs["datatype"] = {"uint8": q.VectorStorageDatatype.Uint8,
+                                      "float16": q.VectorStorageDatatype.Float16}[p.datatype.value]
             if p.hnsw_config is not None and p.hnsw_config.m == 0:  # exact MAX_SIM, no graph
                 kwargs["hnsw_config"] = q.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000)
             return q.EdgeVectorParams(**kwargs)

@@ -15,7 +15,9 @@ recall@1 on both.
 
 The question's token vectors come out of the same forward pass as its sentence vector, so the
 query costs no extra model time; the passages' token vectors are computed in the build's single
-embedding pass and stored with the index (float16 on disk).
+embedding pass and stored with the index, compressed (:class:`scoqa.index.tokens.TokenCodec`): the
+question's vectors are projected once onto the stored codes' axes, and only the codes of the
+passages being reranked are turned into floats.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ def maxsim(query: np.ndarray, tokens: TokenVectors, rows: np.ndarray) -> np.ndar
     filled = np.flatnonzero(sizes)
     if not filled.size:
         return scores
-    block = np.concatenate([parts[i] for i in filled])
+    codec = tokens.codec
+    block = codec.values(np.concatenate([parts[i] for i in filled]))
     starts = np.zeros(filled.size, dtype=np.int64)
     np.cumsum(sizes[filled][:-1], out=starts[1:])
-    best = np.maximum.reduceat(query @ block.T, starts, axis=1)  # (query tokens, passages)
+    weights, offset = codec.query(query)
+    # (query tokens, passages); the offset is the same for every passage piece, added after the max
+    best = np.maximum.reduceat(weights @ block.T, starts, axis=1) + offset[:, None]
     scores[filled] = best.mean(axis=0)
     return scores
