@@ -399,6 +399,18 @@ def test_an_index_of_another_model_or_format_is_refused_with_what_to_run(tmp_pat
         assert "Tashkent" in Engine(settings).retrieve("Where is the RATS located?", k=1)[0].text
 
 
+def test_an_index_an_earlier_scoqa_wrote_is_rebuilt_by_a_build_or_an_update(tmp_path, capsys) -> None:
+    # After an upgrade, `make run` (`scoqa index build`) must get going again without --force.
+    settings = make_settings(tmp_path)
+    build_index(settings)
+    data = manifest(settings) | {"format_version": files.FORMAT_VERSION - 1}
+    (settings.index_dir / files.MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    code, out, err = cli(capsys, settings, "index", "build")
+    assert code == 0 and "written by an earlier scoqa" in err and "indexed 3 passages" in out, (out, err)
+    assert manifest(settings)["format_version"] == files.FORMAT_VERSION
+    assert "Tashkent" in Engine(settings).retrieve("Where is the RATS located?", k=1)[0].text
+
+
 def test_an_index_of_another_dimension_is_refused(tmp_path, monkeypatch) -> None:
     settings = make_settings(tmp_path)
     build_index(settings)

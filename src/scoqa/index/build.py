@@ -276,8 +276,9 @@ def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
         ``(manifest, why)`` when the chunking settings changed; ``(manifest, "")`` otherwise.
 
     Raises:
-        IndexMismatch: for an index of another format or model, which an update must not
-            silently replace: the message says to run ``scoqa index build --force``.
+        IndexMismatch: for an index of another model or of a newer format, which an update must
+            not silently replace: the message says to run ``scoqa index build --force``. An index
+            an earlier scoqa wrote is rebuilt: nothing else can read it.
     """
     try:
         backend = open_backend(settings)
@@ -286,6 +287,11 @@ def _current_manifest(settings: Settings) -> tuple[dict[str, Any] | None, str]:
         return None, ""
     except IndexCorrupt as exc:
         return None, f"rebuilding the index from scratch: {exc.reason}"
+    version = manifest.get("format_version")
+    if isinstance(version, int) and version < files.FORMAT_VERSION:
+        # Written by an earlier scoqa: no scoqa reads it any more, so building is the only way on.
+        return None, (f"rebuilding the index from scratch: it was written by an earlier scoqa (format {version}, "
+                      f"this one reads {files.FORMAT_VERSION})")
     files.check_manifest(manifest, backend.location, settings.model)
     chunking = chunking_note(manifest, settings)
     return manifest, f"{chunking}: re-reading every source" if chunking else ""
@@ -351,7 +357,8 @@ def update_index(
     Raises:
         FileNotFoundError: if the corpus folder does not exist.
         IndexLocked: if another build holds the lock past ``lock_wait``.
-        IndexMismatch: if the index was built with another model or format version.
+        IndexMismatch: if the index was built with another model or a newer format version (one
+            an earlier scoqa wrote is rebuilt).
     """
     settings = settings or Settings.from_env()
     started = time.perf_counter()
