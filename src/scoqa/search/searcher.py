@@ -314,7 +314,22 @@ class Searcher:
         if mode == "dense":
             rows, scores = self.dense(vector, k, allowed)
             return [Hit.from_chunk(chunks[r], s, s) for r, s in zip(rows, scores)]
-        depth = max(k, CANDIDATES)
+        candidates, named = self._candidates(query, vector, bm25, max(k, CANDIDATES), allowed, mask)
+        if not candidates.size:
+            return []
+        # A passage is as close to the question as its closest sentence (measured: better than
+        # the passage vector alone for this small model).
+        cosine = best_unit_scores(self.units, vector, candidates)
+        fused, order = self._rank(candidates, cosine, bm25, encoded, k, mode == "hybrid", named)
+        return [
+            Hit.from_chunk(chunks[candidates[i]], fused[i], cosine[i], bm25[candidates[i]]) for i in order[:k]
+        ]
+
+    def _candidates(self, query: str, vector: np.ndarray, bm25: np.ndarray, depth: int,
+                    allowed: np.ndarray | None, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The passages worth scoring, and those under a numbered heading the query names (or None):
+        the ``depth`` best by passage vector and by BM25, the passages of the best sentences, and the
+        named section's."""
         dense_rows, _ = self.dense(vector, depth, allowed)
         unit_scores = self.units.vectors @ vector + 2.0
         if mask is not None:
@@ -325,16 +340,18 @@ class Searcher:
         named = self._named_sections(query, allowed)
         if named is not None:
             candidates = np.union1d(candidates, named).astype(np.int64)
-        if not candidates.size:
-            return []
-        # A passage is as close to the question as its closest sentence (measured: better than
-        # the passage vector alone for this small model).
-        cosine = best_unit_scores(self.units, vector, candidates)
+        return candidates, named
+
+    def _rank(self, candidates: np.ndarray, cosine: np.ndarray, bm25: np.ndarray, encoded: Query, k: int,
+              rerank: bool, named: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates' scores and their order, best first: BM25 fused with the best sentence's
+        cosine; with ``rerank``, the top ones scored again with the late-interaction MaxSim of
+        their word pieces; footnotes, and passages outside a section the query names, count less."""
         best_bm25 = float(bm25.max()) if bm25.size else 0.0
         lexical_norm = bm25[candidates] / best_bm25 if best_bm25 > 0 else np.zeros(len(candidates))
         fused = LEXICAL_WEIGHT * lexical_norm + (1 - LEXICAL_WEIGHT) * _minmax(cosine)
         order = np.lexsort((candidates, -fused))
-        if mode == "hybrid":
+        if rerank:
             order = order[:max(k, RERANK_DEPTH)]
             late = maxsim(encoded.tokens, self.tokens, candidates[order])
             lexical_weight, late_weight, dense_weight = RERANK_WEIGHTS
@@ -344,10 +361,7 @@ class Searcher:
         fused = np.where(self._footnote[candidates], FOOTNOTE_WEIGHT * fused, fused)
         if named is not None:
             fused = np.where(np.isin(candidates, named), fused, OTHER_SECTION_WEIGHT * fused)
-        order = order[np.lexsort((candidates[order], -fused[order]))]
-        return [
-            Hit.from_chunk(chunks[candidates[i]], fused[i], cosine[i], bm25[candidates[i]]) for i in order[:k]
-        ]
+        return fused, order[np.lexsort((candidates[order], -fused[order]))]
 
 
 def _ordinal_labels(query: str) -> set[tuple[str, str]]:
