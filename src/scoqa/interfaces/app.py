@@ -30,6 +30,7 @@ from ..index import build, store
 from ..index.backend import open_backend
 from ..index.corpus import add_files, remove_document
 from ..index.status import index_status
+from ..qa.answer import Reply
 from . import viewer
 from .html import (
     clean_history,
@@ -145,15 +146,29 @@ def answer_turn(
         return chat, history
     try:
         reply = ask(question, clean_history(history), sources=sources or None, settings=settings)
-    except ValueError as exc:
-        warn(str(exc))
-        return [*chat, error_message(str(exc))], history
-    except Exception as exc:  # the page shows a sentence, the log keeps the traceback
-        log.exception("answering %r failed", question)
-        warn(f"Could not answer: {exc}")
-        return [*chat, error_message(f"Could not answer: {exc}")], history
+    except Exception as exc:
+        return _with_problem(question, chat, history, exc)
+    return _with_reply(question, chat, history, reply)
+
+
+def _with_reply(question: str, chat: list[dict[str, Any]], history: list[dict[str, str]], reply: Reply
+                ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The chat with ``reply`` and its source blocks appended, and the history with this turn."""
     turns = [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
     return [*chat, *reply_messages(reply)], [*history, *turns]
+
+
+def _with_problem(question: str, chat: list[dict[str, Any]], history: list[dict[str, str]], exc: Exception
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The chat with what went wrong, in words (call it while handling ``exc``): a bad question or
+    setting as it was said, anything else as "Could not answer", its traceback in the log only."""
+    if isinstance(exc, ValueError):
+        text = str(exc)
+    else:
+        log.exception("answering %r failed", question)
+        text = f"Could not answer: {exc}"
+    warn(text)
+    return [*chat, error_message(text)], history
 
 
 def answer_turn_stream(
@@ -170,15 +185,9 @@ def answer_turn_stream(
             if isinstance(event, str):
                 yield [*chat, draft_message(event)], history
             else:
-                turns = [{"role": "user", "content": question}, {"role": "assistant", "content": event.text}]
-                yield [*chat, *reply_messages(event)], [*history, *turns]
-    except ValueError as exc:
-        warn(str(exc))
-        yield [*chat, error_message(str(exc))], history
-    except Exception as exc:  # the page shows a sentence, the log keeps the traceback
-        log.exception("answering %r failed", question)
-        warn(f"Could not answer: {exc}")
-        yield [*chat, error_message(f"Could not answer: {exc}")], history
+                yield _with_reply(question, chat, history, event)
+    except Exception as exc:
+        yield _with_problem(question, chat, history, exc)
 
 
 def build_app(settings: Settings) -> gr.Blocks:
