@@ -132,7 +132,7 @@ def markdown_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
     rendered: list[Line] = []
     in_code = False
     for line in lines:
-        if _FENCE.match(line.text):
-            in_code = not in_code
-        rendered.append(line if in_code or _FENCE.match(line.text) else Line(plain_markdown(line.text), line.lineno))
+        fence = bool(_FENCE.match(line.text))
+        in_code ^= fence
+        rendered.append(line if in_code or fence else Line(plain_markdown(line.text), line.lineno))
     return tuple(rendered), title
