@@ -181,13 +181,12 @@ def chunking_note(manifest: dict[str, Any], settings: Settings) -> str:
     """Empty if the index was chunked as ``settings`` say, else what differs."""
     chunking = chunking_params(settings)
     built = manifest.get("chunking") or {}
-    if built == chunking:
+    differ = [k for k in sorted(set(built) | set(chunking)) if built.get(k) != chunking.get(k)]
+    if not differ:
         return ""
-    if {k: v for k, v in built.items() if k != "ingest_version"} == {k: v for k, v in chunking.items()
-                                                                       if k != "ingest_version"}:
+    if differ == ["ingest_version"]:
         return "the documents were read by an earlier version of scoqa's readers"
-    changed = ", ".join(f"{k} {built.get(k)} -> {chunking.get(k)}" for k in sorted(set(built) | set(chunking))
-                        if built.get(k) != chunking.get(k))
+    changed = ", ".join(f"{k} {built.get(k)} -> {chunking.get(k)}" for k in differ)
     return f"the index was cut into passages with other settings ({changed})"
 
 
