@@ -3,9 +3,9 @@
 A question is declined when it names something the corpus never mentions or a year no passage
 found names, when no sentence is close to it in meaning nor in words, when it asks "when" /
 "how many" and no sentence about it holds a date or a number, or when most of it lies on words
-the corpus never uses. The thresholds
-are read off the model's cosine scale and were chosen on the report's sets and the five devcorpus
-documents together, then checked on a second set of documents (docs/answers.md).
+the corpus never uses. The thresholds are read off the model's cosine scale and were chosen on
+the report's sets and the five devcorpus documents together, then checked on a second set of
+documents (docs/answers.md).
 """
 
 from __future__ import annotations
