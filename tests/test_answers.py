@@ -13,6 +13,8 @@ import re
 import pytest
 
 from scoqa import Reply, ask
+from scoqa.qa.answer import Answerer
+from scoqa.qa.question import analyse
 from scoqa.tools.evaluate import converse as replay
 from scoqa.tools.evaluate import holds_answer
 
@@ -176,3 +178,28 @@ def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path) -> Non
     build_index(settings)
     reply = ask("Why should workers eat during lunch and other rest breaks in the heat?", settings=settings)
     assert reply.answered and "salt" in reply.text, reply.text
+
+
+def test_a_follow_up_is_searched_first_where_the_previous_answer_quoted_from(engine) -> None:  # type: ignore[no-untyped-def]
+    """"What does it say ...?" after an answer is about the section that answer quoted: its
+    passages are searched first, so a passage of another section that merely shares words loses."""
+    searcher = engine.searcher()
+    chunks = searcher.index.chunks
+    question = "What measures against the financing of terrorism does it mention?"
+    plain = [searcher.row_of[h.chunk_id] for h in searcher.search(question, 50)]
+    # A section the question alone does not rank first, with a passage long enough to quote.
+    row = next(r for r in plain[5:] if len(chunks[r].text) > 200 and plain[0] not in searcher.section_rows(r))
+    section = {int(r) for r in searcher.section_rows(row)}
+    sentence = chunks[row].text[:150].rsplit(" ", 1)[0]
+    assert searcher.quoted_row(sentence) == row
+    assert searcher.quoted_row(f"In 2004, {sentence[-80:]}…") == row  # a dated entry, a clipped quote
+    assert searcher.quoted_row("too short") is None
+
+    turns = [{"role": "user", "content": "Tell me about this."}, {"role": "assistant", "content": f"{sentence} [1]"}]
+    answerer = Answerer(searcher)
+    follow_up = analyse(question.replace("does it", "does that part"), turns, searcher, answerer._common)
+    assert follow_up.focus is not None and set(follow_up.focus.tolist()) == section
+    assert analyse(question, None, searcher, answerer._common).focus is None  # a question on its own
+    focused = [searcher.row_of[h.chunk_id] for h in searcher.search(question, 50, focus=follow_up.focus)]
+    first_in = min(plain.index(r) for r in section if r in plain)
+    assert min(focused.index(r) for r in section if r in focused) < first_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.qa.conversation import message_text, needs_context, resolve, resolve_history
+from scoqa.qa.conversation import last_answer, message_text, needs_context, quoted, resolve, resolve_history
 
 
 def history(*questions: str) -> list[dict]:
@@ -67,3 +67,14 @@ def test_a_name_the_whole_corpus_is_about_does_not_stand_for_the_topic() -> None
     common = {"SCO"}.__contains__
     assert resolve("What is its date?", previous, common) == (
         "What is its date? SCO treaty deals long-term good-neighborliness")
+
+
+def test_the_last_answer_and_what_it_quoted_are_read_from_the_history() -> None:
+    turns = history("Which Federalist paper is about the judiciary?")
+    turns[-1]["content"] = "WE PROCEED now to the judiciary. [1] It proves that the judiciary is the weakest… [2]"
+    assert last_answer(turns) == turns[-1]["content"]
+    assert quoted(last_answer(turns)) == ["WE PROCEED now to the judiciary.",
+                                          "It proves that the judiciary is the weakest…"]
+    # No answer to go by: the conversation ends with a question, is empty, or the answer quotes nothing.
+    assert last_answer(turns[:1]) == "" and last_answer(None) == ""
+    assert quoted("The documents do not seem to cover this.") == []

@@ -62,7 +62,7 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
     assert round(scores.answer_accuracy * scores.answers) >= 55, scores.failures  # measured 56
-    assert round(scores.followup_accuracy * scores.conversations) >= 9, scores.failures  # measured 10
+    assert round(scores.followup_accuracy * scores.conversations) >= 10, scores.failures  # measured 11
     assert round(scores.abstention * scores.unanswerable) >= 12, scores.failures  # measured 13
     assert round(scores.answered_rate * scores.answers) >= 66, scores  # measured 67 (counted: the rate is rounded)
 

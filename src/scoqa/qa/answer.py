@@ -118,7 +118,8 @@ class Answerer:
         follow-up written by a language model (:mod:`scoqa.qa.rewrite`), searched instead of the
         rules' expansion."""
         question = analyse(text, history, self.searcher, self._common, resolved)
-        hits = self.searcher.search(question.query, k, "hybrid", question.encoded, sources=sources)
+        hits = self.searcher.search(question.query, k, "hybrid", question.encoded, sources=sources,
+                                    focus=question.focus)
         if not hits:
             return question, Reply(not_covered(hits, self.searcher), [], False, text, question.query)
         top = hits[:QUOTE_FROM]

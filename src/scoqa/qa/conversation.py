@@ -25,6 +25,8 @@ _ANAPHORA = re.compile(
 )
 #: Openings of an elliptical follow-up: "What about ...", "And ...", "How about ...".
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of|also|then)\b", re.IGNORECASE)
+#: The citation marker after each quote of an answer: "... in 2001. [1]".
+_MARKER = re.compile(r"\s*\[\d+\]")
 #: A question with fewer own content words than this is treated as leaning on the previous turn.
 _MIN_OWN_TERMS = 2
 
@@ -53,6 +55,19 @@ def user_questions(history: Sequence[dict[str, Any]] | None) -> list[str]:
             if text:
                 questions.append(text)
     return questions
+
+
+def last_answer(history: Sequence[dict[str, Any]] | None) -> str:
+    """The text of the assistant's last reply, when the conversation ends with one (else "")."""
+    messages = [m for m in history or [] if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+    if not messages or messages[-1].get("role") != "assistant":
+        return ""
+    return message_text(messages[-1].get("content")).strip()
+
+
+def quoted(answer: str) -> list[str]:
+    """The pieces of an answer that stand before its ``[n]`` markers: what it quoted, in order."""
+    return [part.strip() for part in _MARKER.split(answer)[:-1] if part.strip()]
 
 
 def _kind(word: str) -> str:

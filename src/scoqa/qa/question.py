@@ -13,9 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..search.searcher import Query, Searcher
 from ..text import content_terms, query_terms
-from .conversation import needs_context, resolve_history, user_questions
+from .conversation import last_answer, needs_context, quoted, resolve_history, user_questions
 
 _INTERROGATIVE = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
 
@@ -34,6 +36,8 @@ class Question:
         carried: Those of ``terms`` that came from earlier turns, not from the question itself.
         words: The query's content words, for how much of it the corpus knows.
         missing: Names and numbers of the question that the corpus never mentions.
+        focus: For a follow-up, the rows of the passages under the heading the previous answer
+            quoted from, searched first; None otherwise.
     """
 
     text: str
@@ -44,6 +48,7 @@ class Question:
     carried: frozenset[str]
     words: tuple[str, ...]
     missing: tuple[str, ...]
+    focus: np.ndarray | None = None
 
 
 #: What the first question phrase of a question asks for. Order matters: "how long ago" before
@@ -120,7 +125,20 @@ def analyse(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searc
     own = set(query_terms(" ".join(content_terms(text))))
     carried = frozenset(t for t in terms if t not in own) if query != text else frozenset()
     return Question(text, query, kind, searcher.encode_query(query), tuple(terms), carried,
-                    tuple(content_terms(query)), tuple(_missing_names(text, searcher)))
+                    tuple(content_terms(query)), tuple(_missing_names(text, searcher)),
+                    _focus(text, history, searcher))
+
+
+def _focus(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searcher) -> np.ndarray | None:
+    """The passages a follow-up is about: those under the heading the previous answer quoted
+    from ("Who wrote it?" after an answer quoting Federalist No. 78 is about No. 78)."""
+    if not history or not needs_context(text):
+        return None
+    for quote in quoted(last_answer(history))[:1]:
+        row = searcher.quoted_row(quote)
+        if row is not None:
+            return searcher.section_rows(row)
+    return None
 
 
 def _missing_names(question: str, searcher: Searcher) -> list[str]:
