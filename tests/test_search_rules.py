@@ -9,7 +9,7 @@ from scoqa.text import query_terms
 
 
 @pytest.mark.parametrize(("text", "labels"), [
-    ("What maxim does Federalist No. 51 offer?", {("no", "51")}),
+    ("What maxim does Federalist No. 51 offer?", {("no", "51"), ("federalist", "51")}),
     ("In the worked example in Appendix 1, what is the index?", {("appendix", "1")}),
     ("What does Chapter IV say about drills?", {("chapter", "IV")}),
     # Years are dates and months with a day are dates; "no" without its dot is a word.
@@ -35,3 +35,5 @@ def test_an_ordinal_names_a_numbered_heading_in_arabic_or_roman_figures() -> Non
     assert {("lecture", "3"), ("lecture", "III")} <= labels
     assert ("report", "1") in _ordinal_labels("How old was the worker in the first case report?")
     assert _ordinal_labels("What happened first?") == set()
+    # "FEDERALIST No. 1" is named by "the first Federalist paper".
+    assert _ordinal_labels("When did the first Federalist paper appear?") & _labels("FEDERALIST No. 1")

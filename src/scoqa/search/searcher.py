@@ -54,6 +54,8 @@ OTHER_SECTION_WEIGHT = 0.8
 #: A numbered heading: a word and a number of at most three digits or a Roman numeral ("No. 51",
 #: "Appendix 1", "Chapter IV"); years are dates, not numbers of sections.
 _NUMBERED = re.compile(r"\b([A-Za-z]{2,})(\.?)\s+(\d{1,3}|[IVXLC]{1,6})\b(?![.,]?\d)")
+#: "FEDERALIST No. 10", "Report No. 3": a numbered heading named by the word before "No.".
+_NUMBER_OF = re.compile(r"\b([A-Za-z]{2,})\s+No\.\s+(\d{1,3}|[IVXLC]{1,6})\b(?![.,]?\d)")
 _ORDINALS = {w: n for n, w in enumerate(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
 _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})\s+((?:[A-Za-z]+\s+){{0,2}}[A-Za-z]+)", re.IGNORECASE)
@@ -417,9 +419,12 @@ def _roman(n: int) -> str:
 
 
 def _labels(text: str) -> set[tuple[str, str]]:
-    """The numbered headings ``text`` names, as (lower-case word, number) pairs."""
-    return {(word.lower(), number.upper()) for word, dot, number in _NUMBERED.findall(text)
-            if (word.lower() not in function_words() or (word.lower() == "no" and dot)) and not is_month(word)}
+    """The numbered headings ``text`` names, as (lower-case word, number) pairs; "FEDERALIST No. 1"
+    is also ("federalist", "1"), so that "the first Federalist paper" finds it."""
+    labels = {(word.lower(), number.upper()) for word, dot, number in _NUMBERED.findall(text)
+              if (word.lower() not in function_words() or (word.lower() == "no" and dot)) and not is_month(word)}
+    return labels | {(word.lower(), number.upper()) for word, number in _NUMBER_OF.findall(text)
+                     if word.lower() not in function_words()}
 
 
 def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
