@@ -2,12 +2,13 @@
 #   make run    set up .venv, build the index if needed, start the chat app on 127.0.0.1:7860
 #   make test   set up .venv and run the test suite
 #   make test-llm-quality  SCOQA_LLM_URL=...: quoted and generated answers side by side (docs/llm.md)
+#   make test-qdrant-server SCOQA_QDRANT_URL=...: the backend suite on your Qdrant server too
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run index test test-llm-quality browser ocr eval bench clean
+.PHONY: install run index test test-llm-quality test-qdrant-server browser ocr eval bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,3 +64,12 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+
+# The backend suite (tests/test_backends.py) on a Qdrant server or cluster as well as on the
+# embedded backends, each test in a collection of its own (scoqa-test-...), including two
+# processes on one collection. No server can be installed on the machines CI runs on.
+test-qdrant-server: install
+	@test -n "$$SCOQA_QDRANT_URL" || { echo "set SCOQA_QDRANT_URL to a Qdrant server, e.g." \
+	  "SCOQA_QDRANT_URL=http://127.0.0.1:6333 make test-qdrant-server (+ SCOQA_QDRANT_API_KEY)" >&2; exit 2; }
+	SCOQA_TEST_QDRANT_URL="$$SCOQA_QDRANT_URL" SCOQA_TEST_QDRANT_API_KEY="$$SCOQA_QDRANT_API_KEY" \
+	  $(PY) -m pytest tests/test_backends.py

@@ -88,7 +88,8 @@ def running_app(settings: Settings, workdir: Path, extra_env: dict[str, str] | N
     port = free_port()
     env = environment_without_settings()
     env.update(SCOQA_CORPUS=str(settings.corpus_dir), SCOQA_INDEX=str(settings.index_dir),
-               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(extra_env or {}))
+               GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    env.update(extra_env or {})
     log = (workdir / "app.log").open("w", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)],
                             cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
