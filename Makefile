@@ -8,7 +8,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run index test test-llm-quality test-qdrant-server browser ocr eval bench clean
+.PHONY: install run index test test-llm-quality test-qdrant-server eval-sets browser ocr eval bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: install browser ocr
 
 eval: install
 	$(VENV)/bin/scoqa eval
+
+# The question sets on other public documents (evalsets/README.md): several minutes of building.
+eval-sets: install
+	for set in evalsets/set*/; do $(VENV)/bin/scoqa eval --data "$$set" --corpus "$$set/docs" || exit 1; done
 
 # Quoted and generated answers side by side on the report's sets, the held-out set and the
 # devcorpus, against the endpoint in SCOQA_LLM_URL (slow: one model answer per question).
