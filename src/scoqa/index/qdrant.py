@@ -323,7 +323,9 @@ class QdrantBackend:
                    # a server shards and replicates the collection; local mode has one shard
                    shard_number=(self.settings.qdrant_shards or None) if self.settings.qdrant_url else None,
                    replication_factor=(self.settings.qdrant_replicas or None) if self.settings.qdrant_url else None)
-        if self.settings.qdrant_url:  # local mode has no payload indexes
+        # qdrant-client's local mode has no payload indexes; without one on a server or Edge, every
+        # query's build filter reads each candidate's payload (docs/performance.md).
+        if self.settings.qdrant_url or hasattr(self.client, "optimize"):
             self._call("index the build field", self.client.create_payload_index, self.collection, "build",
                        models.PayloadSchemaType.KEYWORD)
 
@@ -378,6 +380,12 @@ class QdrantBackend:
         if gone:
             self._call("delete passages", self.client.delete, self.collection,
                        models.PointIdsList(points=gone), wait=True)
+        # A server builds its HNSW graphs in the background; Qdrant Edge only when asked, and until
+        # then scans every point of its unindexed segments (ten times slower at 10k passages,
+        # docs/performance.md). Before the manifest, so that a new build is fast from its first query.
+        optimize = getattr(self.client, "optimize", None)
+        if optimize is not None:
+            self._call("index the vectors", optimize, self.collection)
         manifest = {**manifest, "faiss_index": f"Qdrant collection {self.collection!r}", "backend": "qdrant"}
         if units is not None:
             manifest["units"] = int(units["owner"].size)

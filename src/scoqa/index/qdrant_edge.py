@@ -89,6 +89,13 @@ class EdgeClient:
         self._folder(name).mkdir(parents=True, exist_ok=True)
         self._shards[name] = q.EdgeShard.create(str(self._folder(name)), config)
 
+    def create_payload_index(self, name: str, field_name: str, field_schema: Any) -> None:
+        q = _edge()
+        schema = {"keyword": q.PayloadSchemaType.Keyword}[str(getattr(field_schema, "value", field_schema))]
+        shard = self._shard(name)
+        shard.update(q.UpdateOperation.create_field_index(field_name, schema))
+        shard.flush()
+
     def delete_collection(self, name: str) -> None:
         shard = self._shards.pop(name, None)
         if shard is not None:
@@ -130,12 +137,23 @@ class EdgeClient:
         return list(records), next_offset
 
     def query_points(self, name: str, query: Any, using: str, limit: int, query_filter: Any = None,
-                     with_payload: Any = True) -> Any:
+                     with_payload: Any = True, prefetch: Any = None) -> Any:
+        """A nearest-neighbour query; ``prefetch`` (a qdrant-client ``Prefetch``) first picks the
+        candidates it ranks (e.g. dense top 30 for a ``MAX_SIM`` rerank)."""
         q = _edge()
+        stages = None
+        if prefetch is not None:
+            stages = [q.Prefetch(limit=prefetch.limit, query=q.Query.Nearest(self._vector(prefetch.query),
+                                                                             using=prefetch.using),
+                                 filter=self._filter(prefetch.filter))]
         points = self._shard(name).query(q.QueryRequest(
-            limit=limit, query=q.Query.Nearest(self._vector(query), using=using),
+            limit=limit, query=q.Query.Nearest(self._vector(query), using=using), prefetches=stages,
             filter=self._filter(query_filter), with_payload=True))
         return SimpleNamespace(points=list(points))
+
+    def optimize(self, name: str) -> bool:
+        """Build the shard's indexes (HNSW) now: an Edge shard has no background optimizer."""
+        return bool(self._shard(name).optimize())
 
     def close(self) -> None:
         for shard in self._shards.values():
