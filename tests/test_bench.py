@@ -17,12 +17,17 @@ import pytest
 
 from scoqa.index import faiss_index
 from scoqa.tools.bench import prepare_corpus
-from scoqa.tools.bench_scale import synthetic_vectors
+from scoqa.tools.bench_backends import (
+    BackendScaleResult,
+    folder_bytes,
+    per_passage_lines,
+)
+from scoqa.tools.bench_scale import recall_at_k, synthetic_vectors
 
 from .conftest import CORPUS, ROOT
 
-SECTIONS = ("build", "cold_start", "concurrency", "latency", "machine", "options", "runtimes", "scale", "targets",
-            "updates")
+SECTIONS = ("backends", "build", "cold_start", "concurrency", "latency", "machine", "options", "runtimes", "scale",
+            "targets", "updates")
 
 
 def _numbers(data: object) -> list[float]:
@@ -42,7 +47,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     folder = tmp_path_factory.mktemp("bench")
     out = folder / "results" / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "scoqa.interfaces.cli", "--corpus", str(CORPUS), "bench", "--quick", "--scale", "2000,5000",
+        [sys.executable, "-m", "scoqa.interfaces.cli", "--corpus", str(CORPUS), "bench", "--quick", "--scale", "1000,2000",
          "--json-out", str(out)],
         cwd=folder, capture_output=True, text=True, timeout=600,
     )
@@ -82,10 +87,21 @@ def test_quick_bench_produces_every_field(quick_run) -> None:  # type: ignore[no
     assert 100 < onnx["cold_start"]["peak_rss_mb"] < torch["cold_start"]["peak_rss_mb"], onnx["cold_start"]
     assert [c["threads"] for c in data["concurrency"]] == [1, 2]
     assert all(c["questions_per_s"] > 0 for c in data["concurrency"])
-    assert [s["vectors"] for s in data["scale"]] == [2000, 5000]
+    assert [s["vectors"] for s in data["scale"]] == [1000, 2000]
     for row in data["scale"]:
         assert row["index"] == "IndexFlatIP" and row["recall_at_10"] == pytest.approx(1.0)
         assert row["index_mb"] > 0 and row["search_p50_ms"] > 0 and row["exact_search_p50_ms"] > 0
+    # The same synthetic passages saved into each backend through its own save, searched through dense_top.
+    assert [(b["passages"], b["backend"]) for b in data["backends"]] == [
+        (1000, "faiss"), (1000, "qdrant-edge"), (2000, "faiss"), (2000, "qdrant-edge")]
+    for row in data["backends"]:
+        assert row["pieces"] == 40 and row["queries"] == 20
+        assert row["recall_at_10"] >= 0.95, row  # exact (faiss below 20k) or Edge's HNSW
+        # 40 pieces of 384 bytes a passage are on disk, whatever else each backend keeps
+        assert row["disk_bytes_per_passage"] > 40 * 384 and row["disk_mb"] * 2**20 == pytest.approx(
+            row["disk_bytes_per_passage"] * row["passages"])
+        assert 0 < row["search_p50_ms"] <= row["search_p95_ms"] and 0 < row["rerank_p50_ms"] <= row["rerank_p95_ms"]
+        assert row["build_seconds"] > 0 and row["build_peak_rss_mb"] > 50 and row["serve_rss_mb"] >= 0
     statuses = {t["name"]: t["status"] for t in data["targets"]}
     assert len(statuses) == 12 and set(statuses.values()) <= {"pass", "miss", "not run"}
     # Targets that are not timings hold on any machine.
@@ -112,7 +128,7 @@ def test_quick_bench_produces_every_field(quick_run) -> None:  # type: ignore[no
 def test_quick_bench_prints_the_tables(quick_run) -> None:  # type: ignore[no-untyped-def]
     run, _ = quick_run
     for heading in ("### Pipeline", "### Embedding runtimes", "| onnx |", "| torch |", "### Dense search at scale",
-                    "### Targets", "Machine:"):
+                    "### Index backends at scale", "| qdrant-edge |", "qdrant-edge: ", "### Targets", "Machine:"):
         assert heading in run.stdout
     assert "Traceback" not in run.stderr
 
@@ -153,5 +169,39 @@ def test_size_policy_is_exact_below_the_limit_and_approximate_above(tmp_path: Pa
     assert kind.startswith("IndexHNSWFlat") and approx.ntotal == 3000
     _, truth = exact.search(queries, 10)
     _, found = approx.search(queries, 10)
-    recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found.tolist(), truth.tolist())])
-    assert recall >= 0.95
+    assert recall_at_k(found, truth) >= 0.95
+
+
+def test_recall_at_k_counts_the_exact_top_k_found() -> None:
+    truth = np.array([[1, 2, 3, 4], [5, 6, 7, 8]])
+    assert recall_at_k(truth[:, ::-1], truth, k=4) == 1.0  # order within the top k does not count
+    assert recall_at_k(np.array([[1, 2, 9, 9], [9, 9, 9, 9]]), truth, k=4) == pytest.approx(0.25)
+    assert recall_at_k(np.array([[3, 1, 2, 4]]), truth[:1], k=2) == pytest.approx(0.5)  # only the first k of each
+    with pytest.raises(ValueError, match="one row per query"):
+        recall_at_k(truth[:1], truth)
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        recall_at_k(truth, truth, k=0)
+
+
+def test_folder_bytes_counts_allocated_blocks_not_apparent_size(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "data.bin").write_bytes(b"x" * 10_000)
+    with (tmp_path / "sparse.mmap").open("wb") as fh:  # a preallocated file, as Qdrant makes them
+        fh.truncate(32 * 2**20)
+    used = folder_bytes(tmp_path)
+    assert 10_000 <= used < 2**20
+
+
+def _backend_row(kind: str, passages: int, disk_mb: float, serve_mb: float) -> BackendScaleResult:
+    return BackendScaleResult(kind, passages, 40, 1.0, 100.0, disk_mb, disk_mb * 2**20 / passages, serve_mb,
+                              serve_mb * 2**20 / passages, 1.0, 2.0, 1.0, 1.0, 2.0, 20)
+
+
+def test_per_passage_lines_give_the_slope_between_the_smallest_and_largest_size() -> None:
+    rows = [_backend_row("faiss", 10_000, 100.0, 50.0), _backend_row("qdrant-edge", 10_000, 300.0, 400.0),
+            _backend_row("faiss", 110_000, 1100.0, 1050.0), _backend_row("qdrant-edge", 20_000, 300.0, 400.0)]
+    faiss_line, edge_line = per_passage_lines(rows)
+    # (1100 - 100) MiB over 100,000 more passages: 10.24 KiB each, on disk and in RSS alike
+    assert faiss_line.startswith("faiss: 10.2 KiB on disk and 10.2 KiB of serving RSS") and "10,000 to 110,000" in faiss_line
+    assert edge_line.startswith("qdrant-edge: 0.0 KiB on disk")
+    assert per_passage_lines(rows[:2]) == []  # one size each: no slope

@@ -279,6 +279,19 @@ def _counts(text: str) -> tuple[int, ...]:
     return tuple(_positive_int(part) for part in text.split(",") if part.strip())
 
 
+def _scale_backends(text: str) -> tuple[str, ...]:
+    """Parse ``--scale-backends``: comma-separated backend names, ``none`` for none."""
+    from ..tools.bench_backends import SCALE_BACKENDS
+
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if names in ((), ("none",)):
+        return ()
+    unknown = [name for name in names if name not in SCALE_BACKENDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"must be some of {','.join(SCALE_BACKENDS)} (or none), got {text!r}")
+    return tuple(dict.fromkeys(names))
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
     from pathlib import Path
@@ -288,7 +301,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
     options = BenchOptions.tiny() if args.quick else BenchOptions()
     changes = {"questions": args.questions, "threads": args.threads, "scale": args.scale, "repeat": args.repeat,
-               "runtimes": args.runtimes}
+               "runtimes": args.runtimes, "scale_backends": args.scale_backends}
     options = replace(options, **{k: v for k, v in changes.items() if v is not None})
     result = run_bench(settings, options, Path(args.questions_file or GOLD_QUESTIONS),
                        report=lambda line: print(f"bench: {line}", file=sys.stderr, flush=True))
@@ -456,9 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("bench", help="measure build, update, latency, memory and scale")
     _common(p)
     p.add_argument("--quick", action="store_true",
-                   help="tiny setting: 5 questions, 1 build, 1-2 askers, scale 2000,5000 (about a minute)")
+                   help="tiny setting: 5 questions, 1 build, 1-2 askers, scale 1000,2000 in FAISS and in both "
+                        "index backends (about a minute and a half)")
     p.add_argument("--scale", type=_sizes, default=None, metavar="N,N,...",
                    help="synthetic index sizes (default 10000,100000,1000000; 'none' to skip)")
+    p.add_argument("--scale-backends", type=_scale_backends, default=None, metavar="B,B",
+                   help="also save synthetic passages with their word pieces into these index backends at "
+                        "each scale size: faiss, qdrant-edge (default none; --quick: both)")
     p.add_argument("--questions", type=_positive_int, default=None, metavar="N",
                    help="time only the first N gold questions (default: all)")
     p.add_argument("--questions-file", default=None, metavar="PATH",

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Settings, environment_without_settings
+from .bench_backends import run_backends
 from .bench_report import (
     BenchOptions,
     BenchResult,
@@ -406,7 +407,8 @@ def run_bench(settings: Settings, options: BenchOptions, questions_file: Path = 
         say("cosine of each runtime's vectors against torch's ...")
         agreement = measure_agreement(runtimes, questions)
     scale = tuple(run_scale(options.scale, options.scale_queries, say))
+    backends = tuple(run_backends(options.scale, options.scale_backends, options.scale_queries, say))
     compared = tuple(RuntimeResult(runtime, latencies[runtime], builds[runtime], colds[runtime], agreement[runtime])
                      for runtime in runtimes)
     return BenchResult(machine_info(), options, builds[bench.runtime], updates, latencies[bench.runtime],
-                       colds[bench.runtime], concurrency, scale, compared)
+                       colds[bench.runtime], concurrency, scale, compared, backends)

@@ -9,6 +9,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ..config import RUNTIMES
+from .bench_backends import (
+    PIECES,
+    SCALE_BACKENDS,
+    BackendScaleResult,
+    per_passage_lines,
+)
 from .bench_scale import ScaleResult
 
 #: The size at which the scale targets apply.
@@ -16,7 +22,7 @@ TARGET_SCALE = 1_000_000
 
 
 DEFAULT_SCALE = (10_000, 100_000, 1_000_000)
-QUICK_SCALE = (2_000, 5_000)
+QUICK_SCALE = (1_000, 2_000)
 DEFAULT_THREADS = (1, 2, 4)
 #: The targets of issue 14, by name: onnx against torch in one run.
 RUNTIME_GOALS = {
@@ -37,6 +43,8 @@ class BenchOptions:
         threads: Numbers of concurrent askers to measure.
         scale: Synthetic index sizes (empty: skip the scale benchmark).
         scale_queries: Queries per scale size.
+        scale_backends: Index backends to save the synthetic passages into at each scale size
+            (:mod:`scoqa.tools.bench_backends`; empty: dense FAISS search alone, as before).
         repeat: Full builds (and raw encodes) to run; the fastest of each counts.
         quick: The tiny setting (recorded in the result).
         runtimes: Embedding runtimes to compare, measured side by side in the run.
@@ -46,6 +54,7 @@ class BenchOptions:
     threads: tuple[int, ...] = DEFAULT_THREADS
     scale: tuple[int, ...] = DEFAULT_SCALE
     scale_queries: int = 200
+    scale_backends: tuple[str, ...] = ()
     repeat: int = 2
     quick: bool = False
     runtimes: tuple[str, ...] = RUNTIMES
@@ -53,7 +62,8 @@ class BenchOptions:
     @classmethod
     def tiny(cls) -> BenchOptions:
         """The ``--quick`` setting: a few questions, tiny scale sizes, one build."""
-        return cls(questions=5, threads=(1, 2), scale=QUICK_SCALE, scale_queries=20, repeat=1, quick=True)
+        return cls(questions=5, threads=(1, 2), scale=QUICK_SCALE, scale_queries=20, scale_backends=SCALE_BACKENDS,
+                   repeat=1, quick=True)
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,7 @@ class BenchResult:
     concurrency: tuple[ConcurrencyResult, ...]
     scale: tuple[ScaleResult, ...]
     runtimes: tuple[RuntimeResult, ...] = ()
+    backends: tuple[BackendScaleResult, ...] = ()
 
     def runtime(self, name: str) -> RuntimeResult | None:
         """The comparison's figures for runtime ``name`` (None if it was not measured)."""
@@ -324,6 +335,18 @@ def runtime_table(runtimes: Sequence[RuntimeResult]) -> str:
     )
 
 
+def backend_table(results: Sequence[BackendScaleResult]) -> str:
+    """The backends side by side at each size (docs/performance.md's table)."""
+    return _table(
+        ("passages", "backend", "build s", "build peak RSS MiB", "disk MiB", "disk KiB/passage", "serving RSS MiB",
+         "dense top-10 p50 / p95 ms", "recall@10", "rerank top 30 p50 / p95 ms"),
+        [(f"{r.passages:,}", r.backend, f"{r.build_seconds:.1f}", f"{r.build_peak_rss_mb:.0f}", f"{r.disk_mb:.0f}",
+          f"{r.disk_bytes_per_passage / 1024:.1f}", f"{r.serve_rss_mb:.0f}",
+          f"{r.search_p50_ms:.2f} / {r.search_p95_ms:.2f}", f"{r.recall_at_10:.3f}",
+          f"{r.rerank_p50_ms:.2f} / {r.rerank_p95_ms:.2f}") for r in results],
+    )
+
+
 def format_result(result: BenchResult) -> str:
     """The run as Markdown tables: pipeline, concurrency, scale, targets and the machine."""
     b, lat, cold = result.build, result.latency, result.cold_start
@@ -363,6 +386,9 @@ def format_result(result: BenchResult) -> str:
               f"{s.search_p50_ms:.3f}", f"{s.search_p95_ms:.3f}", f"{s.recall_at_10:.3f}",
               f"{s.exact_search_p50_ms:.2f}") for s in result.scale],
         )]
+    if result.backends:
+        parts += [f"### Index backends at scale (synthetic passages, {PIECES} word pieces each)", backend_table(result.backends),
+                  *per_passage_lines(result.backends)]
     parts += ["### Targets", _table(("target", "goal", "measured", "result"),
                                     [(t.name, t.goal, t.measured, t.status) for t in targets(result)])]
     m = result.machine

@@ -84,6 +84,23 @@ def synthetic_vectors(n: int, queries: int, seed: int = 0) -> tuple[np.ndarray, 
     return vectors, draw(queries)
 
 
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:
+    """Share of each row of ``truth``'s first ``k`` ids that the same row of ``found`` holds in its
+    first ``k``, averaged over rows (1.0: the exact top ``k`` every time).
+
+    Raises:
+        ValueError: if the two do not have one row per query each, or ``k`` < 1.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if len(found) != len(truth):
+        raise ValueError(f"found has {len(found)} rows and truth {len(truth)}: give one row per query each")
+    if not len(truth):
+        return 0.0
+    pairs = zip(np.asarray(found).tolist(), np.asarray(truth).tolist())
+    return float(np.mean([len(set(f[:k]) & set(t[:k])) / k for f, t in pairs]))
+
+
 def _search_times_ms(index: object, queries: np.ndarray, k: int = 10) -> np.ndarray:
     """Milliseconds of one-query searches, one per query row."""
     times = np.empty(len(queries))
@@ -133,7 +150,7 @@ def measure_scale(n: int, queries: int = 200, seed: int = 0) -> ScaleResult:
     del vectors
     times = _search_times_ms(index, query_rows)
     _, found = index.search(query_rows, 10)
-    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found.tolist(), truth.tolist())]))
+    recall = recall_at_k(found, truth)
     index_mb = faiss.serialize_index(index).nbytes / 2**20
     return ScaleResult(
         vectors=n,
