@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -59,9 +60,12 @@ class BackendScaleResult:
         pieces: Word pieces per passage (each 384 bytes).
         build_seconds: ``Backend.save`` of all of them (qdrant-edge: with its optimize).
         build_peak_rss_mb: Peak RSS of the build process, synthetic data included, in MiB.
+        build_peak_anon_mb: Peak of its anonymous part (heap: what must fit in RAM; the rest is
+            pages of the index's files, which the kernel can drop and read again), sampled.
         disk_mb: Bytes the index takes on disk afterwards (allocated blocks), in MiB.
         disk_bytes_per_passage: ``disk`` bytes / passages.
         serve_rss_mb: RSS growth of a new process from opening the index to after the queries, in MiB.
+        serve_anon_mb: The anonymous part of that growth.
         serve_bytes_per_passage: That growth in bytes / passages.
         search_p50_ms, search_p95_ms: A one-query dense top 10 (``SearchIndex.dense_top``).
         recall_at_10: Of that top 10 against exact search, averaged over the queries.
@@ -74,9 +78,11 @@ class BackendScaleResult:
     pieces: int
     build_seconds: float
     build_peak_rss_mb: float
+    build_peak_anon_mb: float
     disk_mb: float
     disk_bytes_per_passage: float
     serve_rss_mb: float
+    serve_anon_mb: float
     serve_bytes_per_passage: float
     search_p50_ms: float
     search_p95_ms: float
@@ -92,20 +98,40 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_blocks * 512 for p in Path(folder).rglob("*") if p.is_file())
 
 
-def _rss_mb() -> float:
-    import psutil
-
-    return psutil.Process().memory_info().rss / 2**20
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (``VmHWM``), in MiB."""
+def _memory_mb() -> dict[str, float]:
+    """This process's ``VmHWM`` (peak RSS), ``VmRSS``, ``RssAnon`` and ``RssFile`` in MiB (Linux)."""
+    fields = {}
     for line in Path("/proc/self/status").read_text(encoding="utf-8").splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    import resource
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+class _AnonPeak:
+    """The largest ``RssAnon`` seen while it runs, sampled every ``interval`` seconds (the kernel
+    keeps the peak of the whole RSS only)."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, _memory_mb()["RssAnon"])
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _memory_mb()["RssAnon"])
 
 
 def _codec(n: int) -> Any:
@@ -149,19 +175,20 @@ def _where(kind: str, root: Path) -> Path:
     return root / ("edge" if kind == "qdrant-edge" else "index")
 
 
-def _build(kind: str, n: int, root: Path, seed: int) -> tuple[float, float, int]:
-    """In a new process: save ``n`` synthetic passages; (seconds, peak RSS MiB, bytes on disk)."""
+def _build(kind: str, n: int, root: Path, seed: int) -> tuple[float, float, float, int]:
+    """In a new process: save ``n`` synthetic passages; (seconds, peak RSS MiB, peak anonymous
+    RSS MiB, bytes on disk)."""
     from ..index.backend import open_backend
 
-    arguments = synthetic_index(n, seed)
-    backend = open_backend(_settings(kind, root))
-    started = time.perf_counter()
-    backend.save(**arguments)
-    seconds = time.perf_counter() - started
-    close = getattr(backend.client, "close", None) if kind != "faiss" else None
-    if close is not None:  # Edge writes its folder on close
-        close()
-    return seconds, _peak_rss_mb(), folder_bytes(_where(kind, root))
+    with _AnonPeak() as anon:
+        arguments = synthetic_index(n, seed)
+        backend = open_backend(_settings(kind, root))
+        started = time.perf_counter()
+        backend.save(**arguments)
+        seconds = time.perf_counter() - started
+        if kind != "faiss":  # Edge writes its folder on close
+            backend.client.close()  # type: ignore[attr-defined]
+    return seconds, _memory_mb()["VmHWM"], anon.peak, folder_bytes(_where(kind, root))
 
 
 def _open(kind: str, n: int, root: Path) -> tuple[Any, Callable[[np.ndarray, np.ndarray], Any]]:
@@ -220,12 +247,15 @@ def _serve(kind: str, n: int, root: Path, queries: int, seed: int) -> dict[str, 
     """In a new process: open the index, time the queries; figures of :class:`BackendScaleResult`."""
     import faiss
 
+    from ..engine import limit_threads
+
+    limit_threads()  # one FAISS and BLAS thread, as the engine searches
     vectors, query_rows = synthetic_vectors(n, queries, seed)  # the saved vectors, then queries
     _, truth = faiss.knn(query_rows, vectors, K, faiss.METRIC_INNER_PRODUCT)
     del vectors
     pieces = np.random.default_rng(seed + 3).standard_normal((queries, QUESTION_PIECES, DIM), dtype=np.float32)
     pieces /= np.linalg.norm(pieces, axis=2, keepdims=True)
-    before = _rss_mb()
+    before = _memory_mb()
     index, rerank = _open(kind, n, root)
     found = np.full((queries, K), -1, dtype=np.int64)
 
@@ -235,10 +265,11 @@ def _serve(kind: str, n: int, root: Path, queries: int, seed: int) -> dict[str, 
 
     search_ms = _times_ms(search, queries)
     rerank_ms = _times_ms(lambda i: rerank(query_rows[i], pieces[i]), queries)
-    growth = max(0.0, _rss_mb() - before)
+    after = _memory_mb()
     return {"search_p50_ms": float(np.percentile(search_ms, 50)), "search_p95_ms": float(np.percentile(search_ms, 95)),
             "recall_at_10": recall_at_k(found, truth), "rerank_p50_ms": float(np.percentile(rerank_ms, 50)),
-            "rerank_p95_ms": float(np.percentile(rerank_ms, 95)), "serve_rss_mb": growth}
+            "rerank_p95_ms": float(np.percentile(rerank_ms, 95)), "serve_rss_mb": max(0.0, after["VmRSS"] - before["VmRSS"]),
+            "serve_anon_mb": max(0.0, after["RssAnon"] - before["RssAnon"])}
 
 
 def _in_new_process(fn: Callable[..., Any], *args: Any) -> Any:
@@ -268,11 +299,11 @@ def measure_backend(kind: str, n: int, queries: int = 200, seed: int = 0,
         raise ValueError(f"the number of scale queries must be >= 1, got {queries}")
     with tempfile.TemporaryDirectory(prefix="scoqa-scale-", dir=folder) as tmp:
         root = Path(tmp)
-        build_seconds, peak_mb, disk = _in_new_process(_build, kind, n, root, seed)
+        build_seconds, peak_mb, anon_mb, disk = _in_new_process(_build, kind, n, root, seed)
         served = _in_new_process(_serve, kind, n, root, queries, seed)
     return BackendScaleResult(
         backend=kind, passages=n, pieces=PIECES, build_seconds=build_seconds, build_peak_rss_mb=peak_mb,
-        disk_mb=disk / 2**20, disk_bytes_per_passage=disk / n,
+        build_peak_anon_mb=anon_mb, disk_mb=disk / 2**20, disk_bytes_per_passage=disk / n,
         serve_bytes_per_passage=served["serve_rss_mb"] * 2**20 / n, queries=queries, **served,
     )
 
@@ -301,6 +332,8 @@ def per_passage_lines(results: Sequence[BackendScaleResult]) -> list[str]:
             continue
         disk = (large.disk_mb - small.disk_mb) * 2**20 / extra
         serve = (large.serve_rss_mb - small.serve_rss_mb) * 2**20 / extra
-        lines.append(f"{kind}: {disk / 1024:.1f} KiB on disk and {serve / 1024:.1f} KiB of serving RSS per passage "
-                     f"more (from {small.passages:,} to {large.passages:,} passages)")
+        anon = (large.serve_anon_mb - small.serve_anon_mb) * 2**20 / extra
+        lines.append(f"{kind}: {disk / 1024:.1f} KiB on disk and {serve / 1024:.1f} KiB of serving RSS "
+                     f"({anon / 1024:.1f} KiB anonymous) per passage more "
+                     f"(from {small.passages:,} to {large.passages:,} passages)")
     return lines

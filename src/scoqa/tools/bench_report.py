@@ -338,10 +338,10 @@ def runtime_table(runtimes: Sequence[RuntimeResult]) -> str:
 def backend_table(results: Sequence[BackendScaleResult]) -> str:
     """The backends side by side at each size (docs/performance.md's table)."""
     return _table(
-        ("passages", "backend", "build s", "build peak RSS MiB", "disk MiB", "disk KiB/passage", "serving RSS MiB",
-         "dense top-10 p50 / p95 ms", "recall@10", "rerank top 30 p50 / p95 ms"),
-        [(f"{r.passages:,}", r.backend, f"{r.build_seconds:.1f}", f"{r.build_peak_rss_mb:.0f}", f"{r.disk_mb:.0f}",
-          f"{r.disk_bytes_per_passage / 1024:.1f}", f"{r.serve_rss_mb:.0f}",
+        ("passages", "backend", "build s", "build peak RSS (anon) MiB", "disk MiB", "disk KiB/passage",
+         "serving RSS (anon) MiB", "dense top-10 p50 / p95 ms", "recall@10", "rerank top 30 p50 / p95 ms"),
+        [(f"{r.passages:,}", r.backend, f"{r.build_seconds:.1f}", f"{r.build_peak_rss_mb:.0f} ({r.build_peak_anon_mb:.0f})",
+          f"{r.disk_mb:.0f}", f"{r.disk_bytes_per_passage / 1024:.1f}", f"{r.serve_rss_mb:.0f} ({r.serve_anon_mb:.0f})",
           f"{r.search_p50_ms:.2f} / {r.search_p95_ms:.2f}", f"{r.recall_at_10:.3f}",
           f"{r.rerank_p50_ms:.2f} / {r.rerank_p95_ms:.2f}") for r in results],
     )
