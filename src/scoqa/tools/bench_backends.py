@@ -226,7 +226,8 @@ def _open(kind: str, n: int, root: Path) -> tuple[Any, Callable[[np.ndarray, np.
         # below 1, scored 0 for every passage), so the question's own codes are sent: the same
         # work, but not scoqa's order (which needs signed weights against the bytes).
         return index.client.query_points(
-            index.collection, query=codec.encode(pieces).astype(np.float32).tolist(), using=LATE, limit=K, query_filter=index._this_build(),
+            index.collection, query=codec.encode(pieces).astype(np.float32).tolist(), using=LATE, limit=K,
+            query_filter=index._this_build(),
             prefetch=models.Prefetch(query=np.asarray(vector, np.float32).tolist(), using=DENSE,
                                      limit=RERANK_DEPTH, filter=index._this_build()),
         ).points
