@@ -133,12 +133,13 @@ def runtime_settings(settings: Settings, runtimes: Sequence[str]) -> dict[str, S
 def _warm_up(runtimes: dict[str, Settings]) -> None:
     """Load the models (exporting the ONNX one if needed), tokenizer, segmenter, faiss and bm25s so
     that no timing counts them."""
-    import bm25s  # noqa: F401
     import faiss  # noqa: F401
 
+    from ..config import import_bm25s
     from ..index.embed import embedder_for, get_token_counter
     from ..ingest.chunk import sentence_spans
 
+    import_bm25s()
     for settings in runtimes.values():
         embedder_for(settings).encode(["warm-up sentence"] * 4)
         get_token_counter(settings.model)("warm-up")
