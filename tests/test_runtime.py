@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,34 @@ def test_a_damaged_or_outdated_export_is_found_with_the_reason(model_cache, onnx
     harm, reason = DAMAGES[damage]
     harm(folder)
     with pytest.raises(onnx_model._Unusable, match=reason):
+        onnx_model._open(folder, source)
+
+
+def test_an_unchanged_export_is_not_hashed_again(model_cache, onnx_embedder, tmp_path, monkeypatch) -> None:
+    source, _, folder = _copy_export(model_cache, tmp_path)
+    onnx_model._open(folder, source)  # hashed once, and its state recorded
+    assert (folder / "verified.json").is_file()
+    monkeypatch.setattr(onnx_model, "file_sha256", lambda path: pytest.fail("hashed again"))
+    onnx_model._open(folder, source)
+
+
+def test_changed_weights_are_found_even_with_the_files_times_put_back(model_cache, onnx_embedder, tmp_path) -> None:
+    source, _, folder = _copy_export(model_cache, tmp_path)
+    onnx_model._open(folder, source)
+    model_file = folder / "model.onnx"
+    before = model_file.stat()
+    _flip_weights(model_file)
+    os.utime(model_file, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `touch -d` or `cp -p` would
+    assert model_file.stat().st_mtime_ns == before.st_mtime_ns and model_file.stat().st_size == before.st_size
+    with pytest.raises(onnx_model._Unusable, match=r"model\.onnx is not the file that was exported"):
+        onnx_model._open(folder, source)
+    # A file that replaces it (another inode), even with the same size and times, is hashed too.
+    replacement = folder / "replacement.onnx"
+    shutil.copy2(model_cache / "onnx" / folder.name / "model.onnx", replacement)
+    _flip_weights(replacement)
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    replacement.replace(model_file)
+    with pytest.raises(onnx_model._Unusable, match=r"model\.onnx is not the file that was exported"):
         onnx_model._open(folder, source)
 
 
