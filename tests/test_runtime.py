@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,35 @@ def test_onnx_gives_torchs_sentence_and_word_piece_vectors(texts, torch_embedder
         assert [len(t) for t in onnx_tokens] == [len(t) for t in torch_tokens]  # the same word pieces kept
         assert sum(len(t) for t in onnx_tokens) > 1000
         assert min(_cosines(np.concatenate(onnx_tokens), np.concatenate(torch_tokens))) >= 1 - 1e-5
+
+
+def test_onnx_runs_a_builds_batches_at_once_and_hands_them_back_in_order(texts, onnx_embedder, monkeypatch) -> None:
+    sequential = onnx_embedder.encode_with_tokens(texts, batch_size=4)
+    forward, running, most = onnx_embedder._forward, [0], [0]
+    lock = threading.Lock()
+
+    def counted(batch: list[str]):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)  # long enough for the next batch to start beside it
+        try:
+            return forward(batch)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(onnx_embedder, "_forward", counted)
+    monkeypatch.setattr(onnx_embedder, "workers", 2)
+    at_once = onnx_embedder.encode_with_tokens(texts, batch_size=4)
+    assert most[0] == 2
+    assert np.array_equal(at_once[0], sequential[0])
+    assert all(np.array_equal(a, b) for a, b in zip(at_once[1], sequential[1], strict=True))
+    monkeypatch.setattr(onnx_embedder, "workers", 1)
+    most[0] = 0
+    onnx_embedder.encode(texts, batch_size=4)
+    assert most[0] == 1
+    assert TorchEmbedder.workers == 1  # torch modules are not guaranteed thread-safe
 
 
 def test_onnx_tokenizes_as_sentence_transformers_at_256_pieces_padded_to_the_longest(texts, torch_embedder,
