@@ -234,9 +234,11 @@ class OnnxEmbedder(Embedder):
 
     runtime = "onnx"
     #: Measured on the report's passages and sentences, longest first (docs/performance.md): with
-    #: fused attention 4 and 8 tie, 16 is ~10-30 % slower and 64 half as fast; small batches also
-    #: keep the attention's intermediate arrays (batch x 12 x 256 x 256 floats) small.
-    batch_size = 8
+    #: fused attention 4 and 8 tied on one two-thread pass, 16 was ~10-30 % slower and 64 half as
+    #: fast; with two one-thread passes at once 4 beats 8 on the report and on two devcorpus
+    #: files. Small batches also keep the attention's intermediate arrays (batch x 12 x 256 x 256
+    #: floats) small.
+    batch_size = 4
     #: One onnxruntime thread per forward pass, and one pass per core (up to 4) at once: measured on
     #: 2 cores (docs/performance.md), two one-thread passes build faster than one two-thread pass,
     #: which spends ~15 % more CPU keeping its threads in step; a question gains nothing from two.
