@@ -239,10 +239,11 @@ class OnnxEmbedder(Embedder):
     #: files. Small batches also keep the attention's intermediate arrays (batch x 12 x 256 x 256
     #: floats) small.
     batch_size = 4
-    #: One onnxruntime thread per forward pass, and one pass per core (up to 4) at once: measured on
-    #: 2 cores (docs/performance.md), two one-thread passes build faster than one two-thread pass,
-    #: which spends ~15 % more CPU keeping its threads in step; a question gains nothing from two.
-    workers = max(1, min(os.cpu_count() or 1, 4))
+    #: Forward passes at once, one per core (up to 4): measured on 2 cores (docs/performance.md), a
+    #: build ran faster with two passes at once than with one, each on onnxruntime's own threads
+    #: (one a core), which keep a lone question fast; one thread a pass built as fast, but made
+    #: each question ~1.7 ms slower on a quiet machine.
+    workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
 
     def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
         from . import onnx_model

@@ -137,15 +137,13 @@ def load_tokenizer(source: Path, max_tokens: int | None = None):  # type: ignore
 
 
 def new_session(path: Path):  # type: ignore[no-untyped-def]
-    """An onnxruntime CPU session for ``path`` that runs each call on the calling thread alone:
-    callers that want several cores run several calls at once (the session is thread-safe; see
-    :attr:`scoqa.index.embed.OnnxEmbedder.workers`). No thread of its own spins between calls
-    (spinning threads took the CPU that search, answers and other processes need)."""
+    """An onnxruntime CPU session for ``path``; its threads sleep between calls instead of spinning
+    (spinning threads took the CPU that search, answers and other processes need). It is
+    thread-safe: a build runs several calls at once (:attr:`scoqa.index.embed.OnnxEmbedder.workers`)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    options.intra_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
