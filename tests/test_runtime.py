@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import scoqa
 from scoqa.config import RUNTIMES, Settings
 from scoqa.engine import Engine
 from scoqa.index import onnx_model, store
@@ -229,6 +230,7 @@ def test_a_damaged_export_is_made_again_with_a_warning(model_cache, onnx_embedde
 _SERVE = """
 import sys
 from pathlib import Path
+import json
 import scoqa
 from scoqa.config import Settings
 settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]))
@@ -239,6 +241,7 @@ print(settings.runtime, "June 2001" in hits[0].text, reply.answered, "torch" in 
 print("numba" in sys.modules, "scipy" in sys.modules)
 import bm25s, numba, scipy.sparse
 print(bm25s.NUMBA_AVAILABLE, bm25s.SCIPY_AVAILABLE, callable(numba.njit), callable(scipy.sparse.csc_matrix))
+print(json.dumps([reply.text, [hit.chunk_id for hit in reply.sources], [[q.source, q.start, q.end] for q in reply.quotes]]))
 """
 
 
@@ -247,8 +250,13 @@ def test_serving_with_onnx_never_imports_torch(report_settings: Settings, engine
     result = subprocess.run([sys.executable, "-c", _SERVE, str(report_settings.corpus_dir),
                              str(report_settings.index_dir)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["onnx", "True", "True", "False", "False", "False", "False",
-                                     "False", "False", "True", "True"]
+    *flags, first_answer = result.stdout.splitlines()
+    assert " ".join(flags).split() == ["onnx", "True", "True", "False", "False", "False", "False",
+                                       "False", "False", "True", "True"]
+    # The new process's first answer is the one a warm engine gives.
+    warm = scoqa.ask("How many people died in Beslan?", settings=report_settings)
+    assert json.loads(first_answer) == [warm.text, [hit.chunk_id for hit in warm.sources],
+                                        [[q.source, q.start, q.end] for q in warm.quotes]]
 
 
 def test_an_index_built_with_torch_answers_with_onnx(tmp_path: Path) -> None:
