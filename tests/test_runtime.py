@@ -104,6 +104,17 @@ def test_onnx_runs_a_builds_batches_at_once_and_hands_them_back_in_order(texts, 
     assert TorchEmbedder.workers == 1  # torch modules are not guaranteed thread-safe
 
 
+def test_onnx_batches_a_build_by_padded_word_pieces_longest_first(texts, onnx_embedder) -> None:
+    batches = onnx_embedder.plan_batches(texts)
+    assert sorted(i for rows in batches for i in rows) == list(range(len(texts)))
+    padded = [min(onnx_embedder.count_tokens(t) + 2, 256) for t in texts]
+    order = [i for rows in batches for i in rows]
+    assert [padded[i] for i in order] == sorted(padded, reverse=True)
+    assert all(len(rows) == 1 or len(rows) * padded[rows[0]] <= onnx_embedder.batch_pieces for rows in batches)
+    assert len(batches[0]) == 1 and max(len(rows) for rows in batches) > 4  # long texts alone, short ones many
+    assert min(_cosines(onnx_embedder.encode(texts), onnx_embedder.encode(texts, batch_size=4))) >= 1 - 1e-5
+
+
 def test_onnx_tokenizes_as_sentence_transformers_at_256_pieces_padded_to_the_longest(texts, torch_embedder,
                                                                                       onnx_embedder) -> None:
     tokenizer = onnx_embedder.onnx.tokenizer

@@ -75,11 +75,14 @@ class Embedder:
         dim: Embedding dimension.
         max_tokens: The model's maximum input length in word pieces.
         batch_size: Texts per forward pass in a build (measured fastest for the runtime).
+        batch_pieces: If set, a build's batches hold this many padded word pieces instead
+            (texts x the longest text's pieces; a text longer than that goes alone).
         workers: Forward passes run at once (threads), by a build and by concurrent callers.
     """
 
     runtime = ""
     batch_size = 64
+    batch_pieces: int | None = None
     workers = 1
 
     def __init__(self, name: str, dim: int, max_tokens: int) -> None:
@@ -106,17 +109,16 @@ class Embedder:
         """Embed texts as L2-normalised float32 rows (inner product = cosine).
 
         Texts go through the model longest first, so that each batch pads to texts of about the
-        same length (as ``SentenceTransformer.encode`` does).
+        same length (as ``SentenceTransformer.encode`` does), in the batches a build makes
+        (:meth:`plan_batches`) unless ``batch_size`` is given.
         """
-        batch_size = batch_size or self.batch_size
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text")
-        batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+        batches = self.plan_batches(texts, batch_size)
         for rows, (sentence, *_) in zip(batches, self._forward_batches([texts[i] for i in rows] for rows in batches)):
             vectors[rows] = _normalize(sentence)
             if bar is not None:
@@ -124,6 +126,24 @@ class Embedder:
         if bar is not None:
             bar.close()
         return vectors
+
+    def plan_batches(self, texts: Sequence[str], batch_size: int | None = None) -> list[list[int]]:
+        """The positions of ``texts`` in batches, longest first: :attr:`batch_pieces` padded word
+        pieces a batch when the runtime sets it (and no ``batch_size`` is given), else
+        ``batch_size`` (default :attr:`batch_size`) texts a batch, by length in characters."""
+        if self.batch_pieces is None or batch_size:
+            size = batch_size or self.batch_size
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            return [order[start:start + size] for start in range(0, len(order), size)]
+        # A batch pads every text to its longest: [CLS] + pieces + [SEP], cut at the model's length.
+        padded = [min(self.count_tokens(text) + 2, self.max_tokens) for text in texts]
+        batches: list[list[int]] = []
+        for i in sorted(range(len(texts)), key=lambda i: -padded[i]):
+            if batches and (len(batches[-1]) + 1) * padded[batches[-1][0]] <= self.batch_pieces:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
 
     def encode_with_tokens(
         self, texts: Sequence[str], batch_size: int | None = None, query: bool = False
@@ -235,10 +255,13 @@ class OnnxEmbedder(Embedder):
     runtime = "onnx"
     #: Measured on the report's passages and sentences, longest first (docs/performance.md): with
     #: fused attention 4 and 8 tied on one two-thread pass, 16 was ~10-30 % slower and 64 half as
-    #: fast; with two one-thread passes at once 4 beats 8 on the report and on two devcorpus
-    #: files. Small batches also keep the attention's intermediate arrays (batch x 12 x 256 x 256
-    #: floats) small.
+    #: fast; with two passes at once 4 beats 8 on the report and on two devcorpus files. Small
+    #: batches also keep the attention's intermediate arrays (batch x 12 x 256 x 256 floats) small.
     batch_size = 4
+    #: A build's batches by word pieces rather than texts: one text at the model's length, four of
+    #: 64 pieces, ten sentences of 25. 256 and 384 gave 12-13 % more texts/s than 4 texts a batch
+    #: (and 12 % less CPU) on the report and on two devcorpus files; 1024 lost.
+    batch_pieces = 256
     #: Forward passes at once, one per core (up to 4): measured on 2 cores (docs/performance.md), a
     #: build ran faster with two passes at once than with one, each on onnxruntime's own threads
     #: (one a core), which keep a lone question fast; one thread a pass built as fast, but made
