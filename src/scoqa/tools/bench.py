@@ -170,7 +170,8 @@ def measure_build(runtimes: dict[str, Settings], files: int, repeat: int, report
             built_chunks = store.load_index(settings.index_dir).chunks
             texts = [c.context for c in built_chunks] + unit_texts(built_chunks)
             embedder = embedder_for(settings)
-            report(f"raw encode with {runtime} {attempt}/{repeat} of {len(texts)} texts (batch {embedder.batch_size}) ...")
+            batches = f"{embedder.batch_pieces} word pieces" if embedder.batch_pieces else f"{embedder.batch_size} texts"
+            report(f"raw encode with {runtime} {attempt}/{repeat} of {len(texts)} texts ({batches} a batch) ...")
             started = time.perf_counter()
             embedder.encode(texts)
             encode_times[runtime].append(time.perf_counter() - started)
