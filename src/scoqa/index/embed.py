@@ -264,8 +264,8 @@ class OnnxEmbedder(Embedder):
     batch_pieces = 256
     #: Forward passes at once, one per core (up to 4): measured on 2 cores (docs/performance.md), a
     #: build ran faster with two passes at once than with one, each on onnxruntime's own threads
-    #: (one a core), which keep a lone question fast; one thread a pass built as fast, but made
-    #: each question ~1.7 ms slower on a quiet machine.
+    #: (one a core), which keep a lone question fast. One thread a pass built as fast under load
+    #: and 7-10 % faster on a quiet machine, but made each question ~1.7 ms slower.
     workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
 
     def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
