@@ -111,7 +111,9 @@ STORAGE = ("errors", "faiss_index", "files", "swap", "store")
 
 def test_storage_imports_no_ranking_code() -> None:
     imported = {target for name in STORAGE for target, _, _ in package_imports(PACKAGE / "index" / f"{name}.py")}
-    assert imported <= {"scoqa", "scoqa.ingest.chunk", *(f"scoqa.index.{name}" for name in STORAGE)}, imported
+    # scoqa.config for import_bm25s (bm25s loaded as scoqa loads it everywhere)
+    allowed = {"scoqa", "scoqa.config", "scoqa.ingest.chunk", *(f"scoqa.index.{name}" for name in STORAGE)}
+    assert imported <= allowed, imported
 
 
 def test_importing_scoqa_loads_no_tool_and_no_interface() -> None:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import scoqa
 from scoqa.config import RUNTIMES, Settings
 from scoqa.engine import Engine
 from scoqa.index import onnx_model, store
@@ -69,6 +73,46 @@ def test_onnx_gives_torchs_sentence_and_word_piece_vectors(texts, torch_embedder
         assert [len(t) for t in onnx_tokens] == [len(t) for t in torch_tokens]  # the same word pieces kept
         assert sum(len(t) for t in onnx_tokens) > 1000
         assert min(_cosines(np.concatenate(onnx_tokens), np.concatenate(torch_tokens))) >= 1 - 1e-5
+
+
+def test_onnx_runs_a_builds_batches_at_once_and_hands_them_back_in_order(texts, onnx_embedder, monkeypatch) -> None:
+    sequential = onnx_embedder.encode_with_tokens(texts, batch_size=4)
+    forward, running, most = onnx_embedder._forward, [0], [0]
+    lock = threading.Lock()
+
+    def counted(batch: list[str]):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02)  # long enough for the next batch to start beside it
+        try:
+            return forward(batch)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(onnx_embedder, "_forward", counted)
+    monkeypatch.setattr(onnx_embedder, "workers", 2)
+    at_once = onnx_embedder.encode_with_tokens(texts, batch_size=4)
+    assert most[0] == 2
+    assert np.array_equal(at_once[0], sequential[0])
+    assert all(np.array_equal(a, b) for a, b in zip(at_once[1], sequential[1], strict=True))
+    monkeypatch.setattr(onnx_embedder, "workers", 1)
+    most[0] = 0
+    onnx_embedder.encode(texts, batch_size=4)
+    assert most[0] == 1
+    assert TorchEmbedder.workers == 1  # torch modules are not guaranteed thread-safe
+
+
+def test_onnx_batches_a_build_by_padded_word_pieces_longest_first(texts, onnx_embedder) -> None:
+    batches = onnx_embedder.plan_batches(texts)
+    assert sorted(i for rows in batches for i in rows) == list(range(len(texts)))
+    padded = [min(onnx_embedder.count_tokens(t) + 2, 256) for t in texts]
+    order = [i for rows in batches for i in rows]
+    assert [padded[i] for i in order] == sorted(padded, reverse=True)
+    assert all(len(rows) == 1 or len(rows) * padded[rows[0]] <= onnx_embedder.batch_pieces for rows in batches)
+    assert len(batches[0]) == 1 and max(len(rows) for rows in batches) > 4  # long texts alone, short ones many
+    assert min(_cosines(onnx_embedder.encode(texts), onnx_embedder.encode(texts, batch_size=4))) >= 1 - 1e-5
 
 
 def test_onnx_tokenizes_as_sentence_transformers_at_256_pieces_padded_to_the_longest(texts, torch_embedder,
@@ -151,6 +195,34 @@ def test_a_damaged_or_outdated_export_is_found_with_the_reason(model_cache, onnx
         onnx_model._open(folder, source)
 
 
+def test_an_unchanged_export_is_not_hashed_again(model_cache, onnx_embedder, tmp_path, monkeypatch) -> None:
+    source, _, folder = _copy_export(model_cache, tmp_path)
+    onnx_model._open(folder, source)  # hashed once, and its state recorded
+    assert (folder / "verified.json").is_file()
+    monkeypatch.setattr(onnx_model, "file_sha256", lambda path: pytest.fail("hashed again"))
+    onnx_model._open(folder, source)
+
+
+def test_changed_weights_are_found_even_with_the_files_times_put_back(model_cache, onnx_embedder, tmp_path) -> None:
+    source, _, folder = _copy_export(model_cache, tmp_path)
+    onnx_model._open(folder, source)
+    model_file = folder / "model.onnx"
+    before = model_file.stat()
+    _flip_weights(model_file)
+    os.utime(model_file, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `touch -d` or `cp -p` would
+    assert model_file.stat().st_mtime_ns == before.st_mtime_ns and model_file.stat().st_size == before.st_size
+    with pytest.raises(onnx_model._Unusable, match=r"model\.onnx is not the file that was exported"):
+        onnx_model._open(folder, source)
+    # A file that replaces it (another inode), even with the same size and times, is hashed too.
+    replacement = folder / "replacement.onnx"
+    shutil.copy2(model_cache / "onnx" / folder.name / "model.onnx", replacement)
+    _flip_weights(replacement)
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    replacement.replace(model_file)
+    with pytest.raises(onnx_model._Unusable, match=r"model\.onnx is not the file that was exported"):
+        onnx_model._open(folder, source)
+
+
 def test_a_damaged_export_is_made_again_with_a_warning(model_cache, onnx_embedder, tmp_path, caplog) -> None:
     source, cache, folder = _copy_export(model_cache, tmp_path)
     _flip_weights(folder / "model.onnx")
@@ -169,12 +241,18 @@ def test_a_damaged_export_is_made_again_with_a_warning(model_cache, onnx_embedde
 _SERVE = """
 import sys
 from pathlib import Path
+import json
 import scoqa
 from scoqa.config import Settings
 settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]))
 hits = scoqa.retrieve("When was the SCO founded?", k=3, settings=settings)
 reply = scoqa.ask("How many people died in Beslan?", settings=settings)
 print(settings.runtime, "June 2001" in hits[0].text, reply.answered, "torch" in sys.modules, "transformers" in sys.modules)
+# bm25s was imported without the numba and scipy it does not need here, and both still import.
+print("numba" in sys.modules, "scipy" in sys.modules)
+import bm25s, numba, scipy.sparse
+print(bm25s.NUMBA_AVAILABLE, bm25s.SCIPY_AVAILABLE, callable(numba.njit), callable(scipy.sparse.csc_matrix))
+print(json.dumps([reply.text, [hit.chunk_id for hit in reply.sources], [[q.source, q.start, q.end] for q in reply.quotes]]))
 """
 
 
@@ -183,7 +261,13 @@ def test_serving_with_onnx_never_imports_torch(report_settings: Settings, engine
     result = subprocess.run([sys.executable, "-c", _SERVE, str(report_settings.corpus_dir),
                              str(report_settings.index_dir)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["onnx", "True", "True", "False", "False"]
+    *flags, first_answer = result.stdout.splitlines()
+    assert " ".join(flags).split() == ["onnx", "True", "True", "False", "False", "False", "False",
+                                       "False", "False", "True", "True"]
+    # The new process's first answer is the one a warm engine gives.
+    warm = scoqa.ask("How many people died in Beslan?", settings=report_settings)
+    assert json.loads(first_answer) == [warm.text, [hit.chunk_id for hit in warm.sources],
+                                        [[q.source, q.start, q.end] for q in warm.quotes]]
 
 
 def test_an_index_built_with_torch_answers_with_onnx(tmp_path: Path) -> None:

@@ -33,17 +33,21 @@ Environment variables (all optional):
 * ``SCOQA_LLM_TIMEOUT``: seconds to wait for the model before giving the quoted answer (default 30).
 
 Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
-and :func:`environment_without_settings` gives a child process an environment free of
+:func:`import_bm25s` imports bm25s without the optional libraries scoqa does not use, and :func:`environment_without_settings` gives a child process an environment free of
 ``SCOQA_*`` settings (it keeps ``SCOQA_CACHE``: where derived models live is not a setting of
 what is answered, and a child should reuse the same export).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import sys
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -306,3 +310,36 @@ def keep_models_offline() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+#: What bm25s tries to import at its own import and scoqa never uses: its ``numba`` backend and
+#: ``scipy`` sparse matrices (scoqa's BM25 runs on bm25s' ``numpy`` backends, which it saves and
+#: loads with). Together they were ~0.2 s of CPU of a new process's first answer.
+_BM25S_UNUSED = ("numba", "scipy")
+_bm25s_lock = threading.Lock()
+
+
+def import_bm25s() -> Any:
+    """The ``bm25s`` module, imported without the optional ``numba`` and ``scipy`` it would load.
+
+    bm25s imports both inside ``try: ... except ImportError`` at its own import, to offer them as
+    backends; marking them absent in ``sys.modules`` for that moment skips ~0.2 s of imports. The
+    marks are removed at once, so ``import numba`` or ``import scipy`` work as ever afterwards
+    (ranx, for ``scoqa eval``, imports both). What stays: in this process bm25s' ``backend="auto"``
+    picks numpy, and its ``numba`` or ``scipy`` backends say they are not installed (a library
+    loaded already is left as it is). Its logger, which bm25s sets to DEBUG, is set to WARNING:
+    its chatter stays off the terminal.
+    """
+    with _bm25s_lock:
+        if "bm25s" not in sys.modules:
+            hidden = [name for name in _BM25S_UNUSED if name not in sys.modules]
+            for name in hidden:
+                sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
+            try:
+                import bm25s  # noqa: F401
+            finally:
+                for name in hidden:
+                    if sys.modules.get(name, 0) is None:
+                        del sys.modules[name]
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return sys.modules["bm25s"]

@@ -12,11 +12,11 @@ The same analyzer serves chunking (acronyms spelled out in the indexed text), th
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 
+from .config import import_bm25s
 from .text import query_terms
 
 _ACRONYM = re.compile(r"\(([A-Z][A-Z0-9]{1,9})\)")
@@ -28,10 +28,7 @@ _ACRONYM_WINDOW_WORDS = 10
 
 def make_bm25(texts: list[str]) -> Any:
     """Build a bm25s retriever over ``texts``."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # set to DEBUG by bm25s on import: chatter
-    retriever = bm25s.BM25()
+    retriever = import_bm25s().BM25()  # its numpy backends, which the index saves and loads with
     if texts:
         # A passage with no indexable word still needs a row; "\x00" never matches a query.
         retriever.index([query_terms(t) or ["\x00"] for t in texts], show_progress=False)

@@ -12,6 +12,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from .config import import_bm25s
+
 #: Month names, in order, and a pattern matching any of them.
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -37,18 +39,14 @@ QUESTION_WORDS = frozenset(
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """English stop words (the list bm25s ships), left out of BM25 terms."""
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
+    return frozenset(import_bm25s().stopwords.STOPWORDS_EN)
 
 
 @lru_cache(maxsize=1)
 def function_words() -> frozenset[str]:
     """Words that carry no topic, for matching word pieces: English function words (the longer
     NLTK list that ships with bm25s)."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS)
+    return frozenset(import_bm25s().stopwords.STOPWORDS_EN_PLUS)
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,13 @@ the export once and checks it); ``torch`` runs sentence-transformers, the refere
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
+from itertools import chain, islice
 from pathlib import Path
 
 import numpy as np
@@ -71,18 +75,22 @@ class Embedder:
         dim: Embedding dimension.
         max_tokens: The model's maximum input length in word pieces.
         batch_size: Texts per forward pass in a build (measured fastest for the runtime).
+        batch_pieces: If set, a build's batches hold this many padded word pieces instead
+            (texts x the longest text's pieces; a text longer than that goes alone).
+        workers: Forward passes run at once (threads), by a build and by concurrent callers.
     """
 
     runtime = ""
     batch_size = 64
+    batch_pieces: int | None = None
+    workers = 1
 
     def __init__(self, name: str, dim: int, max_tokens: int) -> None:
         self.name = name
         self.dim = dim
         self.max_tokens = max_tokens
-        # Neither runtime gains from two forward passes at once on a few cores; torch modules are
-        # not guaranteed thread-safe either. The app shares one embedder between requests.
-        self._lock = threading.Lock()
+        # The app shares one embedder between requests: at most `workers` forward passes at once.
+        self._slots = threading.BoundedSemaphore(self.workers)
         self._content: dict[bool, np.ndarray] = {}
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -101,26 +109,41 @@ class Embedder:
         """Embed texts as L2-normalised float32 rows (inner product = cosine).
 
         Texts go through the model longest first, so that each batch pads to texts of about the
-        same length (as ``SentenceTransformer.encode`` does).
+        same length (as ``SentenceTransformer.encode`` does), in the batches a build makes
+        (:meth:`plan_batches`) unless ``batch_size`` is given.
         """
-        batch_size = batch_size or self.batch_size
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text")
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            with self._lock:
-                sentence = self._forward([texts[i] for i in rows])[0]
+        batches = self.plan_batches(texts, batch_size)
+        for rows, (sentence, *_) in zip(batches, self._forward_batches([texts[i] for i in rows] for rows in batches)):
             vectors[rows] = _normalize(sentence)
             if bar is not None:
                 bar.update(len(rows))
         if bar is not None:
             bar.close()
         return vectors
+
+    def plan_batches(self, texts: Sequence[str], batch_size: int | None = None) -> list[list[int]]:
+        """The positions of ``texts`` in batches, longest first: :attr:`batch_pieces` padded word
+        pieces a batch when the runtime sets it (and no ``batch_size`` is given), else
+        ``batch_size`` (default :attr:`batch_size`) texts a batch, by length in characters."""
+        if self.batch_pieces is None or batch_size:
+            size = batch_size or self.batch_size
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+            return [order[start:start + size] for start in range(0, len(order), size)]
+        # A batch pads every text to its longest: [CLS] + pieces + [SEP], cut at the model's length.
+        padded = [min(self.count_tokens(text) + 2, self.max_tokens) for text in texts]
+        batches: list[list[int]] = []
+        for i in sorted(range(len(texts)), key=lambda i: -padded[i]):
+            if batches and (len(batches[-1]) + 1) * padded[batches[-1][0]] <= self.batch_pieces:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        return batches
 
     def encode_with_tokens(
         self, texts: Sequence[str], batch_size: int | None = None, query: bool = False
@@ -135,15 +158,43 @@ class Embedder:
         batch_size = batch_size or self.batch_size
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         tokens: list[np.ndarray] = []
+        batches = [list(texts[start:start + batch_size]) for start in range(0, len(texts), batch_size)]
+        for start, (sentence, words) in zip(range(0, len(texts), batch_size), self.embed_batches(batches, query)):
+            vectors[start:start + len(sentence)] = sentence
+            tokens.extend(words)
+        return vectors, tokens
+
+    def embed_batches(self, batches: Iterable[list[str]], query: bool = False
+                      ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+        """:meth:`encode_with_tokens` of each batch as one forward pass, in order, up to
+        :attr:`workers` batches at once (a build's texts, which it orders and batches itself)."""
         content = self._content_ids(query)
-        for start in range(0, len(texts), batch_size):
-            with self._lock:
-                sentence, words, ids, mask = self._forward(list(texts[start:start + batch_size]))
-            vectors[start:start + len(sentence)] = _normalize(sentence)
+        for sentence, words, ids, mask in self._forward_batches(batches):
             keep = content[ids] & mask.astype(bool)
             words = _normalize(words)
-            tokens.extend(np.ascontiguousarray(words[i][keep[i]]) for i in range(len(ids)))
-        return vectors, tokens
+            yield _normalize(sentence), [np.ascontiguousarray(words[i][keep[i]]) for i in range(len(ids))]
+
+    def _forward_batches(self, batches: Iterable[list[str]]
+                         ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`_forward` of each batch, in order, up to :attr:`workers` at once; one more than
+        that is done ahead of the caller at most, so that their word-piece vectors do not pile up."""
+        batches = iter(batches)
+        first = list(islice(batches, 2))
+        if self.workers == 1 or len(first) < 2:  # a question: one batch, run on the caller's thread
+            yield from map(self._forward_one, chain(first, batches))
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="scoqa-embed") as pool:
+            running: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = deque()
+            for batch in chain(first, batches):
+                running.append(pool.submit(self._forward_one, batch))
+                if len(running) > self.workers:
+                    yield running.popleft().result()
+            while running:
+                yield running.popleft().result()
+
+    def _forward_one(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        with self._slots:
+            return self._forward(texts)
 
     def _content_ids(self, query: bool) -> np.ndarray:
         """For every word-piece id of the vocabulary, whether it is a content piece."""
@@ -203,9 +254,19 @@ class OnnxEmbedder(Embedder):
 
     runtime = "onnx"
     #: Measured on the report's passages and sentences, longest first (docs/performance.md): with
-    #: fused attention 4 and 8 tie, 16 is ~10-30 % slower and 64 half as fast; small batches also
-    #: keep the attention's intermediate arrays (batch x 12 x 256 x 256 floats) small.
-    batch_size = 8
+    #: fused attention 4 and 8 tied on one two-thread pass, 16 was ~10-30 % slower and 64 half as
+    #: fast; with two passes at once 4 beats 8 on the report and on two devcorpus files. Small
+    #: batches also keep the attention's intermediate arrays (batch x 12 x 256 x 256 floats) small.
+    batch_size = 4
+    #: A build's batches by word pieces rather than texts: one text at the model's length, four of
+    #: 64 pieces, ten sentences of 25. 256 and 384 gave 12-13 % more texts/s than 4 texts a batch
+    #: (and 12 % less CPU) on the report and on two devcorpus files; 1024 lost.
+    batch_pieces = 256
+    #: Forward passes at once, one per core (up to 4): measured on 2 cores (docs/performance.md), a
+    #: build ran faster with two passes at once than with one, each on onnxruntime's own threads
+    #: (one a core), which keep a lone question fast. One thread a pass built as fast under load
+    #: and 7-10 % faster on a quiet machine, but made each question ~1.7 ms slower.
+    workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
 
     def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
         from . import onnx_model

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..config import import_bm25s
 from ..ingest.chunk import Chunk
 from .errors import REBUILD, IndexCorrupt, IndexMismatch, IndexNotFound
 from .faiss_index import Index, make_faiss_index
@@ -233,7 +233,7 @@ def load_files(folder: Path, manifest: dict[str, Any]) -> Index:
     """
     import faiss
 
-    bm25s = _bm25s()
+    bm25s = import_bm25s()
 
     try:
         with (folder / CHUNKS).open(encoding="utf-8") as fh:
@@ -281,10 +281,3 @@ def _load_tokens(path: Path, chunks: int) -> dict[str, np.ndarray]:
         raise ValueError(f"{path.name} does not match the passages")
     return tokens
 
-
-def _bm25s():  # type: ignore[no-untyped-def]
-    """Import bm25s, which sets its logger to DEBUG on import; keep its chatter off the terminal."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s

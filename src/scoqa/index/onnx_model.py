@@ -10,8 +10,10 @@ One export lives in ``<cache>/onnx/<model folder>-<key>/`` (the key hashes the m
                     every load compares the export with (a damaged file gives other vectors)
     manifest.json   what it was made from (the model folder's files with sizes and times), with
                     which versions, the agreement measured against torch, and model.onnx's size and
-                    SHA-256 (checked on every load: ~0.07 s, and the only check that sees a damaged
-                    row of the word-piece embeddings that the check texts do not use)
+                    SHA-256 (the only check that sees a damaged row of the word-piece embeddings
+                    that the check texts do not use)
+    verified.json   model.onnx's size, times, inode and device when its SHA-256 last matched: a
+                    load that finds them unchanged skips the hash (~0.07 s); see :func:`_check_sha256`
 
 Exporting needs torch (``torch.onnx.export(dynamo=True)``; the older TorchScript exporter gives
 wrong outputs under transformers 5); loading needs only onnxruntime, numpy and ``tokenizers``. The
@@ -40,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..ingest import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +138,8 @@ def load_tokenizer(source: Path, max_tokens: int | None = None):  # type: ignore
 
 def new_session(path: Path):  # type: ignore[no-untyped-def]
     """An onnxruntime CPU session for ``path``; its threads sleep between calls instead of spinning
-    (spinning threads took the CPU that search, answers and other processes need)."""
+    (spinning threads took the CPU that search, answers and other processes need). It is
+    thread-safe: a build runs several calls at once (:attr:`scoqa.index.embed.OnnxEmbedder.workers`)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -166,12 +171,42 @@ def agreement(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.min(np.sum(_unit(a) * _unit(b), axis=-1)))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _file_state(stat: os.stat_result) -> list[int]:
+    """What changes whenever a file's bytes do: size, modification and change times, inode, device."""
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev]
+
+
+def _check_sha256(model_file: Path, expected: object) -> bool:
+    """Whether ``model_file`` has the SHA-256 ``expected``, hashing it only when it may have changed.
+
+    After a match, ``verified.json`` beside it records the file's :func:`_file_state` as it was
+    before hashing. A later check that finds the same state skips the hash: a write to the file
+    changes its modification time and always its change time (``ctime``, which no user call sets
+    back: restoring the modification time, as ``touch -d`` or ``cp -p`` do, changes it again), a
+    replaced file has another inode. As git does for its index ("racy git"), a state is trusted
+    only if the file's change time is older than the record itself, so that a write within the
+    clock's granularity of the check is never missed. What only hashing sees is damage below the
+    file system (the disk's own); that is what the size, the check texts' vectors and onnxruntime's
+    loading are left to. A folder that cannot be written to is hashed on every load.
+    """
+    stamp = model_file.with_name("verified.json")
+    before = model_file.stat()
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+        if (recorded.get("sha256") == expected and recorded.get("state") == _file_state(before)
+                and before.st_ctime_ns < stamp.stat().st_mtime_ns):
+            return True
+    except (OSError, ValueError, AttributeError):
+        pass  # no record yet, or an unreadable one: hash
+    if file_sha256(model_file) != expected:
+        return False
+    tmp = stamp.with_name(f"{stamp.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps({"sha256": expected, "state": _file_state(before)}) + "\n", encoding="utf-8")
+        os.replace(tmp, stamp)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def _probe_vectors(sentence: np.ndarray, tokens: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +239,7 @@ def _open(folder: Path, source: Path) -> OnnxModel:
     size = model_file.stat().st_size if model_file.is_file() else None
     if size != manifest.get("model_bytes"):
         raise _Unusable(f"model.onnx has {size} bytes, the manifest says {manifest.get('model_bytes')}")
-    if _sha256(model_file) != manifest.get("model_sha256"):
+    if not _check_sha256(model_file, manifest.get("model_sha256")):
         raise _Unusable("model.onnx is not the file that was exported (its SHA-256 differs)")
     try:
         session = new_session(model_file)
@@ -396,7 +431,7 @@ def export(source: Path, folder: Path) -> None:
             "dim": int(expected_sentence.shape[1]),
             "max_tokens": max_tokens,
             "model_bytes": (tmp / "model.onnx").stat().st_size,
-            "model_sha256": _sha256(tmp / "model.onnx"),
+            "model_sha256": file_sha256(tmp / "model.onnx"),
             "agreement": {"sentence": sentence_agreement, "word_pieces": token_agreement, "texts": len(PROBES)},
             "versions": _versions(),
             "seconds": round(time.monotonic() - started, 1),

@@ -134,12 +134,13 @@ def runtime_settings(settings: Settings, runtimes: Sequence[str]) -> dict[str, S
 def _warm_up(runtimes: dict[str, Settings]) -> None:
     """Load the models (exporting the ONNX one if needed), tokenizer, segmenter, faiss and bm25s so
     that no timing counts them."""
-    import bm25s  # noqa: F401
     import faiss  # noqa: F401
 
+    from ..config import import_bm25s
     from ..index.embed import embedder_for, get_token_counter
     from ..ingest.chunk import sentence_spans
 
+    import_bm25s()
     for settings in runtimes.values():
         embedder_for(settings).encode(["warm-up sentence"] * 4)
         get_token_counter(settings.model)("warm-up")
@@ -170,7 +171,8 @@ def measure_build(runtimes: dict[str, Settings], files: int, repeat: int, report
             built_chunks = store.load_index(settings.index_dir).chunks
             texts = [c.context for c in built_chunks] + unit_texts(built_chunks)
             embedder = embedder_for(settings)
-            report(f"raw encode with {runtime} {attempt}/{repeat} of {len(texts)} texts (batch {embedder.batch_size}) ...")
+            batches = f"{embedder.batch_pieces} word pieces" if embedder.batch_pieces else f"{embedder.batch_size} texts"
+            report(f"raw encode with {runtime} {attempt}/{repeat} of {len(texts)} texts ({batches} a batch) ...")
             started = time.perf_counter()
             embedder.encode(texts)
             encode_times[runtime].append(time.perf_counter() - started)
