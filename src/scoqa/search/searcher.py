@@ -61,8 +61,10 @@ _ORDINALS = {w: n for n, w in enumerate(
 _ORDINAL = re.compile(rf"\b({'|'.join(_ORDINALS)})\s+((?:[A-Za-z]+\s+){{0,2}}[A-Za-z]+)", re.IGNORECASE)
 #: A heading that numbers this many passages or more is a part of a book, too broad to point at.
 MAX_NAMED_PASSAGES = 300
-#: An earlier answer's passage is found by this many characters of its quote.
+#: An earlier answer's passage is found by this many characters of its quote, among the passages
+#: that share the most words with them.
 QUOTE_PROBE_CHARS = 60
+QUOTE_CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,6 @@ class Searcher:
         self._numbered = {label: np.asarray(rows, dtype=np.int64) for label, rows in numbered.items()
                           if len(rows) < MAX_NAMED_PASSAGES}
         self._df = index.document_frequencies()
-        self._flat_texts: list[str] | None = None
         self._sections: dict[tuple[str, str], np.ndarray] | None = None
 
     @property
@@ -272,9 +273,10 @@ class Searcher:
         probe = " ".join(quote.rstrip("…").split())[-QUOTE_PROBE_CHARS:]
         if len(probe) < QUOTE_PROBE_CHARS // 2:
             return None
-        if self._flat_texts is None:
-            self._flat_texts = [" ".join(c.text.split()) for c in self.index.chunks]
-        return next((row for row, text in enumerate(self._flat_texts) if probe in text), None)
+        # The passages that share the most words with it are the only ones worth reading.
+        rows = self._top(self.bm25_scores(self.lexical_query(probe, acronyms=False)), QUOTE_CANDIDATES)
+        chunks = self.index.chunks
+        return next((int(row) for row in rows if probe in " ".join(chunks[row].text.split())), None)
 
     def section_rows(self, row: int) -> np.ndarray:
         """The rows of the passages under the same heading of the same document as ``row``."""
