@@ -489,3 +489,32 @@ def test_a_stale_reading_says_what_changed_in_words() -> None:
         "the documents were read by an earlier version of scoqa's readers"
     assert chunking_note({"chunking": {**params, "chunk_tokens": 300}}, settings) == \
         f"the index was cut into passages with other settings (chunk_tokens 300 -> {params['chunk_tokens']})"
+
+
+@pytest.mark.parametrize("edit", [{"format_version": files.FORMAT_VERSION - 1}, {"format_version": 99},
+                                  {"model": "other-model"}], ids=["older-format", "newer-format", "other-model"])
+def test_eval_rebuilds_its_own_index_of_a_corpus_whoever_wrote_it(tmp_path, capsys, monkeypatch, edit) -> None:
+    """`scoqa eval --corpus DIR` keeps an index of its own in the temporary folder: one that an
+    earlier (or later) scoqa or another model wrote is nobody else's, so it is rebuilt, not refused."""
+    import tempfile
+
+    from scoqa.interfaces.cli import main
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    settings = make_settings(tmp_path)
+    data = tmp_path / "set"
+    data.mkdir()
+    (data / "qa.jsonl").write_text(json.dumps({"q": "Where is the RATS located?", "gold": ["located in Tashkent"],
+                                               "answer": ["Tashkent"], "doc": "alpha.md"}) + "\n", encoding="utf-8")
+    args = ["--corpus", str(settings.corpus_dir), "eval", "--data", str(data), "--retrieval-only", "--json"]
+    assert main(args) == 0
+    capsys.readouterr()
+    own = next((tmp_path / "tmp" / "scoqa-eval").glob("*/index"))
+    written = json.loads((own / files.MANIFEST).read_text(encoding="utf-8"))
+    (own / files.MANIFEST).write_text(json.dumps(written | edit), encoding="utf-8")
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["retrieval"][0]["recall_at_1"] == 1.0 and "Traceback" not in err
+    rebuilt = json.loads((own / files.MANIFEST).read_text(encoding="utf-8"))
+    assert rebuilt["format_version"] == files.FORMAT_VERSION and rebuilt["model"] == written["model"]

@@ -230,24 +230,40 @@ def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- evaluation and benchmarks ---------------------------------------------------------------------
-def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
-    """The settings ``scoqa eval`` runs on: a corpus given without an index gets an index of its own
-    (kept in the temporary folder and updated on the next run), so ``./index`` is never replaced."""
+def eval_settings(args: argparse.Namespace, settings: Settings) -> tuple[Settings, bool]:
+    """The settings ``scoqa eval`` runs on, and whether their index is eval's own: a corpus given
+    without an index gets an index of its own (kept in the temporary folder and updated on the next
+    run), so ``./index`` is never replaced."""
     if getattr(args, "corpus", None) is None or getattr(args, "index", None) is not None or index_dir_from_env():
-        return settings.with_(auto_update=True)
+        return settings.with_(auto_update=True), False
     import hashlib
     import tempfile
 
     key = hashlib.sha1(str(settings.corpus_dir.resolve()).encode()).hexdigest()[:12]
     index = Path(tempfile.gettempdir()) / "scoqa-eval" / f"{settings.corpus_dir.resolve().name}-{key}" / "index"
-    return settings.with_(index_dir=index, auto_update=True)
+    return settings.with_(index_dir=index, auto_update=True), True
+
+
+def refresh_own_index(settings: Settings) -> None:
+    """Bring eval's own index of a corpus up to date: nobody else uses it, so one another scoqa
+    version or another model wrote is rebuilt rather than refused."""
+    from ..index import build
+    from ..index.errors import IndexMismatch
+
+    try:
+        build.update_index(settings, show_progress=sys.stderr.isatty())
+    except IndexMismatch as exc:
+        print(f"scoqa: rebuilding eval's own index of {settings.corpus_dir}: {exc}", file=sys.stderr)
+        build.build_index(settings, show_progress=sys.stderr.isatty())
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from ..engine import get_engine
     from ..tools.evaluate import format_report, run_eval
 
-    settings = eval_settings(args, settings)
+    settings, own_index = eval_settings(args, settings)
+    if own_index:
+        refresh_own_index(settings)
     if args.llm and not settings.llm.enabled:
         raise ValueError("--llm needs a language model: set SCOQA_LLM_URL or pass --llm-url URL")
     if args.llm and args.retrieval_only:
