@@ -33,9 +33,10 @@ Environment variables (all optional):
 * ``SCOQA_LLM_TIMEOUT``: seconds to wait for the model before giving the quoted answer (default 30).
 
 Besides them, :func:`keep_models_offline` sets the Hugging Face variables that forbid downloads,
-:func:`import_bm25s` imports bm25s without the optional libraries scoqa does not use, and :func:`environment_without_settings` gives a child process an environment free of
-``SCOQA_*`` settings (it keeps ``SCOQA_CACHE``: where derived models live is not a setting of
-what is answered, and a child should reuse the same export).
+:func:`import_bm25s` imports bm25s without the optional libraries scoqa does not use, and
+:func:`environment_without_settings` gives a child process an environment free of ``SCOQA_*``
+settings (it keeps ``SCOQA_CACHE``: where derived models live is not a setting of what is
+answered, and a child should reuse the same export).
 """
 
 from __future__ import annotations

@@ -132,13 +132,9 @@ def analyse(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searc
 def _focus(text: str, history: Sequence[dict[str, Any]] | None, searcher: Searcher) -> np.ndarray | None:
     """The passages a follow-up is about: those under the heading the previous answer quoted
     from ("Who wrote it?" after an answer quoting Federalist No. 78 is about No. 78)."""
-    if not history or not needs_context(text):
-        return None
-    for quote in quoted(last_answer(history))[:1]:
-        row = searcher.quoted_row(quote)
-        if row is not None:
-            return searcher.section_rows(row)
-    return None
+    quotes = quoted(last_answer(history)) if history and needs_context(text) else []
+    row = searcher.quoted_row(quotes[0]) if quotes else None
+    return None if row is None else searcher.section_rows(row)
 
 
 def _missing_names(question: str, searcher: Searcher) -> list[str]:

@@ -292,12 +292,7 @@ class Searcher:
         """Rows of the passages under a numbered heading the query names ("What does Federalist
         No. 51 say ...", "In Appendix 1 ..."), or None when it names none the corpus has."""
         rows = [self._numbered[label] for label in _labels(query) | _ordinal_labels(query) if label in self._numbered]
-        if not rows:
-            return None
-        named = np.unique(np.concatenate(rows))
-        if allowed is not None:
-            named = np.intersect1d(named, allowed)
-        return named if named.size else None
+        return _within(np.unique(np.concatenate(rows)), allowed) if rows else None
 
     def bm25_scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for ``query`` (zeros when no query term is indexed)."""
@@ -376,8 +371,7 @@ class Searcher:
         candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
         first = self._named_sections(query, allowed)
         if first is None and focus is not None:
-            focus = focus if allowed is None else np.intersect1d(focus, allowed)
-            first = focus if focus.size else None
+            first = _within(focus, allowed)
         if first is not None:
             candidates = np.union1d(candidates, first).astype(np.int64)
         return candidates, first
@@ -402,6 +396,12 @@ class Searcher:
         if first is not None:
             fused = np.where(np.isin(candidates, first), fused, OTHER_SECTION_WEIGHT * fused)
         return fused, order[np.lexsort((candidates[order], -fused[order]))]
+
+
+def _within(rows: np.ndarray, allowed: np.ndarray | None) -> np.ndarray | None:
+    """Those of ``rows`` that are ``allowed`` (all when None), or None when none are."""
+    rows = rows if allowed is None else np.intersect1d(rows, allowed)
+    return rows if rows.size else None
 
 
 def _ordinal_labels(query: str) -> set[tuple[str, str]]:
