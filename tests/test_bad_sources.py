@@ -159,7 +159,8 @@ def scramble(path: Path) -> None:  # same size, so only parsing can tell
 
 
 @pytest.mark.parametrize("damage", [truncate, scramble])
-@pytest.mark.parametrize("name", [files.MANIFEST, files.CHUNKS, files.VECTORS, files.FAISS_FILE, files.UNITS, files.TOKENS])
+@pytest.mark.parametrize("name", [files.MANIFEST, files.CHUNKS, files.VECTORS, files.FAISS_FILE, files.UNITS,
+                                  files.UNITS_FAISS, files.TOKENS])
 def test_a_damaged_index_file_gives_a_clear_message_and_the_fix(tmp_path, capsys, name, damage) -> None:
     settings = make_settings(tmp_path, {"alpha.md": TEXTS["alpha.md"]})
     build_index(settings)

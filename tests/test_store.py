@@ -90,3 +90,58 @@ def test_an_index_without_its_sentence_vectors_asks_for_a_rebuild(report_setting
     index = dataclasses.replace(store.load_index(report_settings.index_dir), units=None)
     with pytest.raises(ValueError, match="scoqa index build --force"):
         Searcher(index, engine.embedder).search("When was the SCO founded?", 3)
+
+
+def test_sentence_units_are_searched_in_their_own_faiss_index(report_settings: Settings, engine) -> None:
+    """The build saves the units' FAISS index beside the passages'; it finds the passages of the
+    closest sentences as a scan of every unit vector would, for the whole corpus and for some rows."""
+    manifest = json.loads((report_settings.index_dir / files.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["units_index"] == "IndexFlatIP" and files.UNITS_FAISS in manifest["files"]
+    index = store.load_index(report_settings.index_dir)
+    assert index.sentences is not None and index.sentences.index.ntotal == manifest["units"]
+    owner, vectors = index.units["owner"], index.units["vectors"]
+    searcher = Searcher(index, engine.embedder)
+    some = np.arange(0, len(index.chunks), 3)
+    for question in ["joint exercises in Kazakhstan", "Where is RATS located?"]:
+        vector = searcher.embed_query(question)
+        scan = np.argsort(-(vectors @ vector), kind="stable")
+        np.testing.assert_array_equal(index.sentence_top(vector, 12), owner[scan[:12]])
+        inside = scan[np.isin(owner[scan], some)]
+        np.testing.assert_array_equal(index.sentence_top(vector, 12, some), owner[inside[:12]])
+        assert not index.sentence_top(vector, 12, some[:0]).size
+
+
+def test_an_index_saved_before_the_sentence_index_gets_one_on_first_use(report_settings: Settings, engine,
+                                                                         tmp_path) -> None:
+    original = store.load_index(report_settings.index_dir)
+    copy_dir = tmp_path / "copy"
+    store.save_index(copy_dir, original.manifest, original.chunks, original.vectors, original.lexical, original.units,
+                     original.tokens)
+    manifest = json.loads((copy_dir / files.MANIFEST).read_text(encoding="utf-8"))
+    (copy_dir / files.UNITS_FAISS).unlink()
+    del manifest["files"][files.UNITS_FAISS], manifest["units_index"]
+    (copy_dir / files.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    older = store.load_index(copy_dir)
+    assert older.sentences is None
+    question = "How many died in Beslan?"
+    assert Searcher(older, engine.embedder).search(question, 5) == Searcher(original, engine.embedder).search(question, 5)
+    assert older.sentences is not None
+
+
+def test_a_large_sentence_index_is_hnsw_and_finds_what_a_scan_finds() -> None:
+    from scoqa.index.faiss_index import SentenceIndex, make_faiss_index
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    owner = np.repeat(np.arange(1000), 3)
+    units = {"owner": owner, "first": np.arange(0, 3001, 3), "vectors": vectors}
+    hnsw, kind = make_faiss_index(vectors, exact_limit=1000)
+    assert kind.startswith("IndexHNSWFlat")
+    sentences = SentenceIndex(units, hnsw)
+    hits = 0
+    for query in vectors[rng.choice(3000, 20, replace=False)] + 0.1 * rng.standard_normal((20, 32)).astype(np.float32):
+        query /= np.linalg.norm(query)
+        scan = owner[np.argsort(-(vectors @ query))[:10]]
+        hits += len(set(sentences.passages(query, 10).tolist()) & set(scan.tolist()))
+    assert hits >= 0.95 * 200

@@ -52,6 +52,11 @@ class SearchIndex(Protocol):
         ``allowed`` rows when given."""
         ...
 
+    def sentence_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the passages of the ``k`` sentence units closest to ``vector``, best first (a
+        passage once per unit among them); only units of the ``allowed`` rows when given."""
+        ...
+
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage (in row order) for indexed query ``terms``."""
         ...

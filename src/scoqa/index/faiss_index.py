@@ -58,6 +58,7 @@ class Index:
     lexical: Any
     units: dict[str, np.ndarray] | None = None
     tokens: dict[str, np.ndarray] | None = None
+    sentences: SentenceIndex | None = None
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -77,6 +78,12 @@ class Index:
         scores, rows = self.dense.search(vector.reshape(1, -1).astype(np.float32), min(k, n))
         keep = rows[0] >= 0
         return rows[0][keep], scores[0][keep]
+
+    def sentence_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the passages of the ``k`` sentences closest to ``vector`` (:class:`SentenceIndex`)."""
+        if self.sentences is None:
+            self.sentences = SentenceIndex(require_units(self.units))
+        return self.sentences.passages(vector, k, allowed)
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for indexed ``terms`` (bm25s)."""
@@ -103,6 +110,51 @@ def exact_top(vectors: np.ndarray, vector: np.ndarray, k: int, rows: np.ndarray)
     top = np.argpartition(-shifted, k - 1)[:k]
     top = top[np.argsort(-shifted[top], kind="stable")]
     return rows[top], scores[top]
+
+
+class SentenceIndex:
+    """The passages' sentence units in FAISS, as the passages are (exact up to
+    :data:`EXACT_SEARCH_LIMIT` units, HNSW above), so that finding the passages of the sentences
+    closest to a question does not read every sentence of a large corpus.
+
+    Args:
+        units: The arrays of :data:`scoqa.index.files.UNIT_ARRAYS`.
+        index: Their FAISS index as the build saved it; made here when None (an index written
+            before it was saved, or a backend that keeps none).
+    """
+
+    def __init__(self, units: dict[str, np.ndarray], index: Any = None) -> None:
+        self.owner = np.asarray(units["owner"], dtype=np.int64)
+        self.first = np.asarray(units["first"], dtype=np.int64)
+        self.vectors = np.ascontiguousarray(units["vectors"], dtype=np.float32)
+        self.index = index if index is not None else make_faiss_index(self.vectors)[0]
+
+    def passages(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        """Rows of the passages of the ``k`` sentences closest to ``vector``, best first (a passage
+        once for each of its sentences among them); only sentences of ``allowed`` rows when given,
+        searched exactly."""
+        n = self.owner.size
+        if n == 0 or k <= 0 or (allowed is not None and not allowed.size):
+            return np.zeros(0, dtype=np.int64)
+        if allowed is not None:
+            wanted = np.zeros(self.first.size - 1, dtype=bool)
+            wanted[allowed] = True
+            units = np.flatnonzero(wanted[self.owner])
+            if not units.size:
+                return np.zeros(0, dtype=np.int64)
+            found, _ = exact_top(self.vectors, vector, k, units)
+        else:
+            _, ids = self.index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), min(k, n))
+            found = ids[0][ids[0] >= 0]
+        return self.owner[found]
+
+
+def require_units(units: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """The index's sentence units, or a ValueError saying to rebuild an index written without them."""
+    if units is None:
+        raise ValueError("the index has no units (it was written by hand or by an old scoqa): "
+                         "rebuild it with `scoqa index build --force`")
+    return units
 
 
 def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT) -> tuple[Any, str]:

@@ -9,6 +9,7 @@ Layout of ``index/``::
     dense.faiss     the FAISS index over those vectors (inner product)
     bm25/           the bm25s lexical index over the chunks' indexed text
     units.npz       the passages' sentences and list entries, with their embeddings
+    units.faiss     the FAISS index over those embeddings (exact or HNSW, as dense.faiss)
     tokens.npz      the passages' content word-piece vectors for late interaction, compressed:
                     one byte per dimension over the corpus's range, with the codec
                     (:class:`scoqa.index.tokens.TokenCodec`) that reads them
@@ -36,7 +37,7 @@ from .. import __version__
 from ..config import import_bm25s
 from ..ingest.chunk import Chunk
 from .errors import REBUILD, IndexCorrupt, IndexMismatch, IndexNotFound
-from .faiss_index import Index, make_faiss_index
+from .faiss_index import Index, SentenceIndex, make_faiss_index
 
 #: 2: word-piece vectors stored compressed (``tokens.npz`` holds codes and their codec, not float16 rows).
 FORMAT_VERSION = 2
@@ -46,6 +47,7 @@ VECTORS = "vectors.npy"
 FAISS_FILE = "dense.faiss"
 BM25_DIR = "bm25"
 UNITS = "units.npz"
+UNITS_FAISS = "units.faiss"
 TOKENS = "tokens.npz"
 #: The arrays of ``units.npz`` and of ``tokens.npz``, by name.
 UNIT_ARRAYS = ("owner", "spans", "first", "vectors")
@@ -166,6 +168,8 @@ def write_index_files(folder: Path, manifest: dict[str, Any], chunks: list[Chunk
     if units is not None:
         np.savez(folder / UNITS, **{name: units[name] for name in UNIT_ARRAYS})
         manifest["units"] = int(units["owner"].size)
+        sentences, manifest["units_index"] = make_faiss_index(np.asarray(units["vectors"], dtype=np.float32))
+        faiss.write_index(sentences, str(folder / UNITS_FAISS))
     if tokens is not None:
         np.savez(folder / TOKENS, **{name: tokens[name] for name in TOKEN_ARRAYS})
         manifest["tokens"] = int(tokens["codes"].shape[0])
@@ -243,6 +247,12 @@ def load_files(folder: Path, manifest: dict[str, Any]) -> Index:
         lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else bm25s.BM25()
         units = _load_units(folder / UNITS, len(chunks)) if (folder / UNITS).exists() else None
         tokens = _load_tokens(folder / TOKENS, len(chunks)) if (folder / TOKENS).exists() else None
+        # An index written before the sentences' FAISS index was saved gets one made on first use.
+        sentences = None
+        if units is not None and (folder / UNITS_FAISS).exists():
+            sentences = SentenceIndex(units, faiss.read_index(str(folder / UNITS_FAISS)))
+            if sentences.index.ntotal != units["owner"].size:
+                raise ValueError(f"{UNITS_FAISS} does not match {UNITS}")
     except FileNotFoundError as exc:
         raise IndexCorrupt(
             f"index at {str(folder)!r} is missing {exc.filename or 'a file'}", REBUILD
@@ -259,7 +269,7 @@ def load_files(folder: Path, manifest: dict[str, Any]) -> Index:
             f"index at {str(folder)!r} is inconsistent ({len(chunks)} chunks, {rows} vectors, "
             f"{dense.ntotal} in FAISS, manifest says {manifest.get('chunks')})", REBUILD
         )
-    return Index(folder, manifest, chunks, vectors, dense, lexical, units, tokens)
+    return Index(folder, manifest, chunks, vectors, dense, lexical, units, tokens, sentences)
 
 
 def _load_units(path: Path, chunks: int) -> dict[str, np.ndarray]:

@@ -48,7 +48,7 @@ from ..config import Settings
 from ..ingest.chunk import Chunk
 from . import files, swap
 from .errors import REBUILD, IndexCorrupt, IndexLocked, IndexNotFound, IndexProblem
-from .faiss_index import exact_top
+from .faiss_index import SentenceIndex, exact_top, require_units
 from .tokens import TokenCodec, TokenVectors
 
 #: Points per upsert / scroll request.
@@ -128,6 +128,7 @@ class QdrantIndex:
         self.tokens = tokens
         self._vocabulary = vocabulary
         self._frequencies = frequencies
+        self._sentences: SentenceIndex | None = None
         self.loaded_at = time.time()
 
     @property
@@ -154,6 +155,14 @@ class QdrantIndex:
             limit=min(k, n), query_filter=self._this_build(), with_payload=["row"],
         ).points
         return self._rows(points), np.array([p.score for p in points], dtype=np.float32)
+
+    def sentence_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        # The units are searched in the process, in a FAISS index made from the collection's unit
+        # vectors on first use: the same ranking as the faiss backend's (a server-side MAX_SIM
+        # over the ``units`` multivector is not used yet).
+        if self._sentences is None:
+            self._sentences = SentenceIndex(require_units(self.units))
+        return self._sentences.passages(vector, k, allowed)
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         from qdrant_client import models

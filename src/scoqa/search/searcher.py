@@ -345,7 +345,7 @@ class Searcher:
         if mode == "dense":
             rows, scores = self.dense(vector, k, allowed)
             return [Hit.from_chunk(chunks[r], s, s) for r, s in zip(rows, scores)]
-        candidates, first = self._candidates(query, vector, bm25, max(k, CANDIDATES), allowed, mask, focus)
+        candidates, first = self._candidates(query, vector, bm25, max(k, CANDIDATES), allowed, focus)
         if not candidates.size:
             return []
         # A passage is as close to the question as its closest sentence (measured: better than
@@ -357,17 +357,13 @@ class Searcher:
         ]
 
     def _candidates(self, query: str, vector: np.ndarray, bm25: np.ndarray, depth: int,
-                    allowed: np.ndarray | None, mask: np.ndarray | None,
-                    focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                    allowed: np.ndarray | None, focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """The passages worth scoring, and those to search first (or None): the ``depth`` best by
         passage vector and by BM25, the passages of the best sentences, and those under a numbered
         heading the query names, else the ``focus`` passages."""
         dense_rows, _ = self.dense(vector, depth, allowed)
-        unit_scores = self.units.vectors @ vector + 2.0
-        if mask is not None:
-            unit_scores = np.where(mask[self.units.owner], unit_scores, 0.0)
-        unit_rows = self.units.owner[self._top(unit_scores, depth * 3)]
-        dense_rows = np.union1d(dense_rows, unit_rows)
+        self._stored("units")  # an index without units says what to run
+        dense_rows = np.union1d(dense_rows, self.index.sentence_top(vector, depth * 3, allowed))
         candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
         first = self._named_sections(query, allowed)
         if first is None and focus is not None:
