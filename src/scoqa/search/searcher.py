@@ -357,7 +357,8 @@ class Searcher:
         ]
 
     def _candidates(self, query: str, vector: np.ndarray, bm25: np.ndarray, depth: int,
-                    allowed: np.ndarray | None, focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                    allowed: np.ndarray | None,
+                    focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """The passages worth scoring, and those to search first (or None): the ``depth`` best by
         passage vector and by BM25, the passages of the best sentences, and those under a numbered
         heading the query names, else the ``focus`` passages."""
