@@ -146,3 +146,20 @@ def test_a_large_sentence_index_is_hnsw_and_finds_what_a_scan_finds() -> None:
         scan = owner[np.argsort(-(vectors @ query))[:10]]
         hits += len(set(sentences.passages(query, 10).tolist()) & set(scan.tolist()))
     assert hits >= 0.95 * 200
+
+
+def test_word_piece_codes_are_mapped_from_the_file_not_read_into_the_process(report_settings: Settings) -> None:
+    """The codes are most of an index; a question reads 30 passages' worth of them."""
+    index = store.load_index(report_settings.index_dir)
+    codes = index.tokens["codes"]
+    assert isinstance(codes, np.memmap) and not codes.flags.writeable
+    with np.load(report_settings.index_dir / files.TOKENS) as stored:
+        np.testing.assert_array_equal(codes, stored["codes"])
+
+
+def test_a_compressed_or_empty_member_is_read_as_it_is(tmp_path) -> None:
+    codes = (np.arange(35) % 256).astype(np.uint8).reshape(5, 7)
+    np.savez_compressed(tmp_path / "packed.npz", codes=codes)
+    np.savez(tmp_path / "empty.npz", codes=np.zeros((0, 7), np.uint8))
+    np.testing.assert_array_equal(files.mapped_member(tmp_path / "packed.npz", "codes"), codes)
+    assert files.mapped_member(tmp_path / "empty.npz", "codes").shape == (0, 7)

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import struct
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +245,9 @@ def load_files(folder: Path, manifest: dict[str, Any]) -> Index:
     try:
         with (folder / CHUNKS).open(encoding="utf-8") as fh:
             chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
-        vectors = np.load(folder / VECTORS, allow_pickle=False)
+        # Mapped, not read: FAISS holds its own copy for searching; these rows are read only for
+        # a search within some documents and by an update.
+        vectors = np.load(folder / VECTORS, mmap_mode="r", allow_pickle=False)
         dense = faiss.read_index(str(folder / FAISS_FILE))
         lexical = bm25s.BM25.load(str(folder / BM25_DIR)) if chunks else bm25s.BM25()
         units = _load_units(folder / UNITS, len(chunks)) if (folder / UNITS).exists() else None
@@ -282,12 +287,42 @@ def _load_units(path: Path, chunks: int) -> dict[str, np.ndarray]:
 
 def _load_tokens(path: Path, chunks: int) -> dict[str, np.ndarray]:
     # The codes stay as stored (a byte a dimension): the rerank turns only the passages it scores
-    # into floats.
+    # into floats. They are most of the index and a question reads 30 passages' worth, so they
+    # are mapped from the file rather than read into the process.
     with np.load(path, allow_pickle=False) as data:
-        tokens = {name: data[name] for name in TOKEN_ARRAYS}
+        tokens = {name: data[name] for name in TOKEN_ARRAYS if name != "codes"}
+    tokens["codes"] = mapped_member(path, "codes")
     codes, low = tokens["codes"], tokens["low"]
     if (tokens["first"].size != chunks + 1 or codes.ndim != 2 or codes.shape[0] != int(tokens["first"][-1])
             or low.size != tokens["step"].size or codes.shape[1] not in (low.size, low.size // 2)):
         raise ValueError(f"{path.name} does not match the passages")
     return tokens
 
+
+
+def mapped_member(path: Path, name: str) -> np.ndarray:
+    """Array ``name`` of the ``.npz`` file at ``path``, memory-mapped read-only when ``np.savez``
+    stored it uncompressed (as :func:`write_index_files` does), read into memory otherwise.
+
+    A mapped array's pages belong to the file: the kernel reads them when a question touches
+    them and can drop them again, so they do not count against the process's heap.
+    """
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        with np.load(path, allow_pickle=False) as data:
+            return data[name]
+    with path.open("rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)  # the zip member's local header, then its name and extra field
+        if local[:4] != b"PK\x03\x04":
+            raise ValueError(f"{path.name} has no member {name!r} where its directory says")
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        fh.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh)
+        offset = fh.tell()
+    if not math.prod(shape):  # nothing to map (an empty corpus)
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
