@@ -27,6 +27,14 @@ def history(*questions: str) -> list[dict]:
         # Two words and no name or date of its own: about what was being discussed.
         ("How many people were killed?", "What happened in Andijan in May 2005?",
          "How many people were killed? Andijan May 2005"),
+        # "those" points at the earlier attacks: a new name narrows them, it does not replace the
+        # earlier names ...
+        ("How many of those were in Kyrgyzstan?", "How many terrorist attacks did the RATS prevent in 2010?",
+         "How many of those were in Kyrgyzstan? RATS 2010 terrorist attacks prevent"),
+        # ... but "which other" asks past what was named before.
+        ("Which other SCO member sent troops to the same exercise?",
+         "Did Kazakhstan send troops to the Peace Mission exercise?",
+         "Which other SCO member sent troops to the same exercise? send"),
     ],
 )
 def test_follow_ups_carry_names_and_dates_of_the_previous_question(question, previous, expected) -> None:

@@ -3,9 +3,9 @@ who never saw scoqa): retrieval, the right document, answers, follow-ups and abs
 
 The floors are what ``scoqa eval --data tests/data/devcorpus --corpus tests/data/devcorpus/docs``
 measured, less at most one question (README, "Quality on documents it was not tuned on"): recall@1
-58 of 69 (0.841), recall@3 64, right document first 68, answers 56, follow-ups 10 of 14, 13 of 22
-unanswerable declined, 67 of 69 answerable answered. The issue's targets for follow-ups (12) and
-abstention (19) are not met yet.
+58 of 69 (0.841), recall@3 65, right document first 68, answers 56, follow-ups 12 of 14, 13 of 22
+unanswerable declined, 67 of 69 answerable answered. The follow-ups are held at the issue's
+target (12); its target for abstention (19) is not met yet.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_retrieval_finds_the_passage_and_the_document(dev) -> None:
     assert overall.questions == 69
     # Counted, not compared as fractions: the report rounds them to three places.
     assert round(overall.recall_at_1 * 69) >= 57, overall  # measured 58
-    assert round(overall.recall_at_3 * 69) >= 63, overall  # measured 64
+    assert round(overall.recall_at_3 * 69) >= 64, overall  # measured 65
     assert overall.right_document_first is not None and round(overall.right_document_first * 69) >= 67, overall
 
 
@@ -62,7 +62,7 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
     assert round(scores.answer_accuracy * scores.answers) >= 55, scores.failures  # measured 56
-    assert round(scores.followup_accuracy * scores.conversations) >= 10, scores.failures  # measured 11
+    assert round(scores.followup_accuracy * scores.conversations) >= 12, scores.failures  # measured 12, the target
     assert round(scores.abstention * scores.unanswerable) >= 12, scores.failures  # measured 13
     assert round(scores.answered_rate * scores.answers) >= 66, scores  # measured 67 (counted: the rate is rounded)
 

@@ -25,6 +25,8 @@ _ANAPHORA = re.compile(
 )
 #: Openings of an elliptical follow-up: "What about ...", "And ...", "How about ...".
 _ELLIPSIS = re.compile(r"^\s*(?:and|what about|how about|and what about|what of|also|then)\b", re.IGNORECASE)
+#: Words that ask for something besides what was said before: "Which *other* product ...".
+_CONTRAST = re.compile(r"\b(other|another|else|different)\b", re.IGNORECASE)
 #: The citation marker after each quote of an answer: "... in 2001. [1]".
 _MARKER = re.compile(r"\s*\[\d+\]")
 #: A question with fewer own content words than this is treated as leaning on the previous turn.
@@ -121,6 +123,10 @@ def resolve(question: str, previous: str, common: Callable[[str], bool] | None =
         return question
     own = {w.lower() for w in content_terms(question)}
     own_kinds = _own_kinds(question)
+    # "How many of *those* are in the Clarion-Clipperton Zone?" narrows what "those" points to,
+    # so the earlier names stay; "Which *other* product ...?" asks past them.
+    if _ANAPHORA.search(question) and not _CONTRAST.search(question):
+        own_kinds.discard("name")
     carried: list[str] = []
     for word in content_terms(previous):
         # "What about Kyrgyzstan?" replaces the earlier place, it does not add to it; a new date
