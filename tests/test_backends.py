@@ -202,6 +202,29 @@ def test_qdrant_holds_the_same_index(report_settings: Settings, report_in_qdrant
                                rtol=1e-5, atol=1e-5)
 
 
+def test_a_qdrant_process_reads_word_pieces_and_scoped_vectors_from_the_collection(
+        report_settings: Settings, report_in_qdrant: Settings) -> None:
+    """Serving holds the records and sentence units, not every dense vector and code: the rerank's
+    word pieces and a search within some rows come from the collection, equal to the faiss index's."""
+    import numpy as np
+
+    faiss_index = store.load_index(report_settings.index_dir)
+    qdrant_index = open_backend(report_in_qdrant).load(report_in_qdrant.model)
+    searcher = get_engine(report_settings).searcher()
+    rows = np.array([7, 0, 42, 7, len(faiss_index.chunks) - 1])
+    mine, theirs = qdrant_index.late_tokens(rows), faiss_index.late_tokens(rows)
+    np.testing.assert_array_equal(mine.first, theirs.first)
+    np.testing.assert_array_equal(mine.codes, theirs.codes)
+    some = np.arange(0, len(faiss_index.chunks), 3)
+    for question in ["joint exercises in Kazakhstan", "Where is RATS located?"]:
+        vector = searcher.embed_query(question)
+        found, scores = qdrant_index.dense_top(vector, 10, some)
+        expected, expected_scores = faiss_index.dense_top(vector, 10, some)
+        np.testing.assert_array_equal(found, expected)
+        np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-6)
+    assert qdrant_index._vectors is None and qdrant_index._tokens is None
+
+
 def save_into(index_dir: Path, settings: Settings) -> None:
     """Save the faiss index at ``index_dir`` as it is into ``settings``' backend (nothing embedded again)."""
     faiss_index = store.load_index(index_dir)

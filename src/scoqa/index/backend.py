@@ -30,6 +30,7 @@ import numpy as np
 from ..config import Settings
 from ..ingest.chunk import Chunk
 from . import files, store, swap
+from .tokens import TokenVectors
 
 
 @runtime_checkable
@@ -55,6 +56,10 @@ class SearchIndex(Protocol):
     def sentence_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """Rows of the passages of the ``k`` sentence units closest to ``vector``, best first (a
         passage once per unit among them); only units of the ``allowed`` rows when given."""
+        ...
+
+    def late_tokens(self, rows: np.ndarray) -> TokenVectors:
+        """The word-piece codes of passages ``rows`` (for the rerank), as passages ``0 .. len(rows) - 1``."""
         ...
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ingest.chunk import Chunk
+from .tokens import TokenVectors
 
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at
@@ -60,6 +61,7 @@ class Index:
     tokens: dict[str, np.ndarray] | None = None
     sentences: SentenceIndex | None = None
     loaded_at: float = field(default_factory=time.time)
+    _late: TokenVectors | None = field(default=None, repr=False, compare=False)
 
     @property
     def build_id(self) -> str:
@@ -82,8 +84,14 @@ class Index:
     def sentence_top(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
         """Rows of the passages of the ``k`` sentences closest to ``vector`` (:class:`SentenceIndex`)."""
         if self.sentences is None:
-            self.sentences = SentenceIndex(require_units(self.units))
+            self.sentences = SentenceIndex(require(self.units, "units"))
         return self.sentences.passages(vector, k, allowed)
+
+    def late_tokens(self, rows: np.ndarray) -> TokenVectors:
+        """The word-piece codes of passages ``rows``, as passages ``0 .. len(rows) - 1``."""
+        if self._late is None:
+            self._late = TokenVectors(**require(self.tokens, "tokens"))
+        return self._late.subset(rows)
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for indexed ``terms`` (bm25s)."""
@@ -149,12 +157,13 @@ class SentenceIndex:
         return self.owner[found]
 
 
-def require_units(units: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
-    """The index's sentence units, or a ValueError saying to rebuild an index written without them."""
-    if units is None:
-        raise ValueError("the index has no units (it was written by hand or by an old scoqa): "
+def require(arrays: dict[str, np.ndarray] | None, part: str) -> dict[str, np.ndarray]:
+    """The index's ``part`` ("units", "tokens"), or a ValueError saying to rebuild an index
+    written without it: nothing is embedded at query time but the question."""
+    if arrays is None:
+        raise ValueError(f"the index has no {part} (it was written by hand or by an old scoqa): "
                          "rebuild it with `scoqa index build --force`")
-    return units
+    return arrays
 
 
 def make_faiss_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT) -> tuple[Any, str]:

@@ -17,9 +17,9 @@ One point per passage, keyed by its id (source, lines and content hash, as a UUI
 * ``late`` and ``units``: multivectors with the ``MAX_SIM`` comparator, HNSW off. ``late`` holds
   the word pieces' codes exactly as ``tokens.npz`` does (one byte per dimension:
   :class:`scoqa.index.tokens.TokenCodec`), with the ``uint8`` datatype; ``units`` the
-  sentence-unit vectors. The rerank reads the codes back and scores them in the process, as the
-  faiss backend does (a server-side ``MAX_SIM`` is not used; over 4-bit codes, packed two to a
-  byte, it would mean nothing).
+  sentence-unit vectors. The rerank retrieves the codes of the passages it reranks and scores
+  them in the process, as the faiss backend does (a server-side ``MAX_SIM`` is not used: Qdrant
+  casts the query to the codes' bytes too, which loses the codec's signed query weights).
 
 The manifest (model, dimension, chunking, per-source hashes, build id), the BM25 vocabulary and
 the word pieces' codec live in one more point without vectors, so every process on the collection
@@ -48,7 +48,7 @@ from ..config import Settings
 from ..ingest.chunk import Chunk
 from . import files, swap
 from .errors import REBUILD, IndexCorrupt, IndexLocked, IndexNotFound, IndexProblem
-from .faiss_index import SentenceIndex, exact_top, require_units
+from .faiss_index import SentenceIndex, require
 from .tokens import TokenCodec, TokenVectors
 
 #: Points per upsert / scroll request.
@@ -111,23 +111,54 @@ def _close_clients(clients: dict[Any, Any] = _clients, lock: threading.Lock = _c
         clients.clear()
 
 
+def _multi(point: Any, name: str, size: int) -> np.ndarray:
+    """A point's multivector ``name`` as a (rows, size) float32 array (no rows when it has none)."""
+    rows = (point.vector or {}).get(name) or []
+    return np.asarray(rows, dtype=np.float32).reshape(-1, size)
+
+
+def _join(parts: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-passage arrays joined: (first, rows), ``first[i]:first[i + 1]`` the rows of part ``i``."""
+    first = np.zeros(len(parts) + 1, dtype=np.int64)
+    first[1:] = np.cumsum([len(p) for p in parts])
+    rows = np.concatenate(parts) if parts else np.zeros((0, size), np.float32)
+    return first, rows.astype(np.float32)
+
+
+def _codes(points: list[Any], codec: TokenCodec) -> TokenVectors:
+    """The word-piece codes of ``points``' ``late`` multivectors, passage after passage."""
+    first, codes = _join([_multi(p, LATE, codec.width) for p in points], codec.width)
+    # Qdrant hands uint8 vectors back as floats: rounded, they are the stored bytes exactly.
+    codes = codes.astype(np.float16) if codec.code == "float16" else np.rint(codes).astype(np.uint8)
+    return TokenVectors.from_codes(codes, first, codec)
+
+
 class QdrantIndex:
     """A loaded index whose dense and BM25 searches run in the Qdrant collection
-    (:class:`scoqa.index.backend.SearchIndex`)."""
+    (:class:`scoqa.index.backend.SearchIndex`).
 
-    def __init__(self, path: str, client: Any, collection: str, manifest: dict[str, Any], chunks: list[Chunk],
-                 vectors: np.ndarray, units: dict[str, np.ndarray] | None, tokens: dict[str, np.ndarray] | None,
+    The process holds the passage records and the sentence units (the answers read them); the
+    word pieces a rerank scores are read from the collection for the passages it reranks, and
+    a search within some documents runs in the collection too. All dense vectors and codes are
+    read only when an update asks for them (:attr:`vectors`, :attr:`tokens`), to reuse them.
+    """
+
+    def __init__(self, path: str, backend: QdrantBackend, manifest: dict[str, Any], chunks: list[Chunk],
+                 ids: list[str], units: dict[str, np.ndarray] | None, codec: TokenCodec | None,
                  vocabulary: dict[str, int], frequencies: np.ndarray) -> None:
         self.path = path
-        self.client = client
-        self.collection = collection
+        self._backend = backend
+        self.client = backend.client
+        self.collection = backend.collection
         self.manifest = manifest
         self.chunks = chunks
-        self.vectors = vectors
         self.units = units
-        self.tokens = tokens
+        self._ids = ids
+        self._codec = codec
         self._vocabulary = vocabulary
         self._frequencies = frequencies
+        self._vectors: np.ndarray | None = None
+        self._tokens: dict[str, np.ndarray] | None = None
         self._sentences: SentenceIndex | None = None
         self.loaded_at = time.time()
 
@@ -135,24 +166,47 @@ class QdrantIndex:
     def build_id(self) -> str:
         return str(self.manifest.get("build_id", ""))
 
-    def _this_build(self) -> Any:
+    @property
+    def vectors(self) -> np.ndarray:
+        """Every passage's dense vector, read from the collection on first use (by an update)."""
+        if self._vectors is None:
+            dim = int(self.manifest.get("dim") or 0)
+            points = self._backend.points_of(self.build_id, [DENSE])
+            self._vectors = np.array([p.vector[DENSE] for p in points], dtype=np.float32).reshape(-1, dim)
+        return self._vectors
+
+    @property
+    def tokens(self) -> dict[str, np.ndarray] | None:
+        """Every passage's word-piece codes, read from the collection on first use (by an update)."""
+        if self._tokens is None and self._codec is not None:
+            points = self._backend.points_of(self.build_id, [LATE])
+            self._tokens = _codes(points, self._codec).arrays()
+        return self._tokens
+
+    def _this_build(self, *more: Any) -> Any:
         from qdrant_client import models
 
-        return models.Filter(must=[models.FieldCondition(key="build", match=models.MatchValue(value=self.build_id))])
+        build = models.FieldCondition(key="build", match=models.MatchValue(value=self.build_id))
+        return models.Filter(must=[build, *more])
 
     def _rows(self, points: list[Any]) -> np.ndarray:
         return np.array([p.payload["row"] for p in points], dtype=np.int64)
 
     def dense_top(self, vector: np.ndarray, k: int,
                   allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        from qdrant_client import models
+
         n = len(self.chunks)
         if n == 0 or (allowed is not None and not allowed.size):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if allowed is not None:  # a few documents: their vectors, searched exactly, as the faiss backend does
-            return exact_top(self.vectors, vector, k, allowed)
+        only: list[Any] = []
+        params = None
+        if allowed is not None:  # a few documents: searched exactly, as the faiss backend does
+            only = [models.HasIdCondition(has_id=[self._ids[int(r)] for r in allowed])]
+            params = None if self._backend.searches_exactly else models.SearchParams(exact=True)
         points = self.client.query_points(
             self.collection, query=np.asarray(vector, dtype=np.float32).tolist(), using=DENSE,
-            limit=min(k, n), query_filter=self._this_build(), with_payload=["row"],
+            limit=min(k, n), query_filter=self._this_build(*only), with_payload=["row"], search_params=params,
         ).points
         return self._rows(points), np.array([p.score for p in points], dtype=np.float32)
 
@@ -161,8 +215,16 @@ class QdrantIndex:
         # vectors on first use: the same ranking as the faiss backend's (a server-side MAX_SIM
         # over the ``units`` multivector is not used yet).
         if self._sentences is None:
-            self._sentences = SentenceIndex(require_units(self.units))
+            self._sentences = SentenceIndex(require(self.units, "units"))
         return self._sentences.passages(vector, k, allowed)
+
+    def late_tokens(self, rows: np.ndarray) -> TokenVectors:
+        if self._codec is None:
+            require(None, "tokens")
+        ids = [self._ids[int(r)] for r in rows]
+        found = {str(p.id): p for p in self.client.retrieve(self.collection, ids, with_payload=False,
+                                                             with_vectors=[LATE])}
+        return _codes([found[i] for i in ids], self._codec)
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         from qdrant_client import models
@@ -198,6 +260,8 @@ class QdrantBackend:
         self.settings = settings
         self.collection = settings.qdrant_collection
         self._connect = connect or _client
+        #: qdrant-client's local mode searches every point anyway (and warns when asked to).
+        self.searches_exactly = connect is None and not settings.qdrant_url
         self._client: Any = None
         self.folder = settings.qdrant_path or settings.index_dir / folder
         where = settings.qdrant_url or str(self.folder)
@@ -253,23 +317,39 @@ class QdrantBackend:
         except IndexProblem:
             return None
 
-    def _scroll(self) -> list[Any]:
+    def _scroll(self, vectors: bool | list[str] = True, payload: bool | list[str] = True) -> list[Any]:
         points: list[Any] = []
         offset = None
         while True:
             batch, offset = self._call("read the index", self.client.scroll, self.collection, limit=BATCH,
-                                       offset=offset, with_payload=True, with_vectors=True)
+                                       offset=offset, with_payload=payload, with_vectors=vectors)
             points.extend(p for p in batch if str(p.id) != MANIFEST_ID)
             if offset is None:
                 return points
+
+    def points_of(self, build: str, vectors: list[str], payload: bool = False) -> list[Any]:
+        """The points of ``build`` in row order, with the named vectors (and the whole payload).
+
+        Raises:
+            IndexCorrupt: when the collection no longer holds that whole build (another process
+                replaced it meanwhile).
+        """
+        points = [p for p in self._scroll(vectors, True if payload else ["build", "row"])
+                  if (p.payload or {}).get("build") == build]
+        points.sort(key=lambda p: p.payload["row"])
+        if [p.payload["row"] for p in points] != list(range(len(points))):
+            raise IndexCorrupt(f"{self.location} changed while it was read", "run the command again")
+        return points
 
     def load(self, model: str | None = None) -> QdrantIndex:
         for _ in range(5):  # a build may be saving meanwhile: read until one whole build is seen
             meta = self._manifest_point()
             manifest = meta.get("manifest") or {}
             files.check_manifest(manifest, self.location, model)
-            points = [p for p in self._scroll() if (p.payload or {}).get("build") == manifest.get("build_id")]
-            if len(points) == manifest.get("chunks") and self.read_manifest().get("build_id") == manifest.get("build_id"):
+            # Records and sentence units only: the rest is read when it is needed (QdrantIndex).
+            build = manifest.get("build_id")
+            points = [p for p in self._scroll([UNITS]) if (p.payload or {}).get("build") == build]
+            if len(points) == manifest.get("chunks") and self.read_manifest().get("build_id") == build:
                 return self._assemble(manifest, meta, points)
             time.sleep(0.2)
         raise IndexCorrupt(
@@ -281,19 +361,7 @@ class QdrantBackend:
         dim = int(manifest.get("dim") or 0)
         points.sort(key=lambda p: p.payload["row"])
         chunks = [Chunk.from_dict(p.payload["chunk"]) for p in points]
-
-        def multi(point: Any, name: str, size: int = dim) -> np.ndarray:
-            rows = (point.vector or {}).get(name) or []
-            return np.asarray(rows, dtype=np.float32).reshape(-1, size)
-
-        def join(parts: list[np.ndarray], size: int = dim) -> tuple[np.ndarray, np.ndarray]:
-            first = np.zeros(len(parts) + 1, dtype=np.int64)
-            first[1:] = np.cumsum([len(p) for p in parts])
-            vectors = np.concatenate(parts) if parts else np.zeros((0, size), np.float32)
-            return first, vectors.astype(np.float32)
-
-        vectors = np.array([p.vector[DENSE] for p in points], dtype=np.float32).reshape(-1, dim)
-        unit_first, unit_vectors = join([multi(p, UNITS) for p in points])
+        unit_first, unit_vectors = _join([_multi(p, UNITS, dim) for p in points], dim)
         spans = [np.asarray(p.payload.get("unit_spans") or [], dtype=np.int64).reshape(-1, 2) for p in points]
         units = {
             "owner": np.repeat(np.arange(len(points), dtype=np.int64), np.diff(unit_first)),
@@ -301,18 +369,14 @@ class QdrantBackend:
             "first": unit_first,
             "vectors": unit_vectors,
         }
-        tokens = None
+        codec = None
         if manifest.get("tokens") is not None and isinstance(meta.get("token_codec"), dict):
             codec = TokenCodec.from_record(meta["token_codec"])
-            token_first, codes = join([multi(p, LATE, codec.width) for p in points], codec.width)
-            # Qdrant hands uint8 vectors back as floats: rounded, they are the stored bytes exactly.
-            codes = codes.astype(np.float16) if codec.code == "float16" else np.rint(codes).astype(np.uint8)
-            tokens = TokenVectors.from_codes(codes, token_first, codec).arrays()
         vocabulary = {str(term): int(i) for term, i in (meta.get("vocabulary") or {}).items()}
         frequencies = np.asarray(meta.get("frequencies") or [], dtype=np.int64)
-        return QdrantIndex(self.location, self.client, self.collection, manifest, chunks, vectors,
+        return QdrantIndex(self.location, self, manifest, chunks, [str(p.id) for p in points],
                            units if manifest.get("units") is not None else None,
-                           tokens, vocabulary, frequencies)
+                           codec, vocabulary, frequencies)
 
     def _create(self, dim: int, late: tuple[int, str]) -> None:
         """Make the collection: ``late`` is the size and dtype of the stored word-piece codes."""

@@ -112,7 +112,13 @@ class EdgeClient:
         if query_filter is None:
             return None
         q = _edge()
-        return q.Filter(must=[q.FieldCondition(c.key, match=q.MatchValue(c.match.value)) for c in query_filter.must])
+
+        def condition(c: Any) -> Any:
+            if getattr(c, "has_id", None) is not None:  # a qdrant-client HasIdCondition
+                return q.HasIdCondition({str(i) for i in c.has_id})
+            return q.FieldCondition(c.key, match=q.MatchValue(c.match.value))
+
+        return q.Filter(must=[condition(c) for c in query_filter.must])
 
     def upsert(self, name: str, points: list[Any], wait: bool = True) -> None:
         q = _edge()
@@ -127,17 +133,18 @@ class EdgeClient:
         shard.update(_edge().UpdateOperation.delete_points([str(i) for i in points_selector.points]))
         shard.flush()
 
-    def retrieve(self, name: str, ids: list[str], with_payload: bool = True, with_vectors: bool = False) -> list[Any]:
+    def retrieve(self, name: str, ids: list[str], with_payload: bool | list[str] = True,
+                 with_vectors: bool | list[str] = False) -> list[Any]:
         return list(self._shard(name).retrieve([str(i) for i in ids], with_payload, with_vectors))
 
-    def scroll(self, name: str, limit: int, offset: Any = None, with_payload: bool = True,
-               with_vectors: bool = False) -> tuple[list[Any], Any]:
+    def scroll(self, name: str, limit: int, offset: Any = None, with_payload: bool | list[str] = True,
+               with_vectors: bool | list[str] = False) -> tuple[list[Any], Any]:
         records, next_offset = self._shard(name).scroll(_edge().ScrollRequest(
             offset=offset, limit=limit, with_payload=with_payload, with_vector=with_vectors))
         return list(records), next_offset
 
     def query_points(self, name: str, query: Any, using: str, limit: int, query_filter: Any = None,
-                     with_payload: Any = True, prefetch: Any = None) -> Any:
+                     with_payload: Any = True, prefetch: Any = None, search_params: Any = None) -> Any:
         """A nearest-neighbour query; ``prefetch`` (a qdrant-client ``Prefetch``) first picks the
         candidates it ranks (e.g. dense top 30 for a ``MAX_SIM`` rerank)."""
         q = _edge()
@@ -148,7 +155,8 @@ class EdgeClient:
                                  filter=self._filter(prefetch.filter))]
         points = self._shard(name).query(q.QueryRequest(
             limit=limit, query=q.Query.Nearest(self._vector(query), using=using), prefetches=stages,
-            filter=self._filter(query_filter), with_payload=True))
+            filter=self._filter(query_filter), with_payload=True,
+            params=q.SearchParams(exact=True) if search_params is not None and search_params.exact else None))
         return SimpleNamespace(points=list(points))
 
     def optimize(self, name: str) -> bool:

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..index.backend import SearchIndex
 from ..index.embed import Embedder
+from ..index.faiss_index import require
 from ..index.sentences import Units
-from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
 from ..lexical import Spelling, expand_query, find_acronyms
 from ..text import function_words, is_month, query_terms
@@ -142,7 +142,6 @@ class Searcher:
         self._vocab = set(self._vocab_ids)
         self.acronyms = find_acronyms(c.text for c in index.chunks)
         self._units: Units | None = None
-        self._tokens: TokenVectors | None = None
         self.spelling = Spelling(c.text for c in index.chunks)
         #: Row of each passage id, to go from a hit back to the index.
         self.row_of = {c.id: row for row, c in enumerate(index.chunks)}
@@ -163,25 +162,11 @@ class Searcher:
 
     @property
     def units(self) -> Units:
-        """Sentence-level units of the index with their embeddings."""
+        """Sentence-level units of the index with their embeddings (stored by the build: nothing
+        is embedded at query time but the question)."""
         if self._units is None:
-            self._units = Units(**self._stored("units"))
+            self._units = Units(**require(self.index.units, "units"))
         return self._units
-
-    @property
-    def tokens(self) -> TokenVectors:
-        """The passages' content word-piece vectors."""
-        if self._tokens is None:
-            self._tokens = TokenVectors(**self._stored("tokens"))
-        return self._tokens
-
-    def _stored(self, part: str) -> dict[str, np.ndarray]:
-        """Arrays the build stored with the index: nothing is embedded at query time but the question."""
-        arrays = getattr(self.index, part)
-        if arrays is None:
-            raise ValueError(f"the index has no {part} (it was written by hand or by an old scoqa): "
-                             "rebuild it with `scoqa index build --force`")
-        return arrays
 
     def _corpus_spelling(self, word: str) -> str | None:
         """How the corpus spells a name it lacks ("Andijan" -> "Andijian"); None for a word it knows,
@@ -363,7 +348,6 @@ class Searcher:
         passage vector and by BM25, the passages of the best sentences, and those under a numbered
         heading the query names, else the ``focus`` passages."""
         dense_rows, _ = self.dense(vector, depth, allowed)
-        self._stored("units")  # an index without units says what to run
         dense_rows = np.union1d(dense_rows, self.index.sentence_top(vector, depth * 3, allowed))
         candidates = np.union1d(dense_rows, self._top(bm25, depth)).astype(np.int64)
         first = self._named_sections(query, allowed)
@@ -384,7 +368,8 @@ class Searcher:
         order = np.lexsort((candidates, -fused))
         if rerank:
             order = order[:max(k, RERANK_DEPTH)]
-            late = maxsim(encoded.tokens, self.tokens, candidates[order])
+            # The reranked passages' word pieces, read from the index for them alone.
+            late = maxsim(encoded.tokens, self.index.late_tokens(candidates[order]), np.arange(order.size))
             lexical_weight, late_weight, dense_weight = RERANK_WEIGHTS
             fused = np.zeros_like(fused)
             fused[order] = (lexical_weight * lexical_norm[order] + late_weight * _minmax(late)
