@@ -281,8 +281,8 @@ def test_an_update_by_one_process_is_answered_by_an_app_serving_the_same_index(
                                          encoding="utf-8")
         env = environment_without_settings()
         env.update(settings_env(settings))
-        done = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "index", "update"], env=env, capture_output=True,
-                              text=True, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "scoqa.interfaces.cli", "index", "update"], env=env,
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         after = client.predict(question, [], None, api_name="/ask")
         assert after["answered"] and "Aktau" in after["text"], after

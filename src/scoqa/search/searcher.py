@@ -216,7 +216,8 @@ class Searcher:
         vectors, tokens = self.embedder.encode_with_tokens([query], query=True)
         return Query(vectors[0], tokens[0])
 
-    def dense(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense(self, query_vector: np.ndarray, k: int,
+              allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` rows by inner product: (rows, scores); only ``allowed`` rows when given."""
         return self.index.dense_top(query_vector, k, allowed)
 
