@@ -163,3 +163,19 @@ def test_a_compressed_or_empty_member_is_read_as_it_is(tmp_path) -> None:
     np.savez(tmp_path / "empty.npz", codes=np.zeros((0, 7), np.uint8))
     np.testing.assert_array_equal(files.mapped_member(tmp_path / "packed.npz", "codes"), codes)
     assert files.mapped_member(tmp_path / "empty.npz", "codes").shape == (0, 7)
+
+
+def test_best_unit_scores_takes_each_passages_closest_sentence() -> None:
+    from scoqa.index.sentences import Units
+    from scoqa.search.searcher import best_unit_scores
+
+    rng = np.random.default_rng(1)
+    counts = rng.integers(0, 4, 50)  # some passages have no unit at all
+    first = np.concatenate([[0], np.cumsum(counts)])
+    vectors = rng.standard_normal((int(first[-1]), 8)).astype(np.float32)
+    units = Units(owner=np.repeat(np.arange(50), counts), spans=np.zeros((int(first[-1]), 2), np.int64),
+                  first=first, vectors=vectors)
+    query = rng.standard_normal(8).astype(np.float32)
+    rows = np.array([3, 0, 7, 7, 49, 12, 5, int(np.flatnonzero(counts == 0)[0])])
+    expected = [np.max(vectors[first[r]:first[r + 1]] @ query) if counts[r] else -1.0 for r in rows]
+    np.testing.assert_allclose(best_unit_scores(units, query, rows), expected, rtol=1e-6)

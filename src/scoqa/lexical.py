@@ -12,6 +12,7 @@ The same analyzer serves chunking (acronyms spelled out in the indexed text), th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -72,7 +73,13 @@ def find_acronyms(texts: Iterable[str]) -> dict[str, str]:
 
 
 def _uses(text: str, acronym: str) -> bool:
-    return re.search(rf"\b{re.escape(acronym)}\b", text) is not None
+    # The substring test first: answers expand every candidate sentence, against every acronym.
+    return acronym in text and _whole_word(acronym).search(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(word)}\b")
 
 
 def spelled_out(text: str, acronyms: dict[str, str]) -> list[str]:

@@ -413,12 +413,18 @@ def _labels(text: str) -> set[tuple[str, str]]:
 
 
 def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """For each passage in ``rows``, the best cosine of its units with the query."""
+    """For each passage in ``rows``, the best cosine of its units with the query (-1 for none)."""
     scores = np.full(len(rows), -1.0, dtype=np.float32)
-    for i, row in enumerate(rows):
-        span = units.of(int(row))
-        if len(span):
-            scores[i] = float(np.max(units.vectors[span.start:span.stop] @ query_vector))
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, counts = units.first[rows], units.first[rows + 1] - units.first[rows]
+    filled = np.flatnonzero(counts)
+    if not filled.size:
+        return scores
+    # Every unit of the filled rows, row after row, then the best of each row's run.
+    offsets = np.zeros(filled.size, dtype=np.int64)
+    np.cumsum(counts[filled][:-1], out=offsets[1:])
+    ids = np.repeat(starts[filled] - offsets, counts[filled]) + np.arange(int(counts[filled].sum()))
+    scores[filled] = np.maximum.reduceat(units.vectors[ids] @ query_vector, offsets)
     return scores
 
 
