@@ -30,7 +30,6 @@ import numpy as np
 from ..config import Settings
 from ..ingest.chunk import Chunk
 from . import files, store, swap
-from .tokens import TokenVectors
 
 
 @runtime_checkable
@@ -58,8 +57,9 @@ class SearchIndex(Protocol):
         passage once per unit among them); only units of the ``allowed`` rows when given."""
         ...
 
-    def late_tokens(self, rows: np.ndarray) -> TokenVectors:
-        """The word-piece codes of passages ``rows`` (for the rerank), as passages ``0 .. len(rows) - 1``."""
+    def late_tokens(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The word-piece arrays (codes and codec, :data:`scoqa.index.files.TOKEN_ARRAYS`) of
+        passages ``rows`` only, as passages ``0 .. len(rows) - 1``: what the rerank reads."""
         ...
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from ..ingest.chunk import Chunk
-from .tokens import TokenVectors
 
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at
@@ -61,7 +60,6 @@ class Index:
     tokens: dict[str, np.ndarray] | None = None
     sentences: SentenceIndex | None = None
     loaded_at: float = field(default_factory=time.time)
-    _late: TokenVectors | None = field(default=None, repr=False, compare=False)
 
     @property
     def build_id(self) -> str:
@@ -87,11 +85,15 @@ class Index:
             self.sentences = SentenceIndex(require(self.units, "units"))
         return self.sentences.passages(vector, k, allowed)
 
-    def late_tokens(self, rows: np.ndarray) -> TokenVectors:
-        """The word-piece codes of passages ``rows``, as passages ``0 .. len(rows) - 1``."""
-        if self._late is None:
-            self._late = TokenVectors(**require(self.tokens, "tokens"))
-        return self._late.subset(rows)
+    def late_tokens(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The word-piece arrays (:data:`scoqa.index.files.TOKEN_ARRAYS`) of passages ``rows``
+        only, as passages ``0 .. len(rows) - 1``: the codes a rerank reads."""
+        tokens = require(self.tokens, "tokens")
+        first, codes = tokens["first"], tokens["codes"]
+        parts = [codes[int(first[r]):int(first[r + 1])] for r in rows]
+        sizes = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=sizes[1:])
+        return {**tokens, "codes": np.concatenate(parts) if parts else codes[:0], "first": sizes}
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for indexed ``terms`` (bm25s)."""

@@ -218,13 +218,13 @@ class QdrantIndex:
             self._sentences = SentenceIndex(require(self.units, "units"))
         return self._sentences.passages(vector, k, allowed)
 
-    def late_tokens(self, rows: np.ndarray) -> TokenVectors:
+    def late_tokens(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         if self._codec is None:
             require(None, "tokens")
         ids = [self._ids[int(r)] for r in rows]
         found = {str(p.id): p for p in self.client.retrieve(self.collection, ids, with_payload=False,
                                                              with_vectors=[LATE])}
-        return _codes([found[i] for i in ids], self._codec)
+        return _codes([found[i] for i in ids], self._codec).arrays()
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         from qdrant_client import models

@@ -15,7 +15,6 @@ question on every set but flips a named-section rule the tests check.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -225,14 +224,6 @@ class TokenVectors:
     def of(self, row: int) -> np.ndarray:
         """Codes of passage ``row``."""
         return self.codes[int(self.first[row]):int(self.first[row + 1])]
-
-    def subset(self, rows: np.ndarray) -> TokenVectors:
-        """The codes of passages ``rows`` only, as passages ``0 .. len(rows) - 1`` (what a rerank reads)."""
-        parts = [self.of(int(r)) for r in rows]
-        first = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in parts], out=first[1:])
-        codes = np.concatenate(parts) if parts else self.codes[:0]
-        return dataclasses.replace(self, codes=np.asarray(codes), first=first)
 
     def vectors_of(self, row: int) -> np.ndarray:
         """Passage ``row``'s piece vectors, decoded (float32)."""

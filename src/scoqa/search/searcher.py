@@ -25,6 +25,7 @@ from ..index.backend import SearchIndex
 from ..index.embed import Embedder
 from ..index.faiss_index import require
 from ..index.sentences import Units
+from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk
 from ..lexical import Spelling, expand_query, find_acronyms
 from ..text import function_words, is_month, query_terms
@@ -370,7 +371,8 @@ class Searcher:
         if rerank:
             order = order[:max(k, RERANK_DEPTH)]
             # The reranked passages' word pieces, read from the index for them alone.
-            late = maxsim(encoded.tokens, self.index.late_tokens(candidates[order]), np.arange(order.size))
+            reranked = TokenVectors(**self.index.late_tokens(candidates[order]))
+            late = maxsim(encoded.tokens, reranked, np.arange(order.size))
             lexical_weight, late_weight, dense_weight = RERANK_WEIGHTS
             fused = np.zeros_like(fused)
             fused[order] = (lexical_weight * lexical_norm[order] + late_weight * _minmax(late)

@@ -213,12 +213,12 @@ def _open(kind: str, n: int, root: Path) -> tuple[Any, Callable[[np.ndarray, np.
 
     from ..index.qdrant import DENSE, LATE, QdrantIndex
 
-    # scoqa's ``load`` reads every point's word-piece codes back through Python lists (what the
-    # faiss backend holds as one array); here the dense stage needs only the manifest and the
-    # passages' number, so the figures are the engine's own.
+    # scoqa's ``load`` reads every passage record and sentence unit back through Python lists;
+    # here the dense stage needs only the manifest and the passages' number, so the figures are
+    # the engine's own.
     manifest = backend.read_manifest()
-    index = QdrantIndex(backend.location, backend.client, backend.collection, manifest, [None] * n,  # type: ignore[list-item]
-                        np.zeros((0, DIM), np.float32), None, None, {}, np.zeros(0, np.int64))
+    index = QdrantIndex(backend.location, backend, manifest, [None] * n, [], None, None,  # type: ignore[list-item]
+                        {}, np.zeros(0, np.int64))
     codec = _codec(n)
 
     def rerank(vector: np.ndarray, pieces: np.ndarray) -> Any:
