@@ -171,7 +171,7 @@ class QdrantIndex:
         """Every passage's dense vector, read from the collection on first use (by an update)."""
         if self._vectors is None:
             dim = int(self.manifest.get("dim") or 0)
-            points = self._backend.points_of(self.build_id, [DENSE])
+            points = self._all(DENSE)
             self._vectors = np.array([p.vector[DENSE] for p in points], dtype=np.float32).reshape(-1, dim)
         return self._vectors
 
@@ -179,9 +179,20 @@ class QdrantIndex:
     def tokens(self) -> dict[str, np.ndarray] | None:
         """Every passage's word-piece codes, read from the collection on first use (by an update)."""
         if self._tokens is None and self._codec is not None:
-            points = self._backend.points_of(self.build_id, [LATE])
-            self._tokens = _codes(points, self._codec).arrays()
+            self._tokens = _codes(self._all(LATE), self._codec).arrays()
         return self._tokens
+
+    def _all(self, vector: str) -> list[Any]:
+        """Every point of this build with ``vector``, in row order.
+
+        Raises:
+            IndexCorrupt: when the collection no longer holds the whole build (another process
+                replaced it since this one loaded it).
+        """
+        points = self._backend.points_of(self.build_id, [vector])
+        if len(points) != len(self.chunks):
+            raise IndexCorrupt(f"{self.path} changed while it was read", "run the command again")
+        return points
 
     def _this_build(self, *more: Any) -> Any:
         from qdrant_client import models
@@ -328,18 +339,11 @@ class QdrantBackend:
                 return points
 
     def points_of(self, build: str, vectors: list[str], payload: bool = False) -> list[Any]:
-        """The points of ``build`` in row order, with the named vectors (and the whole payload).
-
-        Raises:
-            IndexCorrupt: when the collection no longer holds that whole build (another process
-                replaced it meanwhile).
-        """
+        """The points of ``build`` in row order, with the named vectors (and the whole payload,
+        else only what finds the build and the row)."""
         points = [p for p in self._scroll(vectors, True if payload else ["build", "row"])
                   if (p.payload or {}).get("build") == build]
-        points.sort(key=lambda p: p.payload["row"])
-        if [p.payload["row"] for p in points] != list(range(len(points))):
-            raise IndexCorrupt(f"{self.location} changed while it was read", "run the command again")
-        return points
+        return sorted(points, key=lambda p: p.payload["row"])
 
     def load(self, model: str | None = None) -> QdrantIndex:
         for _ in range(5):  # a build may be saving meanwhile: read until one whole build is seen
@@ -348,7 +352,7 @@ class QdrantBackend:
             files.check_manifest(manifest, self.location, model)
             # Records and sentence units only: the rest is read when it is needed (QdrantIndex).
             build = manifest.get("build_id")
-            points = [p for p in self._scroll([UNITS]) if (p.payload or {}).get("build") == build]
+            points = self.points_of(build, [UNITS], payload=True)
             if len(points) == manifest.get("chunks") and self.read_manifest().get("build_id") == build:
                 return self._assemble(manifest, meta, points)
             time.sleep(0.2)
@@ -359,7 +363,6 @@ class QdrantBackend:
 
     def _assemble(self, manifest: dict[str, Any], meta: dict[str, Any], points: list[Any]) -> QdrantIndex:
         dim = int(manifest.get("dim") or 0)
-        points.sort(key=lambda p: p.payload["row"])
         chunks = [Chunk.from_dict(p.payload["chunk"]) for p in points]
         unit_first, unit_vectors = _join([_multi(p, UNITS, dim) for p in points], dim)
         spans = [np.asarray(p.payload.get("unit_spans") or [], dtype=np.int64).reshape(-1, 2) for p in points]
