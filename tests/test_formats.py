@@ -196,3 +196,57 @@ def test_a_table_row_with_dot_leaders_is_not_a_heading(tmp_path: Path) -> None:
     blocks = clean_document(_doc(tmp_path, "candle.txt", text.encode()))
     assert not [b for b in blocks if b.kind == "heading"]
     assert any("Oxygen" in b.text and "22.3" in b.text for b in blocks)
+
+
+def _rfc_page(number: int, body: str) -> str:
+    """One page of an RFC-style text: header, body, footer, and the form feed after it."""
+    return (f"RFC 9999              A Protocol for Tests             March 2030\n\n{body}\n\n"
+            f"Writer & Reader            Standards Track                  [Page {number}]\n\f")
+
+
+RFC = "".join(_rfc_page(n, body) for n, body in enumerate((
+    "1.  Introduction\n\n   The protocol moves small messages between two peers over one\n   connection.",
+    "   A peer that closes the connection sends a status code and a\n   reason.\n\n"
+    "1.1.  Status Codes\n\n   1009 indicates that a message was too big to process.",
+    "1.2.  Reserved Codes\n\n   Codes from 1000 to 2999 are reserved for this\n   protocol.\n\n"
+    "   Steps a client takes:\n\n   9.   Optionally, a header field, with a\n        list of extensions.",
+    "2.  Security Considerations\n\n2.1.  Threats\n\n   Peers check every message before they act on it.",
+), start=1))
+
+
+def test_paged_text_loses_running_headers_and_footers_and_keeps_line_numbers(tmp_path: Path) -> None:
+    doc = _doc(tmp_path, "rfc9999.txt", RFC.encode())
+    furniture = {line.text.split()[0] for line in doc.lines if line.role == "furniture"}
+    assert furniture == {"RFC", "Writer"}
+    assert not any("\f" in line.text for line in doc.lines)
+    # A form feed does not end a line: line numbers are the file's, as an editor counts them.
+    status = next(line for line in doc.lines if "1009" in line.text)
+    assert status.lineno == RFC.split("\n").index("   1009 indicates that a message was too big to process.") + 1
+    blocks = clean_document(doc)
+    text = " ".join(b.text for b in blocks)
+    assert "Standards Track" not in text and "March 2030" not in text
+    # The paragraph the page break interrupted goes on across it.
+    assert "A peer that closes the connection sends a status code and a reason." in text
+
+
+def test_numbered_section_headings_of_plain_text_nest_by_their_numbers(tmp_path: Path) -> None:
+    blocks = clean_document(_doc(tmp_path, "rfc9999.txt", RFC.encode()))
+    section = {b.text.split()[0]: b.section for b in blocks if b.kind != "heading"}
+    assert section["1009"] == "1.  Introduction › 1.1.  Status Codes"
+    assert section["Codes"] == "1.  Introduction › 1.2.  Reserved Codes"
+    assert section["Peers"] == "2.  Security Considerations › 2.1.  Threats"
+    # A numbered list entry whose text runs on is no heading.
+    assert not any(b.kind == "heading" and b.text.startswith("9.") for b in blocks)
+
+
+def test_one_level_numbers_are_list_entries_where_sections_are_not_numbered(tmp_path: Path) -> None:
+    text = "The member states agreed on three steps:\n\n1. Joint Exercises\n\n2. Shared Lists\n\n3. A Regional Office\n"
+    blocks = clean_document(_doc(tmp_path, "steps.txt", text.encode()))
+    assert not [b for b in blocks if b.kind == "heading"]
+    assert [b.text for b in blocks if b.kind == "item"] == ["Joint Exercises", "Shared Lists", "A Regional Office"]
+
+
+def test_text_without_form_feeds_keeps_a_repeated_line(tmp_path: Path) -> None:
+    text = "".join(f"Chorus of the song\n\nVerse {n} tells of the river.\n\n" for n in range(6))
+    doc = _doc(tmp_path, "song.txt", text.encode())
+    assert not any(line.role == "furniture" for line in doc.lines)

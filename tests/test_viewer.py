@@ -44,6 +44,9 @@ The harbour cat is called Mirri.
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("viewer"), {"rules.md": SECTION})
     (settings.corpus_dir / "lighthouse.pdf").write_bytes(text_pdf(LIGHTHOUSE))
+    (settings.corpus_dir / "almanac.htm").write_text(
+        "<html><body><h1>The Almanac</h1><p><span class='pagenum'>[Pg 12]</span>The spring tide at Skarholm "
+        "rises four metres above the quay in March.</p></body></html>", encoding="utf-8")
     (settings.corpus_dir / "hostile.txt").write_text(
         "The Zorblax annex quotes <script>alert(1)</script> and <img src=x onerror=alert(2)> verbatim.\n",
         encoding="utf-8")
@@ -141,6 +144,15 @@ def test_no_file_outside_the_corpus_is_ever_read(tmp_path: Path) -> None:
     for name in ("../secret.pdf", ".trash/lighthouse.pdf", str(secret), "", "lighthouse.pdf/.."):
         with pytest.raises(ValueError, match="is not a document of the corpus"):
             document_path(settings.corpus_dir, name)
+
+
+def test_a_page_of_an_html_book_opens_its_section(corpus: Settings, client: TestClient) -> None:
+    reply = ask("How high does the spring tide rise above the quay?", settings=corpus)
+    assert reply.sources[0].page == 12  # the book's printed page, from its page mark
+    assert "Open section ↗" in reply_messages(reply)[1]["content"]
+    response = client.get(link_of(corpus, "How high does the spring tide rise above the quay?"))
+    assert response.status_code == 200
+    assert "<h2>The Almanac</h2>" in response.text and "rises four metres" in response.text
 
 
 def test_open_links_name_the_page_or_the_section() -> None:

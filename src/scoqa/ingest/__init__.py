@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS", "MAX_FILE_BYTES", "ROLES", "SUPPORTED_SUFFIXES", "Document", "Line", "SourceError", "SourceProblem",
-    "check_readable", "discover", "file_sha256", "load_corpus", "read_document", "relative_source",
+    "check_readable", "discover", "file_sha256", "has_drawn_pages", "load_corpus", "read_document", "relative_source",
 ]
+
+
+def has_drawn_pages(source: str) -> bool:
+    """Whether the pages of ``source`` can be drawn for people: a PDF's can; an HTML book's page
+    numbers (Project Gutenberg's page marks) only say where its printed pages began."""
+    return KINDS.get(PurePosixPath(source).suffix.lower()) == "pdf"
 
 
 def file_sha256(path: Path) -> str:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .lines import Token, read_tokens
+from .lines import Token, mark_numbered_headings, read_tokens
 from .records import Document
 from .reflow import document_words, join_lines, reflow
 from .shapes import (DATE_LINE, FOOTNOTE_START, chapter_shapes, ends_entry, heading_shape, last_sentences,
@@ -80,6 +80,8 @@ def clean_document(doc: Document) -> list[Block]:
     tokens = read_tokens(doc)
     width = typical_width([t.text for t in tokens])
     guess_headings = not doc.structured and not any(line.role == "heading" for line in doc.lines)
+    if guess_headings:
+        mark_numbered_headings(tokens)
     vocabulary = document_words(line.text for line in doc.lines)
     return _without_back_index(_LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary).read())
 

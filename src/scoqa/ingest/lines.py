@@ -25,6 +25,11 @@ BULLET = re.compile(r"^(?:[-*+•▪◦‣]|\d{1,2}[.)])\s+")
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 #: A table-of-contents line: a title, dot leaders, a page number ("Introduction ....... 1").
 TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})?\s*$", re.IGNORECASE)
+#: A numbered section heading: "7.4.1.  Defined Status Codes", "A.2 Examples", "3. Scope"; the
+#: number (group 1) and the title (group 2).
+SECTION_NUMBER = re.compile(r"^((?:\d{1,2}|[A-Z])(?:\.\d{1,2})*)\.?\s+(\S.*)$")
+#: A document numbers its sections when it has this many headings numbered at two levels or more.
+MIN_NUMBERED = 3
 #: At most this many lines before a URL/"accessed" line are treated as its footnote.
 _MAX_FOOTNOTE_LINES = 6
 #: Roles of lines that are page furniture, not text.
@@ -82,6 +87,36 @@ def read_tokens(doc: Document) -> list[Token]:
         blank = frag = False
         brk = token.footnote
     return tokens
+
+
+def mark_numbered_headings(tokens: list[Token]) -> None:
+    """In a document that numbers its sections ("7.4.1.  Defined Status Codes", as RFCs, standards
+    and many reports do), make its numbered headings headings, at the level their number gives.
+
+    A line is such a heading when it stands after a gap and its title has a heading's shape. A
+    number of two levels or more ("4.2") is a section's; a number of one level ("3. Scope") is
+    one only in a document with at least :data:`MIN_NUMBERED` of those, and a letter alone ("A.")
+    is an initial, not a section. Elsewhere "1. The member states agreed ..." stays a list entry.
+    """
+    from .shapes import looks_like_heading
+
+    found = []
+    for tok, nxt in zip(tokens, tokens[1:] + [None]):
+        match = SECTION_NUMBER.match(tok.line.text.strip()) if not tok.line.role else None
+        if not (match and (tok.blank_before or tok.break_before) and looks_like_heading(match.group(2))):
+            continue
+        depth = match.group(1).count(".") + 1
+        gap_after = nxt is None or nxt.blank_before or nxt.break_before
+        # A title stands alone: the line after it is not the rest of its sentence, and after a
+        # one-level number ("9.  Optionally, a header field, with a"), not text at all.
+        if gap_after or (depth >= 2 and not nxt.text[:1].islower()):
+            found.append((tok, depth, match.group(1)))
+    if sum(depth >= 2 for _, depth, _ in found) < MIN_NUMBERED:
+        found = [f for f in found if f[1] >= 2]
+    for tok, depth, number in found:
+        if depth == 1 and not number.isdigit():
+            continue
+        tok.text, tok.bullet, tok.heading_level = normalise(tok.line.text), False, depth
 
 
 def _marked(token: Token, markdown: bool) -> Token:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .records import Line, SourceError
+from .shapes import running_key
 
 if TYPE_CHECKING:
     from pypdf import PageObject, PdfReader
@@ -271,7 +272,7 @@ def _mark_furniture(pages: list[list[_Row]]) -> None:
     """Running headers and footers: the same line (digits removed) among the top or bottom few
     lines of many pages, at one size and place; lone page numbers there."""
     def key(row: _Row) -> str:
-        return " ".join(re.sub(r"\d+", " ", row.text).lower().split())
+        return running_key(row.text)
 
     zones = []  # per page: its top and bottom lines, and the very top and bottom one
     for page in pages:

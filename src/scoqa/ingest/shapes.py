@@ -15,6 +15,13 @@ from collections.abc import Iterable
 
 from ..text import MONTH_PATTERN
 
+
+def running_key(text: str) -> str:
+    """What a running header or footer keeps from page to page: its words, digits aside
+    ("Standards Track [Page 45]" and "[Page 46]" alike)."""
+    return " ".join(re.sub(r"\d+", " ", text).lower().split())
+
+
 #: "April 2001", "June 15, 2002": a line that is only a date heads an entry of a dated list.
 DATE_LINE = re.compile(rf"^{MONTH_PATTERN}(?: \d{{1,2}},?)? \d{{4}}$")
 PAGE_NUMBER = re.compile(r"^(?:\d{1,3}|[ivxlc]{1,6})$")

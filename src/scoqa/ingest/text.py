@@ -9,16 +9,19 @@ Lines are kept as a reader sees them, so that BM25 matches their words and answe
 cleanly: Markdown's inline marks are rendered by markdown-it (a link by its text, images left
 out, no emphasis or code marks, entities decoded; fenced code stays as written), and plain text
 loses the underscores of its ``_emphasis_`` (Project Gutenberg's italics, which BM25 would read
-as part of the word) and its ``[1]`` note anchors.
+as part of the word) and its ``[1]`` note anchors. A text cut into pages by form feeds loses its
+running headers and footers (:mod:`.paged`).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from .paged import running_furniture
 from .records import Line, SourceError
 
 _BOMS = (
@@ -71,9 +74,18 @@ def guess_encoding(data: bytes):  # type: ignore[no-untyped-def]
     return best
 
 
+#: A line end: CRLF, CR or LF. Not ``str.splitlines``, which also ends a line at a form feed and
+#: at other separators that editors do not count, so that line numbers drifted from the file's.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def text_lines(data: bytes) -> tuple[Line, ...]:
-    """The lines of a text file (CRLF, CR and LF line ends alike), exactly as written."""
-    return tuple(Line(t, i) for i, t in enumerate(decode(data).splitlines(), start=1))
+    """The lines of a text file (CRLF, CR and LF line ends alike), exactly as written; a form
+    feed stays in its line (:mod:`.paged` reads the pages it makes)."""
+    texts = _LINE_END.split(decode(data))
+    if texts[-1] == "":
+        texts.pop()  # the last line's end
+    return tuple(Line(t, i) for i, t in enumerate(texts, start=1))
 
 
 #: "_Royal George_[1]": an underscore opening or closing a word is emphasis ("snake_case" is not).
@@ -84,7 +96,8 @@ _NOTE_ANCHOR = re.compile(r"(?<=[\w.,;:!?'’”\")])\[\d{1,3}\]")
 
 def plain_text_lines(data: bytes) -> tuple[Line, ...]:
     """The lines of a plain text file as they read: without emphasis underscores or note anchors."""
-    return tuple(Line(_NOTE_ANCHOR.sub("", _EMPHASIS.sub("", line.text)), line.lineno) for line in text_lines(data))
+    lines = running_furniture(text_lines(data))
+    return tuple(replace(line, text=_NOTE_ANCHOR.sub("", _EMPHASIS.sub("", line.text))) for line in lines)
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +128,7 @@ def plain_markdown(text: str) -> str:
 
 def markdown_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
     """The lines of a Markdown file without its front matter, and the front matter's title."""
-    lines = text_lines(data)
+    lines = running_furniture(text_lines(data))
     title = ""
     if lines and lines[0].text.strip() == "---":
         end = next((i for i in range(1, len(lines)) if lines[i].text.strip() in ("---", "...")), None)

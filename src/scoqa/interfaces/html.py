@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from ..index.status import IndexStatus
+from ..ingest import has_drawn_pages
 from ..qa.answer import Reply
 from ..search.searcher import Hit
 
@@ -129,7 +130,7 @@ def passage_html(hit: Hit, spans: Iterable[tuple[int, int]]) -> str:
     if hit.lead_in:
         context += f'<span class="scoqa-lead-in">{as_text(hit.lead_in)}</span>\n\n'
     date = f'<strong class="scoqa-date">{as_text(hit.date)}</strong> · ' if hit.date else ""
-    where = f"page {hit.page}" if hit.page is not None else "section"
+    where = f"page {hit.page}" if hit.page is not None and has_drawn_pages(hit.source) else "section"
     link = (f'\n\n<a class="scoqa-open" href="{html.escape(open_url(hit.chunk_id, spans))}" target="_blank" '
             f'rel="noopener noreferrer">Open {where} ↗</a>')
     return f'{context}<span class="scoqa-passage">{date}{highlight(hit.text, spans)}</span>{link}'

@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute
 from ..config import Settings
 from ..engine import get_engine
 from ..index.corpus import document_path
+from ..ingest import has_drawn_pages
 from ..ingest.chunk import Chunk
 from ..ingest.ocr import DPI, PageOCR, page_ocr
 from ..ingest.pages import (
@@ -172,7 +173,7 @@ def open_passage(settings: Settings, chunk_id: str, q: str = "", page: int = 0) 
         return _missing()
     chunk = searcher.index.chunks[row]
     spans = _spans(chunk.text, q)
-    if chunk.page is None:
+    if chunk.page is None or not has_drawn_pages(chunk.source):
         return _section_view(chunk, searcher.index.chunks, spans)
     try:
         data = document_path(settings.corpus_dir, chunk.source).read_bytes()

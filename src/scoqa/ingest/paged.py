@@ -1,0 +1,65 @@
+"""Plain text cut into pages by form feeds (``pdftotext`` output, RFCs): its running headers and footers.
+
+A text file laid out for printing repeats a header and a footer on every page ("RFC 6455  The
+WebSocket Protocol  December 2011", "Fette & Melnikov  Standards Track  [Page 45]") between
+paragraphs, and a form feed (``\\f``) starts each page. Read as text, the header became the heading
+of every passage after it and the footer a sentence of the text. As for a PDF (:mod:`.pdf`), a line
+among the top or bottom few of a page whose words (digits aside) open or close many pages is page
+furniture: it is marked so, and the paragraph it interrupted goes on across it. Without form
+feeds, nothing is judged: a line repeated through a text is as likely a refrain as a header.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import replace
+
+from .records import Line
+from .shapes import running_key
+
+FORM_FEED = "\f"
+#: The top or bottom few non-empty lines of a page, where running headers and footers sit.
+ZONE = 3
+#: Fewer pages than this say nothing of what repeats on them.
+MIN_PAGES = 3
+
+
+def page_numbers(lines: tuple[Line, ...]) -> list[int]:
+    """The page (from 1) of each line: a form feed before a line's text starts a new page with
+    it, one after its text (or alone) starts the next line's."""
+    pages = []
+    page = 1
+    for line in lines:
+        before = len(line.text) - len(line.text.lstrip(FORM_FEED + " \t"))
+        leading = line.text[:before].count(FORM_FEED)
+        page += leading
+        pages.append(page)
+        page += line.text.count(FORM_FEED) - leading
+    return pages
+
+
+def running_furniture(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """``lines`` with form feeds removed, and the running headers and footers of a text with
+    form feeds marked ``furniture`` (see the module doc). A text without form feeds is returned
+    as it is."""
+    if not any(FORM_FEED in line.text for line in lines):
+        return lines
+    pages = page_numbers(lines)
+    zones: dict[int, list[int]] = defaultdict(list)  # page -> indices of its non-empty lines
+    for idx, (line, page) in enumerate(zip(lines, pages)):
+        if line.text.strip(FORM_FEED + " \t"):
+            zones[page].append(idx)
+    seen: dict[str, set[int]] = defaultdict(set)
+    for page, rows in zones.items():
+        for idx in rows[:ZONE] + rows[-ZONE:]:
+            seen[running_key(lines[idx].text)].add(page)
+    count = len(zones)
+    needed = max(MIN_PAGES, math.ceil(0.4 * count))
+    running = {key for key, on in seen.items() if len(key) >= 3 and len(on) >= needed}
+    marked = set()
+    if count >= MIN_PAGES and running:
+        for rows in zones.values():
+            marked.update(idx for idx in rows[:ZONE] + rows[-ZONE:] if running_key(lines[idx].text) in running)
+    return tuple(replace(line, text=line.text.replace(FORM_FEED, ""), role="furniture" if idx in marked else line.role)
+                 for idx, line in enumerate(lines))
