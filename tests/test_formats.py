@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scoqa.ingest import SourceError, read_document
+from scoqa.ingest import Document, Line, SourceError, read_document
 from scoqa.ingest.layout import clean_document
+from scoqa.ingest.lines import in_sequence
 
 HTML = b"""<!DOCTYPE html>
 <html><head><meta charset="ISO-8859-1"><title>Field Manual</title>
@@ -250,3 +251,37 @@ def test_text_without_form_feeds_keeps_a_repeated_line(tmp_path: Path) -> None:
     text = "".join(f"Chorus of the song\n\nVerse {n} tells of the river.\n\n" for n in range(6))
     doc = _doc(tmp_path, "song.txt", text.encode())
     assert not any(line.role == "furniture" for line in doc.lines)
+
+
+def _pdf_lines(*rows: tuple[str, str, int]) -> Document:
+    """A PDF's lines as its reader gives them: (text, role, level), an empty line after each."""
+    lines = []
+    for text, role, level in rows:
+        lines += [Line(text, len(lines) + 1, 1, role, level), Line("", len(lines) + 2, 1)]
+    return Document("guide.pdf", "pdf", tuple(lines), "0" * 64)
+
+
+def test_numbered_headings_in_a_pdfs_body_font_nest_with_its_font_headings() -> None:
+    body = "Agencies keep a record of every system that holds such information."
+    doc = _pdf_lines(("A Guide to Records", "heading", 1), ("1. Introduction", "", 0), (body, "body", 0),
+                     ("1.1 Authority", "body", 0), (body, "body", 0), ("1.2 Scope", "body", 0), (body, "body", 0),
+                     ("2. Examples of Records", "", 0), ("2.1 Paper Files", "body", 0), (body, "body", 0),
+                     ("The benefits are:", "body", 0), ("3. Lower Costs", "", 0), ("2.2 Databases", "body", 0),
+                     (body, "body", 0), ("3. Results", "", 0), (body, "body", 0),
+                     ("Appendix A—Glossary", "heading", 2), (body, "body", 0))
+    sections = [b.section for b in clean_document(doc) if b.kind == "paragraph" and b.text == body]
+    assert sections == [
+        "A Guide to Records › 1. Introduction", "A Guide to Records › 1. Introduction › 1.1 Authority",
+        "A Guide to Records › 1. Introduction › 1.2 Scope",
+        "A Guide to Records › 2. Examples of Records › 2.1 Paper Files",
+        # "3. Lower Costs" is an entry of a list inside 2.1: 3 does not follow 2.1
+        "A Guide to Records › 2. Examples of Records › 2.2 Databases", "A Guide to Records › 3. Results",
+        "A Guide to Records › Appendix A—Glossary",
+    ]
+
+
+def test_numbered_sections_follow_each_other() -> None:
+    entries = [(n, text.count(".") + 1, text, False) for n, text in enumerate(
+        ["1", "1.1", "1.2", "1.2.1", "2", "1", "86", "2.1", "3", "2.2", "3", "3.1"])]
+    assert [e[2] for e in in_sequence(entries)] == ["1", "1.1", "1.2", "1.2.1", "2", "2.1", "2.2", "3", "3.1"]
+    assert [e[0] for e in in_sequence(entries)][-2:] == [10, 11]  # the second "3", after "2.2"

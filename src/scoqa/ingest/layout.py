@@ -80,8 +80,8 @@ def clean_document(doc: Document) -> list[Block]:
     tokens = read_tokens(doc)
     width = typical_width([t.text for t in tokens])
     guess_headings = not doc.structured and not any(line.role == "heading" for line in doc.lines)
-    if guess_headings:
-        mark_numbered_headings(tokens)
+    if not doc.structured:
+        mark_numbered_headings(tokens, ("", "body") if doc.kind == "pdf" else ("",))
     vocabulary = document_words(line.text for line in doc.lines)
     return _without_back_index(_LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary).read())
 

@@ -27,7 +27,7 @@ MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})?\s*$", re.IGNORECASE)
 #: A numbered section heading: "7.4.1.  Defined Status Codes", "A.2 Examples", "3. Scope"; the
 #: number (group 1) and the title (group 2).
-SECTION_NUMBER = re.compile(r"^((?:\d{1,2}|[A-Z])(?:\.\d{1,2})*)\.?\s+(\S.*)$")
+SECTION_NUMBER = re.compile(r"^((?:\d{1,2}|[A-Z])(?:\.\d{1,2})+\.?|\d{1,2}\.)\s+(\S.*)$")
 #: A document numbers its sections when it has this many headings numbered at two levels or more.
 MIN_NUMBERED = 3
 #: At most this many lines before a URL/"accessed" line are treated as its footnote.
@@ -89,34 +89,86 @@ def read_tokens(doc: Document) -> list[Token]:
     return tokens
 
 
-def mark_numbered_headings(tokens: list[Token]) -> None:
+def mark_numbered_headings(tokens: list[Token], roles: tuple[str, ...] = ("",)) -> None:
     """In a document that numbers its sections ("7.4.1.  Defined Status Codes", as RFCs, standards
     and many reports do), make its numbered headings headings, at the level their number gives.
 
-    A line is such a heading when it stands after a gap and its title has a heading's shape. A
-    number of two levels or more ("4.2") is a section's; a number of one level ("3. Scope") is
-    one only in a document with at least :data:`MIN_NUMBERED` of those, and a letter alone ("A.")
-    is an initial, not a section. Elsewhere "1. The member states agreed ..." stays a list entry.
+    A line is such a heading when the reader left it one of ``roles`` (a PDF marks lines in the
+    body's font ``body``, though a report may set its numbered headings in that font), it stands
+    after a gap, and its title has a heading's shape. A number of two levels or more ("4.2") is a
+    section's; a number of one level ("3. Scope") is one only in a document with at least
+    :data:`MIN_NUMBERED` of those, and a letter alone ("A.") is an initial, not a section.
+    Elsewhere "1. The member states agreed ..." stays a list entry. Where the reader found
+    headings by their fonts among the numbered ones ("Appendix A" at level 3), a top-level number
+    takes the highest of those levels, so that the two kinds nest together.
     """
     from .shapes import looks_like_heading
 
-    found = []
-    for tok, nxt in zip(tokens, tokens[1:] + [None]):
-        match = SECTION_NUMBER.match(tok.line.text.strip()) if not tok.line.role else None
-        if not (match and (tok.blank_before or tok.break_before) and looks_like_heading(match.group(2))):
+    found = []  # (position, depth, number, whether the reader marked it a heading already)
+    for position, (tok, nxt) in enumerate(zip(tokens, tokens[1:] + [None])):
+        match = SECTION_NUMBER.match(tok.line.text.strip())
+        if match and tok.line.role == "heading":
+            found.append((position, 0, match.group(1).rstrip("."), True))  # it places the others
+        if not (match and tok.line.role in roles and (tok.blank_before or tok.break_before)
+                and looks_like_heading(match.group(2))):
             continue
-        depth = match.group(1).count(".") + 1
+        number = match.group(1).rstrip(".")
+        depth = number.count(".") + 1
         gap_after = nxt is None or nxt.blank_before or nxt.break_before
         # A title stands alone: the line after it is not the rest of its sentence, and after a
         # one-level number ("9.  Optionally, a header field, with a"), not text at all.
         if gap_after or (depth >= 2 and not nxt.text[:1].islower()):
-            found.append((tok, depth, match.group(1)))
-    if sum(depth >= 2 for _, depth, _ in found) < MIN_NUMBERED:
-        found = [f for f in found if f[1] >= 2]
-    for tok, depth, number in found:
-        if depth == 1 and not number.isdigit():
-            continue
-        tok.text, tok.bullet, tok.heading_level = normalise(tok.line.text), False, depth
+            found.append((position, depth, number, False))
+    if sum(marked for *_, marked in found) >= MIN_NUMBERED:
+        return  # the reader found the numbered headings by their fonts: other numbered lines are lists
+    if sum(depth >= 2 for _, depth, _, _ in found) < MIN_NUMBERED:
+        found = [f for f in found if f[1] >= 2 or f[3]]
+    found = in_sequence([f for f in found if not f[3] and (f[1] >= 2 or f[2].isdigit())])
+    if not found:
+        return
+    marked = [t.heading_level for t in tokens[found[0][0]:] if t.line.role == "heading"]
+    offset = min(marked) - 1 if marked else 0
+    for position, depth, _, _ in found:
+        tok = tokens[position]
+        tok.text, tok.bullet, tok.heading_level = normalise(tok.line.text), False, depth + offset
+
+
+def _number(text: str) -> tuple[int, ...]:
+    """A section number as a tuple, a letter by its place in the alphabet: "A.2" -> (1, 2)."""
+    return tuple(int(part) if part.isdigit() else ord(part) - ord("A") + 1 for part in text.split("."))
+
+
+#: How many earlier candidates a numbered heading may follow on from (the ones between are lists).
+_SEQUENCE_WINDOW = 64
+
+
+def _follows(last: tuple[int, ...], number: tuple[int, ...]) -> bool:
+    """Whether section ``number`` may come right after section ``last``: 3.1 -> 3.2, 3.1.1 or 4."""
+    same = next((i for i, (a, b) in enumerate(zip(number, last)) if a != b), min(len(number), len(last)))
+    if same == len(last):  # a sub-section of the last: 4. -> 4.1
+        return len(number) == same + 1 and number[-1] == 1
+    return same < len(number) and number[same] - last[same] == 1 and all(n == 1 for n in number[same + 1:])
+
+
+def in_sequence(found: list[tuple[int, int, str, bool]]) -> list[tuple[int, int, str, bool]]:
+    """The longest run of ``found`` (numbers in their third field) that numbers sections one after
+    another: "1.", "1.1", "1.2", "2.", "2.1" ... Numbers outside it are other numbering: "1." again
+    (a template's own inside an appendix), "3." between "2.1" and "2.2" (a list's entry), "86"."""
+    numbers = [_number(entry[2]) for entry in found]
+    length = [1 if all(n <= 2 for n in number) else 0 for number in numbers]
+    previous = [-1] * len(found)
+    for i, number in enumerate(numbers):
+        for j in range(max(0, i - _SEQUENCE_WINDOW), i):
+            if length[j] and length[j] + 1 > length[i] and _follows(numbers[j], number):
+                length[i], previous[i] = length[j] + 1, j
+    if not found or not max(length):
+        return []
+    i = max(range(len(found)), key=lambda k: (length[k], -k))
+    chain = []
+    while i >= 0:
+        chain.append(found[i])
+        i = previous[i]
+    return chain[::-1]
 
 
 def _marked(token: Token, markdown: bool) -> Token:
