@@ -285,3 +285,16 @@ def test_numbered_sections_follow_each_other() -> None:
         ["1", "1.1", "1.2", "1.2.1", "2", "1", "86", "2.1", "3", "2.2", "3", "3.1"])]
     assert [e[2] for e in in_sequence(entries)] == ["1", "1.1", "1.2", "1.2.1", "2", "2.1", "2.2", "3", "3.1"]
     assert [e[0] for e in in_sequence(entries)][-2:] == [10, 11]  # the second "3", after "2.2"
+
+
+def test_markdown_setext_headings_rules_and_tables(tmp_path: Path) -> None:
+    text = ("Guide to Boats\n==============\n\nThe harbour has boats.\n\n---\n\nMooring rules\n-------------\n\n"
+            "Boats moor at the north pier.\n\n- a list entry\n---\n\n| Pier | Opens |\n|:-----|------:|\n"
+            "| North | 5 **am** |\n| South | 6 am |\n")
+    blocks = clean_document(_doc(tmp_path, "boats.md", text.encode()))
+    assert [(b.kind, b.text) for b in blocks if b.kind == "heading"] == [
+        ("heading", "Guide to Boats"), ("heading", "Mooring rules")]
+    said = [(b.section, b.text) for b in blocks if b.kind != "heading"]
+    assert ("Guide to Boats", "The harbour has boats.") in said
+    assert ("Guide to Boats › Mooring rules", "North | 5 am") in said  # a row reads as its cells
+    assert not any(set(t) <= set("-=|: ") for _, t in said)  # no underline, rule or header dashes as text

@@ -147,5 +147,37 @@ def markdown_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
     for line in lines:
         fence = bool(_FENCE.match(line.text))
         in_code ^= fence
-        rendered.append(line if in_code or fence else Line(plain_markdown(line.text), line.lineno))
+        if in_code or fence:
+            rendered.append(line)
+        else:
+            rendered.extend(_markdown_block(line, rendered[-1] if rendered else None, rendered))
     return tuple(rendered), title
+
+
+#: A setext heading's underline: "=====" (level 1) or "-----" (level 2) under its text.
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+#: A thematic break ("---", "***", "___", spaced or not) standing alone: no text.
+_RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
+#: A table row ("| a | b |") and the row of dashes under a table's header ("|---|:--:|").
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+#: A line that opens a block of its own (heading, list entry, quote): never a setext heading's text.
+_BLOCK_START = re.compile(r"^\s{0,3}(?:#|[-*+>]\s|\d{1,9}[.)]\s)")
+
+
+def _markdown_block(line: Line, previous: Line | None, rendered: list[Line]) -> list[Line]:
+    """One Markdown line outside code as lines for the layout: its inline marks rendered
+    (:func:`plain_markdown`); the text over a setext underline made a heading (``rendered``'s
+    last line is changed in place) and the underline a gap; a thematic break a gap; a table row
+    one line of its cells ("a | b", as HTML and Word tables read), its header's dashes a gap."""
+    text = line.text
+    if _SETEXT.match(text) and previous is not None and previous.text.strip() and not previous.role \
+            and not _BLOCK_START.match(previous.text) and not _TABLE_ROW.match(previous.text):
+        rendered[-1] = replace(previous, role="heading", level=1 if "=" in text else 2)
+        return [Line("", line.lineno)]
+    if _RULE.match(text) or (_TABLE_ROW.match(text) and _TABLE_RULE.match(text)):
+        return [Line("", line.lineno)]
+    if _TABLE_ROW.match(text):
+        cells = (plain_markdown(cell).strip() for cell in re.split(r"(?<!\\)\|", text.strip()[1:-1]))
+        return [Line(" | ".join(cell for cell in cells if cell), line.lineno), Line("", line.lineno)]
+    return [Line(plain_markdown(text), line.lineno)]
