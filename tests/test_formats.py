@@ -298,3 +298,17 @@ def test_markdown_setext_headings_rules_and_tables(tmp_path: Path) -> None:
     assert ("Guide to Boats", "The harbour has boats.") in said
     assert ("Guide to Boats › Mooring rules", "North | 5 am") in said  # a row reads as its cells
     assert not any(set(t) <= set("-=|: ") for _, t in said)  # no underline, rule or header dashes as text
+
+
+def test_lines_set_in_from_plain_text_are_examples_not_headings(tmp_path: Path) -> None:
+    text = ("II. RULES OF USAGE\n\n1. Form the possessive singular of nouns by adding 's.\n\n"
+            "Follow this rule whatever the final consonant. Thus write,\n\n  Charles's friend\n\n  Burns's poems\n\n"
+            "This is the usage of the Government Printing Office.\n\n"
+            "                         III. PRINCIPLES OF COMPOSITION\n\n"
+            "Choose a suitable design and hold to it.\n\n A Wrapped Heading\n\nText under it.\n")
+    blocks = clean_document(_doc(tmp_path, "style.txt", text.encode()))
+    assert [b.text for b in blocks if b.kind == "heading"] == [
+        "II. RULES OF USAGE", "III. PRINCIPLES OF COMPOSITION", "A Wrapped Heading"]  # centred, or one column in
+    section = {b.text: b.section for b in blocks if b.kind != "heading"}
+    assert section["This is the usage of the Government Printing Office."] == "II. RULES OF USAGE"
+    assert any("Charles's friend" in t for t in section)  # text of its section, not a heading

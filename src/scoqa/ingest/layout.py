@@ -19,6 +19,7 @@ Every block keeps the page and line span it came from.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
@@ -83,7 +84,30 @@ def clean_document(doc: Document) -> list[Block]:
     if not doc.structured:
         mark_numbered_headings(tokens, ("", "body") if doc.kind == "pdf" else ("",))
     vocabulary = document_words(line.text for line in doc.lines)
-    return _without_back_index(_LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary).read())
+    reader = _LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary)
+    if doc.kind == "text":
+        reader.margin = body_margin(tokens)
+    return _without_back_index(reader.read())
+
+
+#: A plain-text line indented past the body's margin by at least SET_IN columns and less than
+#: CENTRED is an example, a quote or code set in ("  Charles's friend", "        GET /chat
+#: HTTP/1.1"), never a heading; one indented further is centred, as titles often are, and a
+#: single column is the noise of text extracted from a PDF (" Executive Summary").
+SET_IN = 2
+CENTRED = 10
+
+
+def indentation(text: str) -> int:
+    """The columns of white space a line opens with (a tab to the next multiple of 8)."""
+    text = text.expandtabs(8)
+    return len(text) - len(text.lstrip(" "))
+
+
+def body_margin(tokens: list[Token]) -> int:
+    """The indentation most of a plain text's lines have: 0 for most books, 3 for an RFC."""
+    counts = Counter(indentation(t.line.text) for t in tokens)
+    return counts.most_common(1)[0][0] if counts else 0
 
 
 #: A back-of-book index's heading: "INDEX", "General Index", "INDEX OF CHARACTERS".
@@ -138,6 +162,7 @@ class _LayoutReader:
         self.headings: list[tuple[int, str]] = []  # heading stack of the levels the format gives
         self.note: list[Token] = []  # the footnote being read
         self.chapters: set[str] = set()  # the shape of the numbered headings that open each chapter
+        self.margin: int | None = None  # plain text: the body's indentation (see body_margin)
         self.buf: list[Token] = []  # the paragraph or list entry being read
         self.mode = _Mode.PARAGRAPH
         self.lead_in = ""
@@ -245,6 +270,8 @@ class _LayoutReader:
             return True  # a chapter's long title under its number ("The Structure of the Government Must ...")
         if tok.bullet or not looks_like_heading(tok.text) or len(tok.text) > 0.9 * self.width:
             return False
+        if self.margin is not None and self.margin + SET_IN <= indentation(tok.line.text) < self.margin + CENTRED:
+            return False  # set in from the text: an example or a quotation
         after_gap = tok.blank_before or tok.break_before or i == 0
         after_heading = not self.buf and last is not None and last.kind == "heading" and self.mode is _Mode.PARAGRAPH
         # A page break can swallow the blank line before a title: accept a short title line
