@@ -55,3 +55,22 @@ def test_tiny_scraps_are_folded_into_the_next_paragraph(count_tokens) -> None:
         "goals China views the organisation as having a symbolic meaning and a valuable asset."
     ]
     assert (chunks[0].line_start, chunks[0].line_end) == (3, 5)
+
+
+def test_a_run_of_short_lines_is_one_passage_before_the_text() -> None:
+    from scoqa.ingest.chunk import _merge_scraps
+    from scoqa.ingest.layout import Block
+
+    def para(text: str, line: int) -> Block:
+        return Block("paragraph", text, "", None, line, line, line_map=((0, line, None),))
+
+    lines = ["THE ELEMENTS OF STYLE", "BY WILLIAM STRUNK, Jr.", "PROFESSOR OF ENGLISH IN CORNELL UNIVERSITY",
+             "NEW YORK HARCOURT, BRACE AND COMPANY"]
+    body = ("This book aims to give in brief space the principal requirements of plain English style, and to "
+            "lighten the task of instructor and student by concentrating attention on a few essentials.")
+    blocks = _merge_scraps([para(t, n) for n, t in enumerate(lines + [body], start=1)], lambda t: len(t.split()))
+    assert [b.text for b in blocks] == [" ".join(lines), body]  # the title page, whole, then the text
+    assert (blocks[0].line_start, blocks[0].line_end) == (1, 4)
+    # One short line still goes with the paragraph after it.
+    blocks = _merge_scraps([para("NEW YORK", 1), para(body, 2)], lambda t: len(t.split()))
+    assert [b.text for b in blocks] == [f"NEW YORK {body}"]

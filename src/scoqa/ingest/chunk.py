@@ -200,26 +200,40 @@ def _pack(text: str, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
     return groups
 
 
+def _joined(first: Block, second: Block) -> Block:
+    """Two paragraphs of one section as one."""
+    offset = len(first.text) + 1
+    return Block("paragraph", f"{first.text} {second.text}", second.section, first.page, first.line_start,
+                 second.line_end, line_map=first.line_map + tuple((o + offset, n, p) for o, n, p in second.line_map))
+
+
 def _merge_scraps(blocks: list[Block], count: TokenCounter) -> list[Block]:
-    """Fold very short paragraphs into the next paragraph of the same section."""
+    """Fold very short paragraphs into the next paragraph of the same section, and a run of them
+    into one: a title page, a memo's letterhead, a byline and its date ("PROFESSOR OF ENGLISH" /
+    "IN CORNELL UNIVERSITY" / "NEW YORK" / "HARCOURT, BRACE AND COMPANY"; "January 24, 2013" /
+    "FROM: Joseph G. Jordan" / "SUBJECT: Strategic Plan ...") read as one passage, not as
+    scraps each too short to say what it is about. A run long enough stands alone before a
+    paragraph of text."""
     merged: list[Block] = []
-    pending: Block | None = None
+    pending: Block | None = None  # short paragraphs of one section, joined
+    size = 0  # pending's word pieces
     for block in blocks:
         if block.kind == "heading":
             continue
+        tokens = count(block.text) if block.kind == "paragraph" else 0
+        scrap = block.kind == "paragraph" and tokens < MIN_PARAGRAPH_TOKENS
         if pending is not None:
-            if block.kind == "paragraph" and block.section == pending.section:
-                offset = len(pending.text) + 1
-                block = Block(
-                    "paragraph", f"{pending.text} {block.text}", block.section, pending.page,
-                    pending.line_start, block.line_end,
-                    line_map=pending.line_map + tuple((o + offset, n, p) for o, n, p in block.line_map),
-                )
+            same = block.kind == "paragraph" and block.section == pending.section
+            if same and scrap:
+                pending, size = _joined(pending, block), size + tokens
+                continue
+            if same and size < MIN_PARAGRAPH_TOKENS:
+                block = _joined(pending, block)
             else:
                 merged.append(pending)
             pending = None
-        if block.kind == "paragraph" and count(block.text) < MIN_PARAGRAPH_TOKENS:
-            pending = block
+        if scrap:
+            pending, size = block, tokens
             continue
         merged.append(block)
     if pending is not None:

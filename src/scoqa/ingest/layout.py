@@ -112,6 +112,10 @@ def body_margin(tokens: list[Token]) -> int:
 
 #: A back-of-book index's heading: "INDEX", "General Index", "INDEX OF CHARACTERS".
 _INDEX_HEADING = re.compile(r"^(?:general |alphabetical |subject )?index\b", re.IGNORECASE)
+#: A contents page's heading ("CONTENTS", "Table of Contents"); its entries, set without dot
+#: leaders ("Place the emphatic words of a sentence at the end      31"), end in a page number
+#: as an index's do, and the section under it ("CONTENTS > Page") goes with it.
+_CONTENTS_HEADING = re.compile(r"^(?:table of )?contents\.?$", re.IGNORECASE)
 #: An index entry ends with its page references ("Bagpipes, 5, 44", "Birch-bark records | 286-289"),
 #: or is a letter that heads a group of entries.
 _INDEX_ENTRY = re.compile(r"(?:\b\d{1,4}(?:[-–]\d{1,4})?[.,;]?\s*)$|^[A-Z]\.?$")
@@ -120,16 +124,17 @@ INDEX_SHARE = 0.6
 
 
 def _without_back_index(blocks: list[Block]) -> list[Block]:
-    """The blocks without those of a back-of-book index: its entries ("Bagpipes, 5, 44") name
-    pages of a printed book, a thousand short lines that match a name and say nothing of it
-    (as a table of contents' lines, they are not text to search or quote)."""
+    """The blocks without those of a back-of-book index or a contents page: their entries
+    ("Bagpipes, 5, 44") name pages of a printed book, short lines that match a name and say
+    nothing of it, not text to search or quote."""
     sections: dict[str, list[Block]] = {}
     for block in blocks:
         if block.kind != "heading":
             sections.setdefault(block.section, []).append(block)
     dropped = {
         section for section, members in sections.items()
-        if _INDEX_HEADING.match(section.rsplit(SECTION_SEPARATOR, 1)[-1].strip())
+        if (_INDEX_HEADING.match(section.rsplit(SECTION_SEPARATOR, 1)[-1].strip())
+            or any(_CONTENTS_HEADING.match(part.strip()) for part in section.split(SECTION_SEPARATOR)))
         and sum(bool(_INDEX_ENTRY.search(b.text.strip())) for b in members) >= INDEX_SHARE * len(members)
     }
     return [b for b in blocks if b.section not in dropped or b.kind == "heading"] if dropped else blocks
