@@ -312,3 +312,12 @@ def test_lines_set_in_from_plain_text_are_examples_not_headings(tmp_path: Path) 
     section = {b.text: b.section for b in blocks if b.kind != "heading"}
     assert section["This is the usage of the Government Printing Office."] == "II. RULES OF USAGE"
     assert any("Charles's friend" in t for t in section)  # text of its section, not a heading
+
+
+def test_a_contents_page_without_dot_leaders_is_not_text(tmp_path: Path) -> None:
+    text = ("CONTENTS\n\n                                        Page\n\n    I. Introductory            5\n\n"
+            "   II. Rules of Usage          7\n\n       1. Place the emphatic words of a sentence at the end     31\n\n"
+            "I. INTRODUCTORY\n\nThis book aims to give in brief space the principal requirements of plain English.\n")
+    blocks = clean_document(_doc(tmp_path, "style.txt", text.encode()))
+    assert [b.text for b in blocks if b.kind != "heading"] == [
+        "This book aims to give in brief space the principal requirements of plain English."]
