@@ -321,3 +321,12 @@ def test_a_contents_page_without_dot_leaders_is_not_text(tmp_path: Path) -> None
     blocks = clean_document(_doc(tmp_path, "style.txt", text.encode()))
     assert [b.text for b in blocks if b.kind != "heading"] == [
         "This book aims to give in brief space the principal requirements of plain English."]
+
+
+def test_an_appendix_stands_beside_the_numbered_sections() -> None:
+    body = "Agencies measure how long each patch takes to deploy."
+    doc = _pdf_lines(("4. Technologies", "heading", 1), (body, "body", 0), ("5. Metrics", "heading", 1),
+                     (body, "body", 0), ("Appendix A—A Tutorial", "heading", 2), (body, "body", 0),
+                     ("A.1 Components", "heading", 3), (body, "body", 0))
+    sections = [b.section for b in clean_document(doc) if b.kind == "paragraph"]
+    assert sections == ["4. Technologies", "5. Metrics", "Appendix A—A Tutorial", "Appendix A—A Tutorial › A.1 Components"]

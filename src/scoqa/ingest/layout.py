@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
-from .lines import Token, mark_numbered_headings, read_tokens
+from .lines import Token, level_appendices, mark_numbered_headings, read_tokens
 from .records import Document
 from .reflow import document_words, join_lines, reflow
 from .shapes import (DATE_LINE, FOOTNOTE_START, chapter_shapes, ends_entry, heading_shape, last_sentences,
@@ -83,6 +83,7 @@ def clean_document(doc: Document) -> list[Block]:
     guess_headings = not doc.structured and not any(line.role == "heading" for line in doc.lines)
     if not doc.structured:
         mark_numbered_headings(tokens, ("", "body") if doc.kind == "pdf" else ("",))
+        level_appendices(tokens)
     vocabulary = document_words(line.text for line in doc.lines)
     reader = _LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary)
     if doc.kind == "text":

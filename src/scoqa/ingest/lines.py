@@ -133,6 +133,25 @@ def mark_numbered_headings(tokens: list[Token], roles: tuple[str, ...] = ("",)) 
         tok.text, tok.bullet, tok.heading_level = normalise(tok.line.text), False, depth + offset
 
 
+#: A heading that opens an appendix or an annex ("Appendix A—SCAP Tutorial", "ANNEX 2").
+APPENDIX = re.compile(r"^(?:appendix|annex)\b", re.IGNORECASE)
+
+
+def level_appendices(tokens: list[Token]) -> None:
+    """Appendices stand beside a document's numbered sections, not inside the last one: a report
+    often sets "Appendix A" a size below "5. Metrics", and its passages went under "5. Metrics".
+    An appendix heading takes the level of the one-level numbered headings ("5.", "6."), when
+    those are headings and sit higher."""
+    top = [t.heading_level for t in tokens
+           if t.heading_level and (m := SECTION_NUMBER.match(t.text)) and "." not in m.group(1).rstrip(".")]
+    if not top:
+        return
+    level = min(top)
+    for tok in tokens:
+        if tok.heading_level > level and APPENDIX.match(tok.text):
+            tok.heading_level = level
+
+
 def _number(text: str) -> tuple[int, ...]:
     """A section number as a tuple, a letter by its place in the alphabet: "A.2" -> (1, 2)."""
     return tuple(int(part) if part.isdigit() else ord(part) - ord("A") + 1 for part in text.split("."))
