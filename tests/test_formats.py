@@ -281,7 +281,7 @@ def test_numbered_headings_in_a_pdfs_body_font_nest_with_its_font_headings() -> 
 
 
 def test_numbered_sections_follow_each_other() -> None:
-    entries = [(n, text.count(".") + 1, text, False) for n, text in enumerate(
+    entries = [(n, text.count(".") + 1, text) for n, text in enumerate(
         ["1", "1.1", "1.2", "1.2.1", "2", "1", "86", "2.1", "3", "2.2", "3", "3.1"])]
     assert [e[2] for e in in_sequence(entries)] == ["1", "1.1", "1.2", "1.2.1", "2", "2.1", "2.2", "3", "3.1"]
     assert [e[0] for e in in_sequence(entries)][-2:] == [10, 11]  # the second "3", after "2.2"
@@ -329,4 +329,5 @@ def test_an_appendix_stands_beside_the_numbered_sections() -> None:
                      (body, "body", 0), ("Appendix A—A Tutorial", "heading", 2), (body, "body", 0),
                      ("A.1 Components", "heading", 3), (body, "body", 0))
     sections = [b.section for b in clean_document(doc) if b.kind == "paragraph"]
-    assert sections == ["4. Technologies", "5. Metrics", "Appendix A—A Tutorial", "Appendix A—A Tutorial › A.1 Components"]
+    assert sections == ["4. Technologies", "5. Metrics", "Appendix A—A Tutorial",
+                        "Appendix A—A Tutorial › A.1 Components"]

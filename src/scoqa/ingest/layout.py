@@ -85,10 +85,8 @@ def clean_document(doc: Document) -> list[Block]:
         mark_numbered_headings(tokens, ("", "body") if doc.kind == "pdf" else ("",))
         level_appendices(tokens)
     vocabulary = document_words(line.text for line in doc.lines)
-    reader = _LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary)
-    if doc.kind == "text":
-        reader.margin = body_margin(tokens)
-    return _without_back_index(reader.read())
+    margin = body_margin(tokens) if doc.kind == "text" else None
+    return _without_back_index(_LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary, margin).read())
 
 
 #: A plain-text line indented past the body's margin by at least SET_IN columns and less than
@@ -157,7 +155,7 @@ class _LayoutReader:
     """Assembles blocks from tokens, one token at a time, keeping the section path."""
 
     def __init__(self, tokens: list[Token], width: float, structured: bool, guess_headings: bool,
-                 vocabulary: frozenset[str] | None = None) -> None:
+                 vocabulary: frozenset[str] | None = None, margin: int | None = None) -> None:
         self.tokens = tokens
         self.width = width
         self.structured = structured  # the format marks headings and list entries itself
@@ -168,7 +166,7 @@ class _LayoutReader:
         self.headings: list[tuple[int, str]] = []  # heading stack of the levels the format gives
         self.note: list[Token] = []  # the footnote being read
         self.chapters: set[str] = set()  # the shape of the numbered headings that open each chapter
-        self.margin: int | None = None  # plain text: the body's indentation (see body_margin)
+        self.margin = margin  # plain text: the body's indentation (see body_margin); else None
         self.buf: list[Token] = []  # the paragraph or list entry being read
         self.mode = _Mode.PARAGRAPH
         self.lead_in = ""

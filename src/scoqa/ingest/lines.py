@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .records import Document, Line
 from .reflow import normalise
-from .shapes import DATE_LINE, PAGE_NUMBER
+from .shapes import DATE_LINE, PAGE_NUMBER, looks_like_heading
 
 #: A line reduced to one letter: the rest of it was lost in extraction.
 FRAGMENT = re.compile(r"^[A-Za-z]$")
@@ -102,13 +102,12 @@ def mark_numbered_headings(tokens: list[Token], roles: tuple[str, ...] = ("",)) 
     headings by their fonts among the numbered ones ("Appendix A" at level 3), a top-level number
     takes the highest of those levels, so that the two kinds nest together.
     """
-    from .shapes import looks_like_heading
-
-    found = []  # (position, depth, number, whether the reader marked it a heading already)
+    found = []  # (position, depth, number)
+    by_fonts = 0  # numbered headings the reader marked itself
     for position, (tok, nxt) in enumerate(zip(tokens, tokens[1:] + [None])):
         match = SECTION_NUMBER.match(tok.line.text.strip())
         if match and tok.line.role == "heading":
-            found.append((position, 0, match.group(1).rstrip("."), True))  # it places the others
+            by_fonts += 1
         if not (match and tok.line.role in roles and (tok.blank_before or tok.break_before)
                 and looks_like_heading(match.group(2))):
             continue
@@ -118,17 +117,17 @@ def mark_numbered_headings(tokens: list[Token], roles: tuple[str, ...] = ("",)) 
         # A title stands alone: the line after it is not the rest of its sentence, and after a
         # one-level number ("9.  Optionally, a header field, with a"), not text at all.
         if gap_after or (depth >= 2 and not nxt.text[:1].islower()):
-            found.append((position, depth, number, False))
-    if sum(marked for *_, marked in found) >= MIN_NUMBERED:
+            found.append((position, depth, number))
+    if by_fonts >= MIN_NUMBERED:
         return  # the reader found the numbered headings by their fonts: other numbered lines are lists
-    if sum(depth >= 2 for _, depth, _, _ in found) < MIN_NUMBERED:
-        found = [f for f in found if f[1] >= 2 or f[3]]
-    found = in_sequence([f for f in found if not f[3] and (f[1] >= 2 or f[2].isdigit())])
+    if sum(depth >= 2 for _, depth, _ in found) < MIN_NUMBERED:
+        found = [f for f in found if f[1] >= 2]
+    found = in_sequence(found)
     if not found:
         return
     marked = [t.heading_level for t in tokens[found[0][0]:] if t.line.role == "heading"]
     offset = min(marked) - 1 if marked else 0
-    for position, depth, _, _ in found:
+    for position, depth, _ in found:
         tok = tokens[position]
         tok.text, tok.bullet, tok.heading_level = normalise(tok.line.text), False, depth + offset
 
@@ -169,7 +168,7 @@ def _follows(last: tuple[int, ...], number: tuple[int, ...]) -> bool:
     return same < len(number) and number[same] - last[same] == 1 and all(n == 1 for n in number[same + 1:])
 
 
-def in_sequence(found: list[tuple[int, int, str, bool]]) -> list[tuple[int, int, str, bool]]:
+def in_sequence(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """The longest run of ``found`` (numbers in their third field) that numbers sections one after
     another: "1.", "1.1", "1.2", "2.", "2.1" ... Numbers outside it are other numbering: "1." again
     (a template's own inside an appendix), "3." between "2.1" and "2.2" (a list's entry), "86"."""

@@ -45,21 +45,18 @@ def running_furniture(lines: tuple[Line, ...]) -> tuple[Line, ...]:
     as it is."""
     if not any(FORM_FEED in line.text for line in lines):
         return lines
-    pages = page_numbers(lines)
-    zones: dict[int, list[int]] = defaultdict(list)  # page -> indices of its non-empty lines
-    for idx, (line, page) in enumerate(zip(lines, pages)):
+    pages: dict[int, list[int]] = defaultdict(list)  # page -> indices of its non-empty lines
+    for idx, (line, page) in enumerate(zip(lines, page_numbers(lines))):
         if line.text.strip(FORM_FEED + " \t"):
-            zones[page].append(idx)
+            pages[page].append(idx)
+    # The top and bottom few lines of each page, by what they keep from page to page.
+    keys = {idx: running_key(lines[idx].text) for rows in pages.values() for idx in rows[:ZONE] + rows[-ZONE:]}
     seen: dict[str, set[int]] = defaultdict(set)
-    for page, rows in zones.items():
+    for page, rows in pages.items():
         for idx in rows[:ZONE] + rows[-ZONE:]:
-            seen[running_key(lines[idx].text)].add(page)
-    count = len(zones)
-    needed = max(MIN_PAGES, math.ceil(0.4 * count))
+            seen[keys[idx]].add(page)
+    needed = max(MIN_PAGES, math.ceil(0.4 * len(pages)))
     running = {key for key, on in seen.items() if len(key) >= 3 and len(on) >= needed}
-    marked = set()
-    if count >= MIN_PAGES and running:
-        for rows in zones.values():
-            marked.update(idx for idx in rows[:ZONE] + rows[-ZONE:] if running_key(lines[idx].text) in running)
+    marked = {idx for idx, key in keys.items() if key in running} if len(pages) >= MIN_PAGES else set()
     return tuple(replace(line, text=line.text.replace(FORM_FEED, ""), role="furniture" if idx in marked else line.role)
                  for idx, line in enumerate(lines))

@@ -150,7 +150,7 @@ def markdown_lines(data: bytes) -> tuple[tuple[Line, ...], str]:
         if in_code or fence:
             rendered.append(line)
         else:
-            rendered.extend(_markdown_block(line, rendered[-1] if rendered else None, rendered))
+            rendered.extend(_markdown_block(line, rendered))
     return tuple(rendered), title
 
 
@@ -165,14 +165,16 @@ _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _BLOCK_START = re.compile(r"^\s{0,3}(?:#|[-*+>]\s|\d{1,9}[.)]\s)")
 
 
-def _markdown_block(line: Line, previous: Line | None, rendered: list[Line]) -> list[Line]:
-    """One Markdown line outside code as lines for the layout: its inline marks rendered
-    (:func:`plain_markdown`); the text over a setext underline made a heading (``rendered``'s
-    last line is changed in place) and the underline a gap; a thematic break a gap; a table row
-    one line of its cells ("a | b", as HTML and Word tables read), its header's dashes a gap."""
+def _markdown_block(line: Line, rendered: list[Line]) -> list[Line]:
+    """One Markdown line outside code as lines for the layout, after the lines ``rendered`` so
+    far: its inline marks rendered (:func:`plain_markdown`); the text over a setext underline
+    made a heading (``rendered``'s last line is changed in place) and the underline a gap; a
+    thematic break a gap; a table row one line of its cells ("a | b", as HTML and Word tables
+    read) and a gap, its header's dashes a gap."""
     text = line.text
+    previous = rendered[-1] if rendered else None
     if _SETEXT.match(text) and previous is not None and previous.text.strip() and not previous.role \
-            and not _BLOCK_START.match(previous.text) and not _TABLE_ROW.match(previous.text):
+            and not _BLOCK_START.match(previous.text):
         rendered[-1] = replace(previous, role="heading", level=1 if "=" in text else 2)
         return [Line("", line.lineno)]
     if _RULE.match(text) or (_TABLE_ROW.match(text) and _TABLE_RULE.match(text)):
