@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import textwrap
 import warnings
@@ -152,7 +153,8 @@ def _print_reply(reply: Any) -> None:
     if reply.notice:
         print(f"({reply.notice})")
     # An answer lists the passages it cites; a "not covered" reply lists what came closest.
-    shown = reply.sources[: len({q.source for q in reply.quotes})] if reply.answered else reply.sources
+    cited = max((int(n) for n in re.findall(r"\[(\d+)\]", reply.text)), default=0)
+    shown = reply.sources[:cited] if reply.answered else reply.sources
     if shown:
         print()
         print("Sources:" if reply.answered else "Possibly related:")

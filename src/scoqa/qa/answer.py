@@ -19,7 +19,9 @@ from ..ingest.chunk import sentence_spans
 from ..search.searcher import Hit, Searcher
 from ..text import query_terms
 from .abstain import not_covered, unsupported
+from .conversation import needs_context
 from .evidence import PRONOUN_START, Candidate, candidates
+from .front import FrontMatter
 from .question import Question, analyse
 
 #: Longest answer text, markers included.
@@ -100,6 +102,14 @@ class Answerer:
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
+        self._front: FrontMatter | None = None
+
+    @property
+    def front(self) -> FrontMatter:
+        """The documents' title pages, read on the first question about a document itself."""
+        if self._front is None:
+            self._front = FrontMatter(self.searcher)
+        return self._front
 
     def _common(self, word: str) -> bool:
         """Whether ``word`` is in so many passages (a third or more) that it names no topic."""
@@ -122,6 +132,10 @@ class Answerer:
                                     focus=question.focus)
         if not hits:
             return question, Reply(not_covered(hits, self.searcher), [], False, text, question.query)
+        # "Who wrote it?" in a conversation is about what the last answer quoted, not a title page.
+        front = [] if history and needs_context(text) else self.front.answer(text, hits)
+        if front:
+            return question, self._front_reply(question, hits, front)
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in top]
         ranked = candidates(self.searcher, question, top, rows)
@@ -184,6 +198,26 @@ class Answerer:
         if earlier and cand.end - earlier[-1] <= room:
             return earlier[-1]
         return cand.start
+
+    @staticmethod
+    def _front_reply(question: Question, hits: list[Hit], front: list[tuple[Hit, str]]) -> Reply:
+        """The answer to a question about a document itself: its title-page lines and headings,
+        in reading order, as many as fit, each cited (a heading by the passage under it)."""
+        kept: list[tuple[Hit, str, bool]] = []
+        budget = MAX_ANSWER_CHARS
+        for hit, said in front:
+            text = " ".join(said.split())
+            room = budget - len(" [n]") - (1 if kept else 0)
+            if kept and room < min(60, len(text)):
+                break
+            kept.append((hit, _clip(text, room), said is hit.text))
+            budget -= len(kept[-1][1]) + len(" [n]") + 1
+        cited = list({hit.chunk_id: hit for hit, _, _ in kept}.values())
+        ids = [hit.chunk_id for hit in cited]
+        text = " ".join(f"{said} [{ids.index(hit.chunk_id) + 1}]" for hit, said, _ in kept)
+        quotes = [Quote(ids.index(hit.chunk_id), 0, len(hit.text)) for hit, _, whole in kept if whole]
+        further = [h for h in hits[:3] if h.chunk_id not in ids]
+        return Reply(text, cited + further, True, question.text, question.query, quotes, 1.0)
 
     def _compose(self, question: Question, hits: list[Hit], chosen: list[Candidate], confidence: float) -> Reply:
         order: list[int] = []

@@ -275,6 +275,11 @@ class Searcher:
         chunk = self.index.chunks[row]
         return self._sections[(chunk.source, chunk.section)]
 
+    def named_rows(self, query: str) -> np.ndarray | None:
+        """Rows of the passages under a numbered heading ``query`` names, in reading order, or
+        None when it names none the corpus has."""
+        return self._named_sections(query, None)
+
     def _named_sections(self, query: str, allowed: np.ndarray | None) -> np.ndarray | None:
         """Rows of the passages under a numbered heading the query names ("What does Federalist
         No. 51 say ...", "In Appendix 1 ..."), or None when it names none the corpus has."""

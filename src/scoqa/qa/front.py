@@ -1,0 +1,145 @@
+"""Questions about a document itself: who wrote it, who published it, when it came out.
+
+A reader asks "Who is the author of RFC 6265?" or "When was this guide published?" and the
+answer is on the title page, in a memo's letterhead, an RFC's header block or a brief's closing
+byline: lines set as a title (every word capitalised, or too short to be a sentence) that the
+sentence scorer never quotes (:func:`scoqa.qa.evidence.quotable`). Such a question is answered
+from those lines, when two things hold:
+
+* it asks who wrote or published, or when was published (released, issued, updated ...), and
+* everything else it says names the document: its title, its title page or its file name
+  ("RFC 6265", "Revision 3 of SP 800-40"), or "this" document. "When was the strategy first
+  released in draft form for public comment?" says more than that and is answered from the text.
+
+The lines are those of the document's first passages and its last ones (a brief's byline closes
+it); of them, those that hold a name ("who") or a date ("when") are quoted in reading order.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from ..search.searcher import Hit, Searcher
+from ..text import MONTH_PATTERN, content_terms, query_terms
+from .evidence import quotable
+
+#: The title page and header block lie in a document's first passages ...
+FRONT_ROWS = 8
+#: ... and a brief's byline in its last ones.
+BACK_ROWS = 3
+#: Share of the question's (IDF-weighted) words, fact words aside, that must name the document.
+MIN_IDENTITY = 0.75
+
+_WHO = re.compile(r"^\s*(?:who|which (?:[\w-]+ ){0,2}(?:firm|company|publisher|house|agency|office|organi[sz]ation))\b"
+                  r".*\b(?:wrote|written|write|authored|author|authors|published|publish|issued|prepared|compiled|"
+                  r"edited)\b|\bwho (?:is|are|was|were) (?:the )?(?:authors?|writers?|publishers?|editors?)\b",
+                  re.IGNORECASE)
+_WHEN = re.compile(r"^\s*(?:when|in what year|in which year|what year|on what date|what is the date)\b"
+                   r".*\b(?:published|released|issued|written|dated|updated|revised|adopted|signed|came out|"
+                   r"appear(?:ed)?|publish|release|issue)\b", re.IGNORECASE)
+#: "Who first published The Compleat Angler in 1653?" asks about the work's history, told in its
+#: text, not about the edition's title page.
+_HISTORY = re.compile(r"\b(?:first|originally|initially)\s+(?:published|released|issued|written|printed|appeared)\b",
+                      re.IGNORECASE)
+#: Words that say what is asked, not which document: they need not name it.
+_FACT_WORDS = frozenset(query_terms(
+    "who when year date wrote written write author authors authored published publish publisher issued issue "
+    "prepared compiled edited editor released release dated updated revised adopted signed came out appear "
+    "appeared firm company house agency office organization organisation"))
+#: "this In Focus", "this memo": the words after "this" are the document, whatever they are.
+_DEICTIC = re.compile(r"\bthis\s+((?:[\w-]+\s+){0,1}[\w-]+)", re.IGNORECASE)
+_DATE = re.compile(rf"\b{MONTH_PATTERN}\b[^.]{{0,12}}\b(?:1[5-9]|20)\d\d\b|\b(?:1[5-9]|20)\d\d\b")
+#: A person's name: "A. Barth", "Anya L. Fink", "Murugiah Souppaya", or one announced ("BY WILLIAM
+#: STRUNK", "Author: ...").
+_NAME = re.compile(r"\b[A-Z]\.(?:\s?[A-Z]\.)*\s?[A-Z][a-z]{2,}|\b[A-Z][a-z]+(?:\s[A-Z]\.)?\s[A-Z][a-z]{2,}\b"
+                   r"|\b(?:by|BY|By|Author|Authors|AUTHOR)\b:?\s+[A-Z]")
+_MONTH = re.compile(rf"\b{MONTH_PATTERN}\b")
+
+
+def asks_about_document(question: str) -> str:
+    """``"who"`` or ``"when"`` when ``question`` asks who wrote or published something, or when it
+    came out; ``""`` otherwise, and for a work's history ("Who first published ...?")."""
+    if _HISTORY.search(question):
+        return ""
+    if _WHO.search(question):
+        return "who"
+    if _WHEN.search(question):
+        return "when"
+    return ""
+
+
+def _holds(fact: str, text: str) -> bool:
+    if fact == "when":
+        return bool(_DATE.search(text))
+    return any(not _MONTH.search(m.group()) for m in _NAME.finditer(text))
+
+
+def _file_words(source: str) -> str:
+    """The words of a file's name: "rfc3339-date-time" is "rfc 3339 date time"."""
+    stem = re.sub(r"[\W_]+", " ", PurePosixPath(source).stem)
+    return re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " ", stem)
+
+
+class FrontMatter:
+    """The title-page lines of each document of a searcher's index, found once."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        chunks = searcher.index.chunks
+        self.rows: dict[str, list[int]] = {}
+        self.words: dict[str, set[str]] = {}
+        titles = searcher.titles()
+        bodies: dict[str, list[int]] = {}
+        for row, chunk in enumerate(chunks):  # a document's passages are stored in reading order
+            if chunk.kind != "footnote":
+                bodies.setdefault(chunk.source, []).append(row)
+        for source, body in bodies.items():
+            edges = body[:FRONT_ROWS] + [r for r in body[-BACK_ROWS:] if r not in body[:FRONT_ROWS]]
+            self.rows[source] = edges
+            named = " ".join([titles.get(source, ""), _file_words(source)]
+                             + [chunks[r].section for r in body[:FRONT_ROWS]]
+                             + [chunks[r].text for r in body[:FRONT_ROWS] if not quotable(chunks[r].text)])
+            self.words[source] = set(query_terms(named))
+
+    def _identity(self, terms: list[str], source: str) -> float:
+        weights = [self.searcher.idf(t) for t in terms]
+        total = sum(weights)
+        return 1.0 if total <= 0 else sum(w for t, w in zip(terms, weights) if t in self.words[source]) / total
+
+    def answer(self, question: str, hits: list[Hit]) -> list[tuple[Hit, str]]:
+        """What answers ``question`` about a document or a numbered part of it: its title-page
+        passages and headings that hold a name ("who") or a date ("when"), in reading order, each
+        as (passage, text to quote: the passage's text, or the headings above it). Empty when the
+        question asks no such thing or names no part and none of the documents of ``hits`` (those
+        retrieved for it, which also break ties between documents)."""
+        fact = asks_about_document(question)
+        if not fact or not hits:
+            return []
+        chunks = self.searcher.index.chunks
+        named = self.searcher.named_rows(question)
+        part = named is not None and bool(named.size)
+        if part:
+            # "When did the first Federalist paper appear?": the byline under its heading.
+            region = [int(r) for r in named[:FRONT_ROWS]]
+        else:
+            own = _DEICTIC.sub(" ", question)
+            terms = [t for t in query_terms(" ".join(content_terms(own))) if t not in _FACT_WORDS]
+            ranked = {h.source: n for n, h in reversed(list(enumerate(hits)))}
+            scored = sorted(((self._identity(terms, s), -n, s) for s, n in ranked.items()), reverse=True)
+            if scored[0][0] < MIN_IDENTITY:
+                return []
+            region = self.rows[scored[0][2]]
+        found: list[tuple[Hit, str]] = []
+        headings: list[str] = []
+        for row in region:
+            chunk = chunks[row]
+            # A subsection's path repeats its parent's: "Framework › September 2021 › Contents".
+            if not any(chunk.section.startswith(h) for h in headings):
+                headings.append(chunk.section)
+                # A heading is all capitalised words: only a named part's byline ("HAMILTON") says who.
+                if (fact == "when" or part) and _holds(fact, chunk.section):
+                    found.append((Hit.from_chunk(chunk, 1.0), chunk.section))
+            if not quotable(chunk.text) and _holds(fact, chunk.text):
+                found.append((Hit.from_chunk(chunk, 1.0), chunk.text))
+        return found
