@@ -331,3 +331,52 @@ def test_an_appendix_stands_beside_the_numbered_sections() -> None:
     sections = [b.section for b in clean_document(doc) if b.kind == "paragraph"]
     assert sections == ["4. Technologies", "5. Metrics", "Appendix A—A Tutorial",
                         "Appendix A—A Tutorial › A.1 Components"]
+
+
+#: A book's title page set in headings, its contents, then chapters; a part heading with nothing
+#: under it, and an author's address closing the book in headings.
+TITLE_PAGE = b"""<html><head><title>Lantern Lore</title></head><body>
+<h1>LANTERN LORE</h1>
+<h2>OF THE</h2>
+<h1>NORTHERN STRAITS</h1>
+<h2>By J. QUENNELL</h2>
+<h3>Reprinted from the Journal of Coastal Studies, 1890</h3>
+<h2>CONTENTS</h2>
+<h3>Signals</h3>
+<h3>Keepers</h3>
+<h2>SIGNALS</h2>
+<p>Keepers on the northern straits signalled each other with lanterns, a long flash for a gale and two
+short ones for fog, and repeated each warning until the other keeper answered with a single flash.</p>
+<h2>KEEPERS</h2>
+<p>The keepers lived in pairs, one on each shore, and kept a log of every signal they sent or answered,
+with the hour and the weather, which the inspector read at the end of each season.</p>
+<p>A new keeper learned the signals from the log before the first winter, and was sent to the other
+shore for a week so that each of the pair would know the other's lantern and the way it was held.</p>
+<h2>PART II</h2>
+<h2>WEATHER</h2>
+<p>Gales came most often in the autumn, fog in the late spring, and a keeper could expect a warning
+from the other shore on one night in three during the worst months of the year.</p>
+<h2>Author's Address</h2>
+<h3>J. Quennell</h3>
+<h3>Tarn Institute</h3>
+</body></html>
+"""
+
+
+def test_a_title_page_set_in_headings_is_read_as_text(tmp_path: Path) -> None:
+    """Each heading of a title page is replaced by the next before any text comes under it: its
+    words would be in no passage and on no section path. They are read as a ``title`` block:
+    searched, but not quoted as body text."""
+    blocks = clean_document(_doc(tmp_path, "lore.htm", TITLE_PAGE))
+    titles = [b for b in blocks if b.kind == "title"]
+    assert titles[0].text == ("LANTERN LORE OF THE NORTHERN STRAITS By J. QUENNELL "
+                              "Reprinted from the Journal of Coastal Studies, 1890")
+    assert titles[0].section == "" and titles[0].line_start == 2 and titles[0].line_end == 6
+    # The book's closing run of headings is its author's address; the contents page's headings
+    # and a part's label in the body stay headings.
+    assert [t.text for t in titles] == [titles[0].text, "Author's Address J. Quennell Tarn Institute"]
+    headings = [b.text for b in blocks if b.kind == "heading"]
+    assert {"CONTENTS", "Signals", "Keepers", "PART II"} <= set(headings), headings
+    assert [b.section for b in blocks if b.kind == "paragraph"] == [
+        "NORTHERN STRAITS › SIGNALS", "NORTHERN STRAITS › KEEPERS", "NORTHERN STRAITS › KEEPERS",
+        "NORTHERN STRAITS › WEATHER"]

@@ -15,6 +15,7 @@ from scoqa.qa.answer import Answerer
 from scoqa.qa.front import asks_about_document
 
 from .index_helpers import cli, make_settings
+from .test_formats import TITLE_PAGE
 
 #: An RFC's first page: the header block (authors, number, date) in two columns, then its body.
 RFC = """\
@@ -56,6 +57,8 @@ Pear trees need the same care, but their branches are thinned less each year.
 
 
 @pytest.mark.parametrize(("question", "fact"), [
+    ("In which month and year was the guide released?", "when"),
+    ("From which periodical was the essay reprinted?", "who"),
     ("Who is the author of RFC 6265?", "who"),
     ("Who are the authors of the guide?", "who"),
     ("Who wrote this report?", "who"),
@@ -73,9 +76,16 @@ def test_what_asks_about_a_document_itself(question: str, fact: str) -> None:
     assert asks_about_document(question) == fact
 
 
+def test_where_a_numbered_part_first_appeared_is_its_byline() -> None:
+    question = "In which newspaper was Federalist No. 10 first printed?"
+    assert asks_about_document(question) == ""  # a whole work's history is in its text
+    assert asks_about_document(question, part=True) == "who"  # a part's byline says it
+
+
 @pytest.fixture(scope="module")
 def lanterns(tmp_path_factory):  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path_factory.mktemp("front"), {"rfc9999.txt": RFC, "orchard.md": OTHER})
+    settings = make_settings(tmp_path_factory.mktemp("front"), {"rfc9999.txt": RFC, "orchard.md": OTHER,
+                                                                "lore.htm": TITLE_PAGE.decode()})
     build_index(settings)
     return settings
 
@@ -98,6 +108,16 @@ def test_the_command_line_lists_the_header_it_quotes(lanterns, capsys) -> None: 
 def test_when_a_document_came_out_is_answered_from_its_header(lanterns) -> None:  # type: ignore[no-untyped-def]
     reply = ask("When was RFC 9999 published?", settings=lanterns)
     assert reply.answered and "November 2031" in reply.text, reply.text
+
+
+def test_a_title_page_set_in_headings_answers_who_wrote_a_book_and_where_it_appeared(lanterns) -> None:  # type: ignore[no-untyped-def]
+    reply = ask("Who wrote Lantern Lore of the Northern Straits?", settings=lanterns)
+    assert "By J. QUENNELL" in reply.text and reply.sources[0].kind == "title", reply.text
+    reply = ask("From which journal was Lantern Lore of the Northern Straits reprinted?", settings=lanterns)
+    assert "Journal of Coastal Studies" in reply.text, reply.text
+    # The title page is no body text: it does not answer what it only seems to ("1890").
+    reply = ask("In what year was J. Quennell born?", settings=lanterns)
+    assert "1890" not in reply.text, reply.text
 
 
 def test_a_question_that_says_more_than_the_document_is_answered_from_the_text(lanterns) -> None:  # type: ignore[no-untyped-def]
@@ -131,3 +151,5 @@ def test_a_numbered_part_is_answered_from_the_byline_under_its_heading(devcorpus
     reply = ask("Who wrote Federalist No. 10?", settings=devcorpus_settings)
     assert "MADISON" in reply.text, reply.text
     assert reply.sources[0].section.startswith("FEDERALIST No. 10 ")
+    reply = ask("In which newspaper was Federalist No. 10 first printed?", settings=devcorpus_settings)
+    assert "Daily Advertiser" in reply.text, reply.text

@@ -42,7 +42,8 @@ class Chunk:
         page: Page number (PDF) or None.
         line_start: First source line (1-based).
         line_end: Last source line (inclusive).
-        kind: ``"paragraph"`` or ``"item"`` (a list entry).
+        kind: ``"paragraph"``, ``"item"`` (a list entry), ``"footnote"`` or ``"title"`` (a title
+            page set in headings).
         text: The passage as shown to the user.
         context: The text that is embedded and searched (heading, lead-in, date, text).
         lead_in: For a list entry, the sentence introducing the list.

@@ -26,7 +26,7 @@ from enum import Enum
 from .lines import Token, level_appendices, mark_numbered_headings, read_tokens
 from .records import Document
 from .reflow import document_words, join_lines, reflow
-from .shapes import (DATE_LINE, FOOTNOTE_START, chapter_shapes, ends_entry, heading_shape, last_sentences,
+from .shapes import (DATE_LINE, FOOTNOTE_START, LEADER, chapter_shapes, ends_entry, heading_shape, last_sentences,
                      looks_like_heading, title_case, typical_width)
 
 SECTION_SEPARATOR = " › "
@@ -37,7 +37,8 @@ class Block:
     """A unit of reading: a heading, a paragraph or one list entry.
 
     Attributes:
-        kind: ``"heading"``, ``"paragraph"``, ``"item"`` or ``"footnote"``.
+        kind: ``"heading"``, ``"paragraph"``, ``"item"``, ``"footnote"`` or ``"title"`` (a title
+            page set in headings).
         text: Re-flowed text as it reads in the report.
         section: Heading(s) the block sits under ("" before the first heading).
         page: First page (PDF), else None.
@@ -86,7 +87,8 @@ def clean_document(doc: Document) -> list[Block]:
         level_appendices(tokens)
     vocabulary = document_words(line.text for line in doc.lines)
     margin = body_margin(tokens) if doc.kind == "text" else None
-    return _without_back_index(_LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary, margin).read())
+    return _unheaded_as_text(_without_back_index(
+        _LayoutReader(tokens, width, doc.structured, guess_headings, vocabulary, margin).read()))
 
 
 #: A plain-text line indented past the body's margin by at least SET_IN columns and less than
@@ -120,6 +122,71 @@ _CONTENTS_HEADING = re.compile(r"^(?:table of )?contents\.?$", re.IGNORECASE)
 _INDEX_ENTRY = re.compile(r"(?:\b\d{1,4}(?:[-–]\d{1,4})?[.,;]?\s*)$|^[A-Z]\.?$")
 #: Share of a section's blocks that must look like index entries.
 INDEX_SHARE = 0.6
+
+
+#: The front matter (title page, byline) ends before the third paragraph this long: the first
+#: two may be an e-book's licence header or a transcriber's note.
+FRONT_MATTER_WORDS = 25
+FRONT_MATTER_PARAGRAPHS = 3
+
+
+def _heads(heading: Block, block: Block) -> bool:
+    """Whether ``heading`` is on the path of the sections ``block`` sits in."""
+    return block.section == heading.section or block.section.startswith(heading.section + SECTION_SEPARATOR)
+
+
+def _unheaded_as_text(blocks: list[Block]) -> list[Block]:
+    """The blocks, with a title page set in headings read as a paragraph ("CONTRIBUTION" / "TO" /
+    "PASSAMAQUODDY FOLK-LORE" / "By J. WALTER FEWKES" / "Reprinted from the Journal of American
+    Folk-Lore, October-December, 1890"), as a cover's authors or an RFC's closing "Author's
+    Address". Each of those headings is replaced by the next before any text comes under it, so
+    its words were in no passage and on no section path.
+
+    Only the front matter (the runs of headings before the third paragraph of
+    :data:`FRONT_MATTER_WORDS` words or more) and the run that ends the document are read so: in
+    the body, a heading with nothing under it is a label ("Part II.—COMBAT."). Of a run, the
+    headings from the first that heads nothing to the last that heads nothing make one paragraph,
+    in the section above the first; a contents page's or an index's headings and a single word
+    stay headings.
+    """
+    out: list[Block] = []
+    run: list[Block] = []
+    long_paragraphs = 0
+    for block in [*blocks, None]:
+        if block is not None and block.kind == "heading":
+            run.append(block)
+            continue
+        # A title page ends where its contents page begins ("BY" / "W. J. HOFFMAN." / "CONTENTS."),
+        # and an index's headings are no author's address.
+        cut = next((n for n, h in enumerate(run) if any(_CONTENTS_HEADING.match(part.strip()) or _INDEX_HEADING.match(
+            part.strip()) for part in h.section.split(SECTION_SEPARATOR))), len(run))
+        empty = [n for n, h in enumerate(run[:cut]) if block is None or not _heads(h, block)]
+        if empty and (long_paragraphs < FRONT_MATTER_PARAGRAPHS or block is None):
+            first, last = empty[0], empty[-1]
+            page = run[first:last + 1]
+            text = " ".join(h.text for h in page)
+            if len(text.split()) >= 2 and not LEADER.search(text):
+                parent = run[first].section.rpartition(SECTION_SEPARATOR)[0]
+                run = [*run[:first], _as_paragraph(page, parent), *run[last + 1:]]
+        out.extend(run)
+        run = []
+        if block is not None:
+            out.append(block)
+            long_paragraphs += block.kind == "paragraph" and len(block.text.split()) >= FRONT_MATTER_WORDS
+    return out
+
+
+def _as_paragraph(headings: list[Block], section: str) -> Block:
+    """Headings read as one paragraph of ``section``, their lines kept: a ``title`` block,
+    searched but quoted only to say who wrote a document or when (:mod:`scoqa.qa.front`)."""
+    text, line_map = "", []
+    for h in headings:
+        offset = len(text) + (1 if text else 0)
+        entries = h.line_map or ((0, h.line_start, h.page),)
+        line_map.extend((o + offset, n, pg) for o, n, pg in entries)
+        text = f"{text} {h.text}" if text else h.text
+    first, last = headings[0], headings[-1]
+    return Block("title", text, section, first.page, first.line_start, last.line_end, line_map=tuple(line_map))
 
 
 def _without_back_index(blocks: list[Block]) -> list[Block]:

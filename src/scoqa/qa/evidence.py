@@ -151,8 +151,8 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
     found: list[Candidate] = []
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     for n, (hit, row) in enumerate(zip(hits, rows)):
-        if hit.kind == "footnote":
-            continue  # a footnote is found and shown, but an answer is body text
+        if hit.kind in ("footnote", "title"):
+            continue  # a footnote or a title page is found and shown, but an answer is body text
         prior = hit.score / best_hit
         previous = ""
         for u in units.of(row):

@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from ..search.searcher import Hit, Searcher
 from ..text import MONTH_PATTERN, content_terms, query_terms
-from .evidence import quotable
+from .evidence import quotable, same_word
 
 #: The title page and header block lie in a document's first passages ...
 FRONT_ROWS = 8
@@ -31,22 +31,26 @@ BACK_ROWS = 3
 #: Share of the question's (IDF-weighted) words, fact words aside, that must name the document.
 MIN_IDENTITY = 0.75
 
-_WHO = re.compile(r"^\s*(?:who|which (?:[\w-]+ ){0,2}(?:firm|company|publisher|house|agency|office|organi[sz]ation))\b"
+_WHO = re.compile(r"^\s*(?:who|which (?:[\w-]+ ){0,2}(?:firm|company|publisher|house|agency|office|organi[sz]ation)"
+                  r"|(?:in|from) (?:what|which) (?:newspaper|journal|periodical|magazine|paper|publication))\b"
                   r".*\b(?:wrote|written|write|authored|author|authors|published|publish|issued|prepared|compiled|"
-                  r"edited)\b|\bwho (?:is|are|was|were) (?:the )?(?:authors?|writers?|publishers?|editors?)\b",
+                  r"edited|printed|reprinted|appeared)\b"
+                  r"|\bwho (?:is|are|was|were) (?:the )?(?:authors?|writers?|publishers?|editors?)\b",
                   re.IGNORECASE)
-_WHEN = re.compile(r"^\s*(?:when|in what year|in which year|what year|on what date|what is the date)\b"
-                   r".*\b(?:published|released|issued|written|dated|updated|revised|adopted|signed|came out|"
-                   r"appear(?:ed)?|publish|release|issue)\b", re.IGNORECASE)
+_WHEN = re.compile(r"^\s*(?:when|(?:in|on) (?:what|which) (?:month|year|date|day)|what (?:year|date|month)"
+                   r"|what is the date)\b.*\b(?:published|released|issued|written|dated|updated|revised|adopted|"
+                   r"signed|came out|appear(?:ed)?|printed|publish|release|issue)\b", re.IGNORECASE)
 #: "Who first published The Compleat Angler in 1653?" asks about the work's history, told in its
-#: text, not about the edition's title page.
+#: text, not about the edition's title page (a numbered part's byline does say where it first
+#: appeared: "In which newspaper was Federalist No. 10 first printed?").
 _HISTORY = re.compile(r"\b(?:first|originally|initially)\s+(?:published|released|issued|written|printed|appeared)\b",
                       re.IGNORECASE)
 #: Words that say what is asked, not which document: they need not name it.
 _FACT_WORDS = frozenset(query_terms(
     "who when year date wrote written write author authors authored published publish publisher issued issue "
     "prepared compiled edited editor released release dated updated revised adopted signed came out appear "
-    "appeared firm company house agency office organization organisation"))
+    "appeared printed reprinted month firm company house agency office organization "
+    "organisation newspaper journal periodical magazine"))
 #: "this In Focus", "this memo": the words after "this" are the document, whatever they are.
 _DEICTIC = re.compile(r"\bthis\s+((?:[\w-]+\s+){0,1}[\w-]+)", re.IGNORECASE)
 _DATE = re.compile(rf"\b{MONTH_PATTERN}\b[^.]{{0,12}}\b(?:1[5-9]|20)\d\d\b|\b(?:1[5-9]|20)\d\d\b")
@@ -57,10 +61,11 @@ _NAME = re.compile(r"\b[A-Z]\.(?:\s?[A-Z]\.)*\s?[A-Z][a-z]{2,}|\b[A-Z][a-z]+(?:\
 _MONTH = re.compile(rf"\b{MONTH_PATTERN}\b")
 
 
-def asks_about_document(question: str) -> str:
+def asks_about_document(question: str, part: bool = False) -> str:
     """``"who"`` or ``"when"`` when ``question`` asks who wrote or published something, or when it
-    came out; ``""`` otherwise, and for a work's history ("Who first published ...?")."""
-    if _HISTORY.search(question):
+    came out; ``""`` otherwise, and for a work's history ("Who first published ...?") unless it
+    is about a numbered ``part`` of a document."""
+    if _HISTORY.search(question) and not part:
         return ""
     if _WHO.search(question):
         return "who"
@@ -99,13 +104,16 @@ class FrontMatter:
             self.rows[source] = edges
             named = " ".join([titles.get(source, ""), _file_words(source)]
                              + [chunks[r].section for r in body[:FRONT_ROWS]]
-                             + [chunks[r].text for r in body[:FRONT_ROWS] if not quotable(chunks[r].text)])
+                             + [chunks[r].text for r in body[:FRONT_ROWS]
+                                if chunks[r].kind == "title" or not quotable(chunks[r].text)])
             self.words[source] = set(query_terms(named))
 
     def _identity(self, terms: list[str], source: str) -> float:
         weights = [self.searcher.idf(t) for t in terms]
         total = sum(weights)
-        return 1.0 if total <= 0 else sum(w for t, w in zip(terms, weights) if t in self.words[source]) / total
+        words = self.words[source]
+        # "Compleat" names a title page that spells it "Complete".
+        return 1.0 if total <= 0 else sum(w for t, w in zip(terms, weights) if same_word(t, words)) / total
 
     def answer(self, question: str, hits: list[Hit]) -> list[tuple[Hit, str]]:
         """What answers ``question`` about a document or a numbered part of it: its title-page
@@ -113,23 +121,26 @@ class FrontMatter:
         as (passage, text to quote: the passage's text, or the headings above it). Empty when the
         question asks no such thing or names no part and none of the documents of ``hits`` (those
         retrieved for it, which also break ties between documents)."""
-        fact = asks_about_document(question)
-        if not fact or not hits:
-            return []
-        chunks = self.searcher.index.chunks
         named = self.searcher.named_rows(question)
         part = named is not None and bool(named.size)
-        if part:
-            # "When did the first Federalist paper appear?": the byline under its heading.
-            region = [int(r) for r in named[:FRONT_ROWS]]
-        else:
-            own = _DEICTIC.sub(" ", question)
-            terms = [t for t in query_terms(" ".join(content_terms(own))) if t not in _FACT_WORDS]
-            ranked = {h.source: n for n, h in reversed(list(enumerate(hits)))}
-            scored = sorted(((self._identity(terms, s), -n, s) for s, n in ranked.items()), reverse=True)
-            if scored[0][0] < MIN_IDENTITY:
-                return []
-            region = self.rows[scored[0][2]]
+        fact = asks_about_document(question, part)
+        if not fact or not hits:
+            return []
+        # "When did the first Federalist paper appear?": the byline under the named part's heading;
+        # a number that names no such part ("Special Publication 800-122") names the document.
+        found = self._lines(fact, [int(r) for r in named[:FRONT_ROWS]], True) if part else []
+        if found or (part and not asks_about_document(question)):
+            return found
+        own = _DEICTIC.sub(" ", question)
+        terms = [t for t in query_terms(" ".join(content_terms(own))) if t not in _FACT_WORDS]
+        ranked = {h.source: n for n, h in reversed(list(enumerate(hits)))}
+        scored = sorted(((self._identity(terms, s), -n, s) for s, n in ranked.items()), reverse=True)
+        return self._lines(fact, self.rows[scored[0][2]], False) if scored[0][0] >= MIN_IDENTITY else []
+
+    def _lines(self, fact: str, region: list[int], part: bool) -> list[tuple[Hit, str]]:
+        """The passages of ``region`` set as titles, and the headings above them, that hold a
+        name or a date as ``fact`` asks, in reading order, each as (passage, text to quote)."""
+        chunks = self.searcher.index.chunks
         found: list[tuple[Hit, str]] = []
         headings: list[str] = []
         for row in region:
@@ -140,6 +151,6 @@ class FrontMatter:
                 # A heading is all capitalised words: only a named part's byline ("HAMILTON") says who.
                 if (fact == "when" or part) and _holds(fact, chunk.section):
                     found.append((Hit.from_chunk(chunk, 1.0), chunk.section))
-            if not quotable(chunk.text) and _holds(fact, chunk.text):
+            if (chunk.kind == "title" or not quotable(chunk.text)) and _holds(fact, chunk.text):
                 found.append((Hit.from_chunk(chunk, 1.0), chunk.text))
         return found

@@ -90,7 +90,8 @@ class Hit:
         line_start: First line of the passage in the source (1-based).
         line_end: Last line (inclusive).
         chunk_id: Identifier of the passage in the index.
-        kind: ``"paragraph"`` or ``"item"`` (a list entry).
+        kind: ``"paragraph"``, ``"item"`` (a list entry), ``"footnote"`` or ``"title"`` (a title
+            page set in headings).
         lead_in: For a list entry, the sentence that introduces its list.
         date: For an entry of a dated list, its date.
         dense_score: Cosine similarity of the query and the passage.
