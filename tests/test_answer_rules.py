@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scoqa.qa.abstain import years_met
-from scoqa.qa.evidence import _said, _type_match
+from scoqa.qa.evidence import _said, _type_match, defined_term
 from scoqa.qa.question import question_type
 from scoqa.search.searcher import Hit
 
@@ -30,6 +30,11 @@ from scoqa.search.searcher import Hit
     ("Which day-to-day tasks does the office handle?", ""),
     ("To which email address should agencies send the report?", "address"),
     ("What phone number do callers use?", "address"),
+    ("How does the guide define patch management?", "define"),
+    ("How does the memo, quoting M-15-13, define an intranet?", "define"),
+    ("What is meant by source reduction in larval mosquito control?", "define"),
+    ("What does 'quorum' mean?", "define"),
+    ("How many cycles of radiation define one second?", "number"),
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
@@ -107,3 +112,28 @@ def test_a_year_the_question_names_must_be_in_a_passage_found() -> None:
 ])
 def test_an_address_is_answered_by_an_email_link_or_phone_number(text: str, expected: float) -> None:
     assert _type_match("address", text, "To which email address should agencies send the URL?") == expected
+
+
+@pytest.mark.parametrize(("question", "term"), [
+    ("How does the guide define patch management?", "patch management"),
+    ("How does Madison define a faction?", "faction"),
+    ("What is meant by source reduction in larval mosquito control?", "source reduction"),
+    ("How does the memo, quoting M-15-13, define an intranet?", "intranet"),
+    ("What does 'quorum' mean?", "quorum"),
+])
+def test_the_term_a_question_asks_the_meaning_of(question: str, term: str) -> None:
+    assert defined_term(question) == term
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Patch management is the process for identifying, acquiring, installing, and verifying patches.", 1.0),
+    ('An "intranet" is defined as "a computer network that is not directly reachable."', 1.0),
+    ("By a faction, I understand a number of citizens united by a common impulse of passion.", 1.0),
+    ("Section 2 explains the importance of patch management.", 0.0),
+    ("Enterprise patch management is hard to do well.", 0.0),  # another term ending in the same words
+])
+def test_a_definition_is_a_sentence_that_says_what_the_term_is(text: str, expected: float) -> None:
+    questions = {"patch": "How does the guide define patch management?", "intranet": "How does the memo define an "
+                 "intranet?", "faction": "How does Madison define a faction?"}
+    question = next(q for key, q in questions.items() if key in text.lower())
+    assert _type_match("define", text, question) == expected

@@ -105,6 +105,9 @@ def _type_match(kind: str, text: str, question: str) -> float:
         return 1.0 if _PLACE.search(text) else 0.0
     if kind == "address":
         return 1.0 if _ADDRESS.search(text) else 0.0
+    if kind == "define":
+        term = defined_term(question)
+        return 1.0 if term and _definition(term).search(text) else 0.0
     if kind == "who":
         # A name, a nationality or a title the question does not already say (in any form):
         # "Chinese consul", "Quentin Peel", "M. Imanaliev"; the first word is capitalised anyway.
@@ -112,6 +115,30 @@ def _type_match(kind: str, text: str, question: str) -> float:
         words = re.findall(r"[\w’'-]+", text)
         return 1.0 if any(w[:1].isupper() and not _said(w.lower(), asked) for w in words[1:]) else 0.0
     return 0.0
+
+
+_DEFINED = re.compile(r"\bdefined?\s+(.+?)\s*\??$|\bmeant by\s+(.+?)\s*\??$|\bdefinition of\s+(.+?)\s*\??$"
+                      r"|\bwhat does\s+(.+?)\s+mean\b", re.IGNORECASE)
+_ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
+_FRAME = re.compile(r",|\s+(?:in|for|under|according|within|when|as used|by)\s+", re.IGNORECASE)
+
+
+def defined_term(question: str) -> str:
+    """The term a question asks the meaning of: "patch management" of "How does the guide
+    define patch management?", "faction" of "How does Madison define a faction?"."""
+    match = _DEFINED.search(question.strip())
+    term = next((g for g in match.groups() if g), "") if match else ""
+    # "source reduction in larval mosquito control": the term ends before what frames it.
+    term = _FRAME.split(term, maxsplit=1)[0]
+    return _ARTICLE.sub("", term.strip(" \"'“”‘’")).strip()
+
+
+def _definition(term: str) -> re.Pattern[str]:
+    """A sentence that says what ``term`` is: "Patch management is the process ...", "An
+    “intranet” is defined as ...", "By a faction, I understand ..."."""
+    name = r"\W{0,2}" + re.escape(term) + r"\W{0,2}"
+    return re.compile(rf"(?:^|\b(?:an?|the)\s+|^\W?){name}\s*(?:,\s*)?(?:is|are|means|refers to|:)\s"
+                      rf"|\bby\s+(?:an?\s+|the\s+)?{name},?\s+(?:I|we)\s+(?:understand|mean)\b", re.IGNORECASE)
 
 
 def _coverage(terms: list[str], idf: Callable[[str], float], text_terms: set[str]) -> float:

@@ -30,7 +30,7 @@ class Question:
         text: The question as asked.
         query: What is searched: the question, with the words of earlier turns it leans on.
         kind: The kind of answer wanted (:func:`question_type`): ``when``, ``number``, ``who``,
-            ``where``, ``address`` or ``""``.
+            ``where``, ``address``, ``define`` or ``""``.
         encoded: The query's sentence vector and content word-piece vectors (one forward pass).
         terms: BM25 terms of the query's content words (acronyms as written), for coverage.
         carried: Those of ``terms`` that came from earlier turns, not from the question itself.
@@ -67,6 +67,9 @@ _ASKS = (
      "address"),
     (re.compile(r"\b(?:who|whom|whose)\b"), "who"),
     (re.compile(r"\b(?:where|which city|which country|in what city|in which city)\b"), "where"),
+    # "How does the guide define patch management?", "What is meant by source reduction?"
+    (re.compile(r"\b(?:how (?:does|do|did|is|are|was|were) [^?]+? defined?|what (?:is|was) meant by|"
+                r"what (?:is|was) the definition of|what does [\w’' -]+ mean)\b"), "define"),
     (re.compile(r"\b(?:what|which|why|how)\b"), ""),
 )
 #: A question opening with one of these asks yes or no ("Does GitHub look at nationality when
@@ -78,7 +81,7 @@ _UNTIL_WHEN = re.compile(r"\buntil when\b")
 
 def question_type(question: str) -> str:
     """What kind of answer a question wants: ``when``, ``number``, ``who``, ``where``, ``address``
-    (an email or web address, a phone number) or ``""``.
+    (an email or web address, a phone number), ``define`` (what a term means) or ``""``.
 
     The kind is that of the question's first question phrase, so that "How long is each step when
     troops move at double time?" asks for a number, not a date.
