@@ -120,6 +120,13 @@ def test_a_title_page_set_in_headings_answers_who_wrote_a_book_and_where_it_appe
     assert "1890" not in reply.text, reply.text
 
 
+def test_a_title_page_counts_less_than_the_text_in_a_search(lanterns) -> None:  # type: ignore[no-untyped-def]
+    """A title page is short and names the title and the author: as a footnote, it must not come
+    before the passage that answers a question naming them."""
+    hits = Engine(lanterns).searcher().search("Lantern lore of the northern straits: how did keepers signal?", 3)
+    assert hits[0].kind == "paragraph" and "signalled each other with lanterns" in hits[0].text, hits
+
+
 def test_a_question_that_says_more_than_the_document_is_answered_from_the_text(lanterns) -> None:  # type: ignore[no-untyped-def]
     # "draft form" is no word of the title page: the answer is in the body.
     reply = ask("When was the lantern protocol first published in draft form?", settings=lanterns)

@@ -45,7 +45,8 @@ RERANK_DEPTH = 30
 #: questions together; 0.1-0.2 / 0.5-0.7 all land within a question or two of each other.
 RERANK_WEIGHTS = (0.2, 0.6, 0.2)
 #: A footnote's fused score counts this much: footnotes cite where a statement comes from, the
-#: body text makes it, and a question asks about the statement.
+#: body text makes it, and a question asks about the statement. So does a title page read from
+#: headings (short, and naming the document's title and author, it met questions that name them).
 FOOTNOTE_WEIGHT = 0.8
 #: A passage outside the numbered section a question names ("Federalist No. 51", "Appendix 1"),
 #: or outside the section an earlier answer quoted when a follow-up leans on it ("Who wrote it?"),
@@ -152,7 +153,7 @@ class Searcher:
             rows_by_source.setdefault(chunk.source, []).append(row)
         self._rows_by_source = {s: np.asarray(rows, dtype=np.int64) for s, rows in rows_by_source.items()}
         self._sources = sorted(rows_by_source)
-        self._footnote = np.array([c.kind == "footnote" for c in index.chunks], dtype=bool)
+        self._footnote = np.array([c.kind in ("footnote", "title") for c in index.chunks], dtype=bool)
         numbered: dict[tuple[str, str], list[int]] = {}
         for row, chunk in enumerate(index.chunks):
             for label in _labels(chunk.section):
