@@ -21,7 +21,7 @@ from ..text import query_terms
 from .abstain import not_covered, unsupported
 from .conversation import needs_context
 from .evidence import PRONOUN_START, Candidate, candidates
-from .front import FrontMatter
+from .front import FrontMatter, asks_about_document
 from .question import Question, analyse
 
 #: Longest answer text, markers included.
@@ -133,7 +133,8 @@ class Answerer:
         if not hits:
             return question, Reply(not_covered(hits, self.searcher), [], False, text, question.query)
         # "Who wrote it?" in a conversation is about what the last answer quoted, not a title page.
-        front = [] if history and needs_context(text) else self.front.answer(text, hits)
+        about_document = asks_about_document(text, part=True) and not (history and needs_context(text))
+        front = self.front.answer(text, hits) if about_document else []
         if front:
             return question, self._front_reply(question, hits, front)
         top = hits[:QUOTE_FROM]

@@ -12,7 +12,11 @@ from those lines, when two things hold:
   released in draft form for public comment?" says more than that and is answered from the text.
 
 The lines are those of the document's first passages and its last ones (a brief's byline closes
-it); of them, those that hold a name ("who") or a date ("when") are quoted in reading order.
+it), or the first passages under a numbered part's heading when the question names the part
+("Who wrote Federalist No. 10?"); of them, those set as titles that hold a name ("who") or a
+date ("when") are quoted in reading order, with the headings above them that hold a date (a
+named part's byline heading, "... › From the Daily Advertiser. Thursday, November 22, 1787. ›
+MADISON", for "who" too).
 """
 
 from __future__ import annotations
@@ -100,8 +104,7 @@ class FrontMatter:
             if chunk.kind != "footnote":
                 bodies.setdefault(chunk.source, []).append(row)
         for source, body in bodies.items():
-            edges = body[:FRONT_ROWS] + [r for r in body[-BACK_ROWS:] if r not in body[:FRONT_ROWS]]
-            self.rows[source] = edges
+            self.rows[source] = body[:FRONT_ROWS] + [r for r in body[-BACK_ROWS:] if r not in body[:FRONT_ROWS]]
             named = " ".join([titles.get(source, ""), _file_words(source)]
                              + [chunks[r].section for r in body[:FRONT_ROWS]]
                              + [chunks[r].text for r in body[:FRONT_ROWS]
