@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from ..config import MODEL_MAX_TOKENS
 from ..lexical import find_acronyms, spelled_out
-from .layout import Block, clean_document
+from .layout import Block, clean_document, joined
 from .records import Document
 
 TokenCounter = Callable[[str], int]
@@ -201,13 +201,6 @@ def _pack(text: str, budget: int, count: TokenCounter) -> list[tuple[int, int]]:
     return groups
 
 
-def _joined(first: Block, second: Block) -> Block:
-    """Two paragraphs of one section as one."""
-    offset = len(first.text) + 1
-    return Block("paragraph", f"{first.text} {second.text}", second.section, first.page, first.line_start,
-                 second.line_end, line_map=first.line_map + tuple((o + offset, n, p) for o, n, p in second.line_map))
-
-
 def _merge_scraps(blocks: list[Block], count: TokenCounter) -> list[Block]:
     """Fold very short paragraphs into the next paragraph of the same section, and a run of them
     into one: a title page, a memo's letterhead, a byline and its date ("PROFESSOR OF ENGLISH" /
@@ -226,10 +219,10 @@ def _merge_scraps(blocks: list[Block], count: TokenCounter) -> list[Block]:
         if pending is not None:
             same = block.kind == "paragraph" and block.section == pending.section
             if same and scrap:
-                pending, size = _joined(pending, block), size + tokens
+                pending, size = joined((pending, block), "paragraph", block.section), size + tokens
                 continue
             if same and size < MIN_PARAGRAPH_TOKENS:
-                block = _joined(pending, block)
+                block = joined((pending, block), "paragraph", block.section)
             else:
                 merged.append(pending)
             pending = None

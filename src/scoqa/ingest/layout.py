@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -167,7 +168,8 @@ def _unheaded_as_text(blocks: list[Block]) -> list[Block]:
             text = " ".join(h.text for h in page)
             if len(text.split()) >= 2 and not LEADER.search(text):
                 parent = run[first].section.rpartition(SECTION_SEPARATOR)[0]
-                run = [*run[:first], _as_paragraph(page, parent), *run[last + 1:]]
+                # A title block: searched, but quoted only to say who wrote a document or when.
+                run = [*run[:first], joined(page, "title", parent), *run[last + 1:]]
         out.extend(run)
         run = []
         if block is not None:
@@ -176,17 +178,17 @@ def _unheaded_as_text(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def _as_paragraph(headings: list[Block], section: str) -> Block:
-    """Headings read as one paragraph of ``section``, their lines kept: a ``title`` block,
-    searched but quoted only to say who wrote a document or when (:mod:`scoqa.qa.front`)."""
+def joined(blocks: Sequence[Block], kind: str, section: str) -> Block:
+    """``blocks`` read as one block of ``kind`` in ``section``: their texts joined by a space, each
+    source line kept where its text now starts (a heading, which has no line map, by its first)."""
     text, line_map = "", []
-    for h in headings:
+    for block in blocks:
         offset = len(text) + (1 if text else 0)
-        entries = h.line_map or ((0, h.line_start, h.page),)
+        entries = block.line_map or ((0, block.line_start, block.page),)
         line_map.extend((o + offset, n, pg) for o, n, pg in entries)
-        text = f"{text} {h.text}" if text else h.text
-    first, last = headings[0], headings[-1]
-    return Block("title", text, section, first.page, first.line_start, last.line_end, line_map=tuple(line_map))
+        text = f"{text} {block.text}" if text else block.text
+    first, last = blocks[0], blocks[-1]
+    return Block(kind, text, section, first.page, first.line_start, last.line_end, line_map=tuple(line_map))
 
 
 def _without_back_index(blocks: list[Block]) -> list[Block]:
