@@ -99,11 +99,8 @@ class FrontMatter:
         self.rows: dict[str, list[int]] = {}
         self.words: dict[str, set[str]] = {}
         titles = searcher.titles()
-        bodies: dict[str, list[int]] = {}
-        for row, chunk in enumerate(chunks):  # a document's passages are stored in reading order
-            if chunk.kind != "footnote":
-                bodies.setdefault(chunk.source, []).append(row)
-        for source, body in bodies.items():
+        for source in searcher.sources():
+            body = [int(r) for r in searcher.document_rows(source) if chunks[r].kind != "footnote"]
             self.rows[source] = body[:FRONT_ROWS] + [r for r in body[-BACK_ROWS:] if r not in body[:FRONT_ROWS]]
             named = " ".join([titles.get(source, ""), _file_words(source)]
                              + [chunks[r].section for r in body[:FRONT_ROWS]]

@@ -232,6 +232,11 @@ class Searcher:
         """The title each document declares (metadata, front matter, ``<title>``), where it has one."""
         return dict(self.index.manifest.get("titles") or {})
 
+    def document_rows(self, source: str) -> np.ndarray:
+        """The rows of the passages of document ``source`` (a path relative to the corpus), in
+        reading order."""
+        return self._rows_by_source[source]
+
     def rows_of_sources(self, sources: Sequence[str] | None) -> np.ndarray | None:
         """Rows of the passages of ``sources`` (each a path relative to the corpus, a file name or
         a folder), or None for the whole corpus.
@@ -250,7 +255,7 @@ class Searcher:
             if not matches:
                 raise ValueError(f"no document {name!r} in the index; the documents are: {', '.join(known)}")
             chosen |= matches
-        return np.sort(np.concatenate([self._rows_by_source[s] for s in chosen]))
+        return np.sort(np.concatenate([self.document_rows(s) for s in chosen]))
 
     def quoted_row(self, quote: str) -> int | None:
         """The row of the passage an answer quoted ``quote`` from (whitespace aside), or None.
