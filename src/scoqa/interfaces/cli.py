@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 import textwrap
 import warnings
@@ -153,8 +152,9 @@ def _print_reply(reply: Any) -> None:
     if reply.notice:
         print(f"({reply.notice})")
     # An answer lists the passages it cites; a "not covered" reply lists what came closest.
-    cited = max((int(n) for n in re.findall(r"\[(\d+)\]", reply.text)), default=0)
-    shown = reply.sources[:cited] if reply.answered else reply.sources
+    from .html import cited
+
+    shown = reply.sources[: max(cited(reply), default=-1) + 1] if reply.answered else reply.sources
     if shown:
         print()
         print("Sources:" if reply.answered else "Possibly related:")
