@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from scoqa.qa.abstain import years_met
+from types import SimpleNamespace
+
+import numpy as np
+
+from scoqa.qa.abstain import measure_named, unnamed, years_met
 from scoqa.qa.evidence import _said, _type_match, defined_term
-from scoqa.qa.question import question_type
+from scoqa.qa.question import names, question_type
 from scoqa.search.searcher import Hit
 
 
@@ -137,3 +141,68 @@ def test_a_definition_is_a_sentence_that_says_what_the_term_is(text: str, expect
                  "intranet?", "faction": "How does Madison define a faction?"}
     question = next(q for key, q in questions.items() if key in text.lower())
     assert _type_match("define", text, question) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("How many nuclear weapons does the United Kingdom deploy?", ["United Kingdom"]),
+    # A possessive's "'s" and a leading "The" are not part of the name; links join it.
+    ("What was The Metals Company's total revenue in 2025?", ["Metals Company"]),
+    ("Which Department of Education official is profiled?", ["Department of Education"]),
+    # Acronyms are matched through their expansions; months, days and "I" name nothing.
+    ("How many hours of leave can I take in May under the TTS policy?", []),
+    # The first word of a sentence is capitalised for the sentence, not as a name.
+    ("I work here. Where do Moscow and Washington meet?", ["Moscow", "Washington"]),
+])
+def test_the_names_a_question_uses(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+def test_a_passage_names_things_with_its_first_word_too() -> None:
+    assert names("Russia signed it. The U.S. and the United States of America did not.", openings=True) == [
+        "Russia", "United States of America"]
+
+
+class _Embedder:
+    """Vectors for a few names: the model's own geometry, written down (Moscow is Russia's capital)."""
+
+    AXES = {"Moscow": (1.0, 0.1, 0.0), "Russia": (1.0, 0.0, 0.0), "India": (0.6, 0.8, 0.0),
+            "ISA": (0.0, 0.0, 1.0), "International Seabed Authority": (0.0, 0.0, 1.0)}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = np.array([self.AXES[t] for t in texts])
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+_SEARCHER = SimpleNamespace(acronyms={"ISA": "International Seabed Authority"}, embedder=_Embedder())
+
+
+def test_a_name_the_passage_does_not_say_bounds_the_answer() -> None:
+    contracts = _passage("The ISA has issued 31 exploration contracts to states and companies.")
+    assert unnamed("How many contracts does India hold with the International Seabed Authority?",
+                   contracts, _SEARCHER, set()) == "India"
+    # An acronym in the passage says its long form; a word in another form is the same word.
+    assert unnamed("How many contracts has the International Seabed Authority issued?", contracts, _SEARCHER,
+                   set()) is None
+    # A name on the document's title page is what every passage of it is about.
+    assert unnamed("How many contracts does India hold?", contracts, _SEARCHER, {"india"}) is None
+
+
+def test_a_name_the_model_places_beside_one_the_passage_says_is_said() -> None:
+    treaty = _passage("Russia revoked its ratification of the treaty in 2023.")
+    assert unnamed("When did Moscow revoke its ratification?", treaty, _SEARCHER, set()) is None
+    assert unnamed("When did India revoke its ratification?", treaty, _SEARCHER, set()) == "India"
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    ("What royalty rate has the ISA proposed?", "The ISA has issued 17 exploration contracts.", False),
+    ("What royalty rate has the ISA proposed?", "Royalties would start at 2 percent of value.", True),
+    # "monthly" says how the pay is counted; the sentence must name the pay.
+    ("What was the monthly pay of a private?", "A private drew 15 dollars each month.", False),
+    ("What was the monthly pay of a private?", "The pay of a private was 15 dollars.", True),
+    # A quantity asked as a value ("At what speed ...?", "What size blocks ...?") names nothing to find.
+    ("At what speed should troops march?", "Troops march at 4 miles an hour.", True),
+    ("What size blocks does TFTP send?", "Data is sent in blocks of 512 bytes.", True),
+    ("What task completion rate does the plan set?", "It aims for 90 percent task completion.", True),
+])
+def test_a_quantity_the_question_names_must_be_named(question: str, sentence: str, expected: bool) -> None:
+    assert measure_named(question, sentence, _SEARCHER) is expected

@@ -141,7 +141,7 @@ class Answerer:
         rows = [self.searcher.row_of[h.chunk_id] for h in top]
         ranked = candidates(self.searcher, question, top, rows)
         best = ranked[0] if ranked else None
-        if best is None or unsupported(question, ranked, top, self.searcher):
+        if best is None or unsupported(question, ranked, top, self.searcher, lambda source: self.front.words[source]):
             return question, Reply(not_covered(hits, self.searcher), hits[:3], False, text, question.query,
                                    confidence=best.score if best else 0.0)
         listed = self._list_reply(question, hits, best)

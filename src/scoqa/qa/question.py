@@ -51,6 +51,9 @@ class Question:
     focus: np.ndarray | None = None
 
 
+#: Quantities a question asks for by name: "What was the monthly pay ...?", "What royalty rate ...?".
+MEASURES = ("pay", "salary", "wage", "cost", "price", "fee", "fine", "budget", "revenue", "population", "size",
+            "length", "height", "weight", "distance", "speed", "temperature", "age", "duration", "rate")
 #: What the first question phrase of a question asks for. Order matters: "how long ago" before
 #: "how long", "what year" before "what".
 _ASKS = (
@@ -59,9 +62,8 @@ _ASKS = (
     (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
                 r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
                 # "What was the monthly pay ...?": the thing asked is a quantity.
-                r"what (?:is|was|are|were) (?:the |its |their )?(?:[\w-]+ )?(?:pay|salary|wage|cost|price|fee|"
-                r"budget|revenue|population|size|length|height|weight|distance|speed|temperature|age|"
-                r"duration|total|number|rate|count)s?\b)"), "number"),
+                rf"what (?:is|was|are|were) (?:the |its |their )?(?:[\w-]+ )?(?:{'|'.join(MEASURES)}|total|number|"
+                r"count)s?\b)"), "number"),
     # "To which email address should agencies send ...?": an address to write to or visit.
     (re.compile(r"\b(?:what|which) (?:e-?mail|web ?site|web address|web page|url|(?:tele)?phone number|fax number)\b"),
      "address"),
@@ -138,6 +140,40 @@ def _focus(text: str, history: Sequence[dict[str, Any]] | None, searcher: Search
     quotes = quoted(last_answer(history)) if history and needs_context(text) else []
     row = searcher.quoted_row(quotes[0]) if quotes else None
     return None if row is None else searcher.section_rows(row)
+
+
+#: A word or a mark of punctuation, for :func:`names`; a possessive's "'s" is left out.
+_NAME_TOKEN = re.compile(r"[A-Za-z][\w-]*(?:['’](?!s\b)\w+)?|[.?!;:,()\"“”]")
+#: Small words inside a name: "the Department of Education".
+_NAME_LINKS = ("of", "the")
+_CALENDAR = frozenset(query_terms("january february march april may june july august september october "
+                                  "november december monday tuesday wednesday thursday friday saturday sunday"))
+
+
+def names(text: str, openings: bool = False) -> list[str]:
+    """The names ``text`` uses, as written: runs of capitalised words ("the United Kingdom",
+    "The Metals Company's" → "Metals Company"), joined by "of" and "the". Acronyms (which are
+    expanded where they are matched), months and days are not names, and nor is the first word
+    of a sentence unless ``openings`` (for a passage, where "Russia signed ..." names Russia)."""
+    found: list[list[str]] = []
+    run: list[str] = []
+    opening = not openings
+    for token in _NAME_TOKEN.findall(text):
+        terms = set(query_terms(token))
+        if token[0].isupper() and not token.isupper() and not opening and terms and not terms & _CALENDAR:
+            run.append(token)
+        elif run and token.lower() in _NAME_LINKS:
+            run.append(token)
+        elif run:
+            found.append(run)
+            run = []
+        opening = not openings and token in ".?!;:"
+    if run:
+        found.append(run)
+    for run in found:
+        while run[-1].lower() in _NAME_LINKS:
+            run.pop()
+    return [" ".join(run) for run in found]
 
 
 def _missing_names(question: str, searcher: Searcher) -> list[str]:
