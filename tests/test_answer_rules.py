@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from scoqa.qa.abstain import measure_named, unnamed, years_met
-from scoqa.qa.evidence import _said, _type_match, defined_term
+from scoqa.qa.evidence import _said, _type_match, defined_term, drawn, quotable
 from scoqa.qa.question import names, question_type
 from scoqa.search.searcher import Hit
 
@@ -206,3 +206,19 @@ def test_a_name_the_model_places_beside_one_the_passage_says_is_said() -> None:
 ])
 def test_a_quantity_the_question_names_must_be_named(question: str, sentence: str, expected: bool) -> None:
     assert measure_named(question, sentence, _SEARCHER) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # An RFC's packet diagram and state machine, a section break: drawing, not words to quote.
+    ("2 bytes    2 bytes ------------------- ACK   | 04    |   Block #  | --------", True),
+    ("|      | REQUESTING |                  Halt network         | DHCPOFFER/ |            |   Discard  ------------ |", True),
+    ("*       *       *       *", True),
+    # A table's row of words between pipes, and prose with a dash, are words.
+    ("| 1006 | Abnormal Closure | hybi@ietf.org | RFC 6455 |", False),
+    ("T2 defaults to (0.875 * duration_of_lease), and T1 to half of it.", False),
+    ("Making this sort of automation work in a large enterprise---measurably improving security.", False),
+])
+def test_a_plain_text_figure_is_drawing_not_an_answer(text: str, expected: bool) -> None:
+    assert drawn(text) is expected
+    if expected:
+        assert not quotable(text)

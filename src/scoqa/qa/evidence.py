@@ -150,13 +150,27 @@ def _coverage(terms: list[str], idf: Callable[[str], float], text_terms: set[str
     return sum(w for t, w in zip(terms, weights) if t in text_terms) / total
 
 
+#: Characters that draw a plain-text figure or a table's rules ("+--------+", "|  Opcode  |").
+_RULES = frozenset("|+-_=*~")
+#: A unit in which this share of the visible characters draws rules is a figure, not a statement:
+#: an RFC's packet diagram (0.4 and more), a section break ("*   *   *"); a table's row of words
+#: between pipes ("| 1006 | Abnormal Closure |") stays under it.
+FIGURE_SHARE = 0.25
+
+
+def drawn(text: str) -> bool:
+    """Whether ``text`` is mostly drawing: a plain-text figure or a rule, not words to quote."""
+    visible = [c for c in text if not c.isspace()]
+    return bool(visible) and sum(c in _RULES for c in visible) >= FIGURE_SHARE * len(visible)
+
+
 def quotable(text: str) -> bool:
     """Whether a unit reads as a statement an answer can quote, not a title or a label: it has a
     few words, it does not have the shape of a heading ("General Introduction", "FEDERALIST No.
     10"), and not every word of substance is capitalised as in a title ("The Structure of the
     Government Must Furnish the Proper Checks and Balances.")."""
     words = text.split()
-    if len(words) < 4:
+    if len(words) < 4 or drawn(text):
         return False
     if len(words) <= 12 and text.rstrip()[-1:] not in ".!?:;\"”’" and looks_like_heading(text):
         return False
@@ -184,7 +198,7 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         previous = ""
         for u in units.of(row):
             start, end = (int(x) for x in units.spans[u])
-            if hit.kind != "item" and not quotable(hit.text[start:end]):
+            if not quotable(hit.text[start:end]) if hit.kind != "item" else drawn(hit.text[start:end]):
                 continue
             cosine = float(units.vectors[u] @ question.encoded.vector)
             words = f"{hit.date} {hit.text[start:end]}" if hit.kind == "item" else hit.text[start:end]
