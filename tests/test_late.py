@@ -140,6 +140,25 @@ def test_a_large_corpus_is_projected_in_blocks_with_the_same_codes(monkeypatch: 
     assert np.abs(a - b).max() <= 1 and np.mean(a == b) > 0.999
 
 
+def test_passages_are_fitted_and_encoded_without_one_array_of_all_their_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A build holds each passage's float pieces; fitting and encoding them block by block must
+    # give what one array of all of them gives: the same sample, ranges and codes, bit for bit.
+    from scoqa.index import tokens as module
+
+    rng = np.random.default_rng(7)
+    parts = [_low_rank_rows(rng, int(n)) for n in rng.integers(0, 40, size=150)]
+    rows = np.concatenate(parts)
+    monkeypatch.setattr(module, "_BLOCK", 256)  # blocks across passages, and passages across blocks
+    monkeypatch.setattr(module, "FIT_SAMPLE", 1000)  # the PCA sample drawn across passages
+    for dims, code in ((8, "uint8"), (8, "uint4"), (None, "uint8")):
+        joined = TokenCodec.fit(rows, dims=dims, code=code)
+        tokens = TokenVectors.fit(parts, 48, dims=dims, code=code)
+        for name, value in joined.arrays().items():
+            np.testing.assert_array_equal(tokens.codec.arrays()[name], value)
+        np.testing.assert_array_equal(tokens.codes, joined.encode(rows))
+        np.testing.assert_array_equal(tokens.first[-1], len(rows))
+
+
 def test_the_codec_keeps_every_dimension_of_a_small_corpus_and_checks_its_arguments() -> None:
     rows = _low_rank_rows(np.random.default_rng(2), 50)
     small = TokenCodec.fit(rows, dims=8)  # 50 vectors are too few to fit 8 axes on

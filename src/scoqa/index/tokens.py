@@ -15,6 +15,7 @@ question on every set but flips a named-section rule the tests check.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -109,17 +110,24 @@ class TokenCodec:
         Raises:
             ValueError: for an unknown ``code`` or a ``dims`` below 1.
         """
+        vectors = np.asarray(vectors, dtype=np.float32)
+        return cls.fit_parts([vectors], vectors.shape[1], dims, code, seed)
+
+    @classmethod
+    def fit_parts(cls, parts: Sequence[np.ndarray], dim: int, dims: int | None = TOKEN_DIMS,
+                  code: str = TOKEN_CODE, seed: int = 0) -> TokenCodec:
+        """:meth:`fit` to the rows of ``parts`` (each (n_i, ``dim``), as a build holds them, one
+        passage's pieces each) taken together, without copying them into one array: the codec is
+        the one :meth:`fit` makes of their concatenation."""
         if code not in CODES:
             raise ValueError(f"code must be one of {', '.join(CODES)}, got {code!r}")
-        vectors = np.asarray(vectors, dtype=np.float32)
-        n, dim = vectors.shape
+        n = sum(len(p) for p in parts)
         if dims is not None and dims < 1:
             raise ValueError(f"dims must be at least 1, got {dims}")
         mean, basis = np.zeros(dim, np.float32), np.zeros((0, 0), np.float32)
         if dims is not None and dims < dim and n >= FIT_PER_DIM * dims:
-            sample = vectors
-            if n > FIT_SAMPLE:
-                sample = vectors[np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False)]
+            chosen = np.random.default_rng(seed).choice(n, FIT_SAMPLE, replace=False) if n > FIT_SAMPLE else None
+            sample = _rows(parts, dim, chosen)
             mean = sample.mean(axis=0, dtype=np.float64).astype(np.float32)
             centred = sample - mean
             _, axes = np.linalg.eigh((centred.T @ centred).astype(np.float64))  # ascending variance
@@ -131,7 +139,7 @@ class TokenCodec:
         low, step = np.zeros(k, np.float32), np.ones(k, np.float32)
         if code != "float16" and n:
             codec = cls(mean, basis, low, step, int(n), code)
-            ranges = [(p.min(axis=0), p.max(axis=0)) for p in map(codec._project, _blocks(vectors))]
+            ranges = [(p.min(axis=0), p.max(axis=0)) for p in map(codec._project, _blocks_of(parts, dim))]
             low = np.min([r[0] for r in ranges], axis=0)
             step = np.maximum(np.max([r[1] for r in ranges], axis=0) - low, 1e-6) / _LEVELS[code]
         return cls(mean, basis, low.astype(np.float32), step.astype(np.float32), int(n), code)
@@ -246,10 +254,15 @@ class TokenVectors:
         """Fit a codec to per-passage float matrices (:meth:`TokenCodec.fit`) and encode them."""
         first = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in parts], out=first[1:])
-        empty = [np.zeros((0, dim), np.float32)]
-        rows = np.concatenate([np.asarray(p, np.float32).reshape(-1, dim) for p in parts] or empty)
-        codec = TokenCodec.fit(rows, dims, code)
-        return cls.from_codes(codec.encode(rows), first, codec)
+        # Block by block, never a float copy of every piece beside the parts themselves: a
+        # build holds its passages' float pieces until here, and one copy more doubled its peak.
+        codec = TokenCodec.fit_parts(parts, dim, dims, code)
+        codes = np.empty((int(first[-1]), codec.width), codec.encode(np.zeros((0, dim), np.float32)).dtype)
+        done = 0
+        for block in _blocks_of(parts, dim):
+            codes[done:done + len(block)] = codec.encode(block)
+            done += len(block)
+        return cls.from_codes(codes, first, codec)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays to store (``TokenVectors(**arrays)`` makes it again)."""
@@ -287,6 +300,33 @@ def store_pieces(fresh: dict[int, np.ndarray], reused: dict[int, int], count: in
     parts = [fresh[i] if i in fresh else old.vectors_of(reused[i]) if old is not None and i in reused else empty
              for i in range(count)]
     return TokenVectors.fit(parts, dim)
+
+
+def _blocks_of(parts: Sequence[np.ndarray], dim: int) -> Iterator[np.ndarray]:
+    """The rows of ``parts`` in order, as float32 blocks of about :data:`_BLOCK` rows (a part is
+    not split unless it is longer than a block)."""
+    pending: list[np.ndarray] = []
+    size = blocks = 0
+    for part in parts:
+        for piece in _blocks(np.asarray(part).reshape(-1, dim)):
+            pending.append(piece)
+            size += len(piece)
+            if size >= _BLOCK:
+                yield np.concatenate(pending).astype(np.float32, copy=False)
+                pending, size, blocks = [], 0, blocks + 1
+    if pending or not blocks:
+        yield np.concatenate(pending or [np.zeros((0, dim))]).astype(np.float32, copy=False)
+
+
+def _rows(parts: Sequence[np.ndarray], dim: int, chosen: np.ndarray | None) -> np.ndarray:
+    """Rows ``chosen`` (indexes into the rows of all ``parts`` together, in that order), or all
+    rows when None, as one float32 array."""
+    if chosen is None:
+        return np.concatenate([np.asarray(p, np.float32).reshape(-1, dim) for p in parts] or [np.zeros((0, dim))])
+    first = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=first[1:])
+    which = np.searchsorted(first, chosen, side="right") - 1
+    return np.array([parts[p][r] for p, r in zip(which, chosen - first[which])], dtype=np.float32).reshape(-1, dim)
 
 
 def _blocks(rows: np.ndarray) -> list[np.ndarray]:
