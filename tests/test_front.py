@@ -24,6 +24,7 @@ RFC = """\
 Internet Engineering Task Force (IETF)                        J. Quennell
 Request for Comments: 9999                                 Tarn Institute
 Category: Standards Track                                   November 2031
+Obsoletes: 9001
 ISSN: 2070-1721
 
 
@@ -71,6 +72,10 @@ Pear trees need the same care, but their branches are thinned less each year.
     ("When was the strategy first released in draft form?", ""),
     ("Who is the head of the agency?", ""),
     ("When does a keeper repeat a warning?", ""),
+    # What earlier document it replaces is a header field too; what the text calls obsolete is not.
+    ("Which earlier RFC does RFC 6265 obsolete?", "supersedes"),
+    ("What does SP 800-40 Revision 3 supersede?", "supersedes"),
+    ("Which of the transfer modes is obsolete?", ""),
 ])
 def test_what_asks_about_a_document_itself(question: str, fact: str) -> None:
     assert asks_about_document(question) == fact
@@ -108,6 +113,11 @@ def test_the_command_line_lists_the_header_it_quotes(lanterns, capsys) -> None: 
 def test_when_a_document_came_out_is_answered_from_its_header(lanterns) -> None:  # type: ignore[no-untyped-def]
     reply = ask("When was RFC 9999 published?", settings=lanterns)
     assert reply.answered and "November 2031" in reply.text, reply.text
+
+
+def test_what_a_document_replaces_is_answered_from_its_header(lanterns) -> None:  # type: ignore[no-untyped-def]
+    reply = ask("Which earlier RFC does RFC 9999 obsolete?", settings=lanterns)
+    assert reply.answered and "Obsoletes: 9001" in reply.text, reply.text
 
 
 def test_a_title_page_set_in_headings_answers_who_wrote_a_book_and_where_it_appeared(lanterns) -> None:  # type: ignore[no-untyped-def]

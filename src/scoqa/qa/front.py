@@ -44,6 +44,12 @@ _WHO = re.compile(r"^\s*(?:who|which (?:[\w-]+ ){0,2}(?:firm|company|publisher|h
 _WHEN = re.compile(r"^\s*(?:when|(?:in|on) (?:what|which) (?:month|year|date|day)|what (?:year|date|month)"
                    r"|what is the date)\b.*\b(?:published|released|issued|written|dated|updated|revised|adopted|"
                    r"signed|came out|appear(?:ed)?|printed|publish|release|issue)\b", re.IGNORECASE)
+#: "Which earlier RFC does RFC 6265 obsolete?", "What does SP 800-40 Revision 3 supersede?": a
+#: header field ("Obsoletes: 2965", "Supersedes: ...") says it.
+_SUPERSEDES = re.compile(r"^\s*(?:which|what)\b.*\b(?:does|do|did)\b.*\b(?:obsolete|supersede|replace)\s*\??\s*$",
+                         re.IGNORECASE)
+_SUPERSEDED = re.compile(r"\b(?:Obsoletes|Supersedes|Replaces|Updates)\s*:|\b(?:obsoletes|supersedes|replaces)\s+"
+                         r"(?:RFC|SP|NIST|FIPS|version|revision|edition|the)\b", re.IGNORECASE)
 #: "Who first published The Compleat Angler in 1653?" asks about the work's history, told in its
 #: text, not about the edition's title page (a numbered part's byline does say where it first
 #: appeared: "In which newspaper was Federalist No. 10 first printed?").
@@ -54,7 +60,8 @@ _FACT_WORDS = frozenset(query_terms(
     "who when year date wrote written write author authors authored published publish publisher issued issue "
     "prepared compiled edited editor released release dated updated revised adopted signed came out appear "
     "appeared printed reprinted month firm company house agency office organization "
-    "organisation newspaper journal periodical magazine"))
+    "organisation newspaper journal periodical magazine obsolete obsoletes supersede supersedes replace "
+    "replaces earlier previous older"))
 #: "this In Focus", "this memo": the words after "this" are the document, whatever they are.
 _DEICTIC = re.compile(r"\bthis\s+((?:[\w-]+\s+){0,1}[\w-]+)", re.IGNORECASE)
 _DATE = re.compile(rf"\b{MONTH_PATTERN}\b[^.]{{0,12}}\b(?:1[5-9]|20)\d\d\b|\b(?:1[5-9]|20)\d\d\b")
@@ -67,20 +74,25 @@ _MONTH = re.compile(rf"\b{MONTH_PATTERN}\b")
 
 def asks_about_document(question: str, part: bool = False) -> str:
     """``"who"`` or ``"when"`` when ``question`` asks who wrote or published something, or when it
-    came out; ``""`` otherwise, and for a work's history ("Who first published ...?") unless it
-    is about a numbered ``part`` of a document."""
+    came out, ``"supersedes"`` when it asks what earlier document it replaces; ``""`` otherwise,
+    and for a work's history ("Who first published ...?") unless it is about a numbered ``part``
+    of a document."""
     if _HISTORY.search(question) and not part:
         return ""
     if _WHO.search(question):
         return "who"
     if _WHEN.search(question):
         return "when"
+    if _SUPERSEDES.search(question):
+        return "supersedes"
     return ""
 
 
 def _holds(fact: str, text: str) -> bool:
     if fact == "when":
         return bool(_DATE.search(text))
+    if fact == "supersedes":
+        return bool(_SUPERSEDED.search(text))
     return any(not _MONTH.search(m.group()) for m in _NAME.finditer(text))
 
 
