@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scoqa.config import MODEL_MAX_TOKENS
 from scoqa.ingest import Document, Line, load_corpus
-from scoqa.ingest.chunk import chunk_document
+from scoqa.ingest.chunk import chunk_document, sentence_spans
 
 from .conftest import CORPUS
 
@@ -74,3 +74,14 @@ def test_a_run_of_short_lines_is_one_passage_before_the_text() -> None:
     # One short line still goes with the paragraph after it.
     blocks = _merge_scraps([para("NEW YORK", 1), para(body, 2)], lambda t: len(t.split()))
     assert [b.text for b in blocks] == [f"NEW YORK {body}"]
+
+
+def test_an_enumeration_inside_a_sentence_does_not_end_it() -> None:
+    text = ("If User fails to pay on time, GitHub may, in addition to any other action, (i) charge interest at "
+            "1.0% per month, and (ii) terminate the order form. User pays all taxes.")
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        text[:text.index(" User pays")], "User pays all taxes."]
+    # After a sentence's end (or a colon), an item is a sentence of its own.
+    listed = "The keeper must: (a) light the lamp. (b) Log the hour."
+    assert [listed[a:b] for a, b in sentence_spans(listed)] == ["The keeper must:", "(a) light the lamp.",
+                                                                "(b) Log the hour."]

@@ -115,6 +115,13 @@ _ABBREVIATION = re.compile(
 )
 
 
+#: An enumeration inside a sentence: "GitHub reserves the right ... to (i) charge interest ...,
+#: and (ii) terminate the order form", "either (a) requesting ... or (b) confirming ...".
+_INLINE_ITEM = re.compile(r"\(?(?:[ivx]{1,4}|[a-h]|\d{1,3})\)\s")
+#: How a sentence ends: its mark, and any closing quote or bracket after it.
+_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
+
+
 @lru_cache(maxsize=1 << 16)
 def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     # pysbd takes ~10 ms a paragraph; chunking, sentence units and answers all ask for the same
@@ -126,8 +133,11 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
             end -= 1
         if end <= start:
             continue
-        # A break after an abbreviation, or before a word in lower case, is not a sentence's end.
-        if spans and (_ABBREVIATION.search(text[spans[-1][0]:spans[-1][1]]) or text[start].islower()):
+        # A break after an abbreviation, before a word in lower case, or before an enumeration's
+        # next item where no sentence ended ("... to (i) charge interest"), is not a sentence's end.
+        previous = text[spans[-1][0]:spans[-1][1]] if spans else ""
+        if spans and (_ABBREVIATION.search(previous) or text[start].islower()
+                      or (_INLINE_ITEM.match(text, start) and not _SENTENCE_END.search(previous))):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
