@@ -73,3 +73,10 @@ def test_a_question_can_be_scoped_to_one_document(dev) -> None:
     assert hits and all(h.source.endswith("R47324.18.pdf") for h in hits)
     with pytest.raises(ValueError, match="no document 'nope.pdf' in the index; the documents are: "):
         engine.retrieve("Iran", k=3, sources=["nope.pdf"])
+
+
+def test_a_definition_is_looked_for_beyond_the_first_passages(dev) -> None:
+    # The first three passages found talk about factions without saying what one is; the fifth does.
+    engine, _ = dev
+    reply = Answerer(engine.searcher()).reply("How does Madison define a faction?", None, 5)
+    assert reply.answered and "By a faction, I understand a number of citizens" in reply.text, reply.text
