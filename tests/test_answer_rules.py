@@ -183,6 +183,9 @@ def test_a_name_the_passage_does_not_say_bounds_the_answer() -> None:
     # An acronym in the passage says its long form; a word in another form is the same word.
     assert unnamed("How many contracts has the International Seabed Authority issued?", contracts, _SEARCHER,
                    set()) is None
+    # A passage may call it by its initials only, spelled out nowhere in the corpus.
+    portal = _passage("DOT’s National Transportation Library launches its ROSA P portal to honor Rosa Parks.")
+    assert unnamed("Who is the Department of Transportation's portal named for?", portal, _SEARCHER, set()) is None
     # A name on the document's title page is what every passage of it is about.
     assert unnamed("How many contracts does India hold?", contracts, _SEARCHER, {"india"}) is None
 

@@ -64,6 +64,7 @@ _MEASURE = re.compile(
     r"were|will|would|can|must|should)\b)", re.IGNORECASE)
 #: Words that say how a quantity is counted, not which one it is ("the monthly pay").
 _COUNTED = frozenset(query_terms("total minimum maximum average annual monthly daily"))
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\b")
 _YEAR = re.compile(YEAR_PATTERN)
 
 
@@ -118,7 +119,10 @@ def unnamed(question: str, hit: Hit, searcher: Searcher, title_words: set[str]) 
     text or its document's title page, acronyms expanded, in any form) nor names otherwise (a
     name of the passage that the model places within :data:`SAME_NAME`); None when it says all."""
     said = query_terms(expand_query(f"{hit.section} . {hit.text}", searcher.acronyms))
-    absent = [name for name in names(question) if not _says(said, query_terms(name), title_words)]
+    # "the Department of Transportation" is said by "DOT", whether or not the corpus spells it out.
+    acronyms = set(_ACRONYM.findall(f"{hit.section} {hit.text}"))
+    absent = [name for name in names(question)
+              if not (_says(said, query_terms(name), title_words) or _initials(name) & acronyms)]
     if not absent:
         return None
     own = sorted(set(names(f"{hit.section}. {hit.text}", openings=True)))
@@ -127,6 +131,12 @@ def unnamed(question: str, hit: Hit, searcher: Searcher, title_words: set[str]) 
     vectors = searcher.embedder.encode(absent + own)
     closest = np.max(vectors[: len(absent)] @ vectors[len(absent):].T, axis=1)
     return next((name for name, cosine in zip(absent, closest) if cosine < SAME_NAME), None)
+
+
+def _initials(name: str) -> set[str]:
+    """The acronyms a name may go by: "Department of Transportation" → DOT, DT."""
+    words = name.split()
+    return {"".join(w[0] for w in words).upper(), "".join(w[0] for w in words if w[0].isupper())}
 
 
 def _says(words: list[str], name: list[str], title_words: set[str]) -> bool:
