@@ -3,7 +3,7 @@ who never saw scoqa): retrieval, the right document, answers, follow-ups and abs
 
 The floors are what ``scoqa eval --data tests/data/devcorpus --corpus tests/data/devcorpus/docs``
 measured, less at most one question (README, "Quality on documents it was not tuned on"): recall@1
-58 of 69 (0.841), recall@3 65, right document first 68, answers 57, follow-ups 12 of 14, 19 of 22
+58 of 69 (0.841), recall@3 65, right document first 68, answers 58, follow-ups 12 of 14, 19 of 22
 unanswerable declined, 68 of 69 answerable answered. The follow-ups and abstention are held at the
 issue's targets (12 and 19).
 """
@@ -61,7 +61,7 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
         return answerer.reply(question, history, 5)
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
-    assert round(scores.answer_accuracy * scores.answers) >= 56, scores.failures  # measured 57; target 0.80 is 56
+    assert round(scores.answer_accuracy * scores.answers) >= 57, scores.failures  # measured 58
     assert round(scores.followup_accuracy * scores.conversations) >= 12, scores.failures  # measured 12, the target
     assert round(scores.abstention * scores.unanswerable) >= 19, scores.failures  # measured 19, the target
     assert round(scores.answered_rate * scores.answers) >= 67, scores  # measured 68 (counted: the rate is rounded)
