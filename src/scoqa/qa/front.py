@@ -48,8 +48,8 @@ _WHEN = re.compile(r"^\s*(?:when|(?:in|on) (?:what|which) (?:month|year|date|day
 #: header field ("Obsoletes: 2965", "Supersedes: ...") says it.
 _SUPERSEDES = re.compile(r"^\s*(?:which|what)\b.*\b(?:does|do|did)\b.*\b(?:obsolete|supersede|replace)\s*\??\s*$",
                          re.IGNORECASE)
-_SUPERSEDED = re.compile(r"\b(?:Obsoletes|Supersedes|Replaces|Updates)\s*:|\b(?:obsoletes|supersedes|replaces)\s+"
-                         r"(?:RFC|SP|NIST|FIPS|version|revision|edition|the)\b", re.IGNORECASE)
+_SUPERSEDED = re.compile(r"\b(?:[Oo]bsoletes|[Ss]upersedes|[Rr]eplaces|[Uu]pdates)\s*:"
+                         r"|\b(?:obsoletes|supersedes|replaces)\s+(?:[A-Z]{2,}|version|revision|edition|the)\b")
 #: "Who first published The Compleat Angler in 1653?" asks about the work's history, told in its
 #: text, not about the edition's title page (a numbered part's byline does say where it first
 #: appeared: "In which newspaper was Federalist No. 10 first printed?").
