@@ -7,7 +7,7 @@ the corpus never uses, when the sentence it would quote does not name the quanti
 by name ("What royalty rate ...?"), or when it asks when, how many, who or where about a name
 ("India", "the United Kingdom") that the passage it would quote never names. The thresholds are
 read off the model's cosine scale and were chosen on the report's sets and the devcorpus
-together, then checked on seven more sets of documents (docs/answers.md).
+together, then checked on the other sets of documents in evalsets/ (docs/answers.md).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ KNOWN_COVERAGE = 0.5
 #: Kinds of question whose names bound the answer: "How many warheads does China have?" is not
 #: answered by a passage about Russia's, nor "Who chaired X?" by one about Y. (The names of a
 #: "why" or "what" question are as often the document's setting: checked there, they cost
-#: answers on four sets.)
+#: seven answers on five sets.)
 BOUNDED_KINDS = ("when", "number", "who", "where")
 #: A name the passage does not spell is still there when the passage names something the model
 #: places this close to it: "Moscow" and "Russia" (cosine 0.83), "Britain" and "United Kingdom"
