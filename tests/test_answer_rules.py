@@ -176,24 +176,28 @@ class _Embedder:
 _SEARCHER = SimpleNamespace(acronyms={"ISA": "International Seabed Authority"}, embedder=_Embedder())
 
 
+def _no_title(source: str) -> set[str]:
+    return set()
+
+
 def test_a_name_the_passage_does_not_say_bounds_the_answer() -> None:
     contracts = _passage("The ISA has issued 31 exploration contracts to states and companies.")
     assert unnamed("How many contracts does India hold with the International Seabed Authority?",
-                   contracts, _SEARCHER, set()) == "India"
+                   contracts, _SEARCHER, _no_title) == "India"
     # An acronym in the passage says its long form; a word in another form is the same word.
     assert unnamed("How many contracts has the International Seabed Authority issued?", contracts, _SEARCHER,
-                   set()) is None
+                   _no_title) is None
     # A passage may call it by its initials only, spelled out nowhere in the corpus.
     portal = _passage("DOT’s National Transportation Library launches its ROSA P portal to honor Rosa Parks.")
-    assert unnamed("Who is the Department of Transportation's portal named for?", portal, _SEARCHER, set()) is None
+    assert unnamed("Who is the Department of Transportation's portal named for?", portal, _SEARCHER, _no_title) is None
     # A name on the document's title page is what every passage of it is about.
-    assert unnamed("How many contracts does India hold?", contracts, _SEARCHER, {"india"}) is None
+    assert unnamed("How many contracts does India hold?", contracts, _SEARCHER, lambda source: {"india"}) is None
 
 
 def test_a_name_the_model_places_beside_one_the_passage_says_is_said() -> None:
     treaty = _passage("Russia revoked its ratification of the treaty in 2023.")
-    assert unnamed("When did Moscow revoke its ratification?", treaty, _SEARCHER, set()) is None
-    assert unnamed("When did India revoke its ratification?", treaty, _SEARCHER, set()) == "India"
+    assert unnamed("When did Moscow revoke its ratification?", treaty, _SEARCHER, _no_title) is None
+    assert unnamed("When did India revoke its ratification?", treaty, _SEARCHER, _no_title) == "India"
 
 
 @pytest.mark.parametrize(("question", "sentence", "expected"), [
@@ -214,7 +218,8 @@ def test_a_quantity_the_question_names_must_be_named(question: str, sentence: st
 @pytest.mark.parametrize(("text", "expected"), [
     # An RFC's packet diagram and state machine, a section break: drawing, not words to quote.
     ("2 bytes    2 bytes ------------------- ACK   | 04    |   Block #  | --------", True),
-    ("|      | REQUESTING |                  Halt network         | DHCPOFFER/ |            |   Discard  ------------ |", True),
+    ("|      | REQUESTING |                  Halt network         | DHCPOFFER/ |"
+     "            |   Discard  ------------ |", True),
     ("*       *       *       *", True),
     # A table's row of words between pipes, and prose with a dash, are words.
     ("| 1006 | Abnormal Closure | hybi@ietf.org | RFC 6455 |", False),

@@ -100,7 +100,7 @@ def unsupported(question: Question, ranked: list[Candidate], passages: list[Hit]
     if not measure_named(question.text, hit.text[best.start:best.end], searcher):
         return True  # asked "What royalty rate ...?", and the sentence names no royalty nor any rate
     # Asked "How many contracts does India hold?", and the passage is about contracts, not India's.
-    return question.kind in BOUNDED_KINDS and unnamed(question.text, hit, searcher, title_words(hit.source)) is not None
+    return question.kind in BOUNDED_KINDS and unnamed(question.text, hit, searcher, title_words) is not None
 
 
 def measure_named(question: str, sentence: str, searcher: Searcher) -> bool:
@@ -114,15 +114,21 @@ def measure_named(question: str, sentence: str, searcher: Searcher) -> bool:
     return not asked or any(same_word(t, said) for t in asked)
 
 
-def unnamed(question: str, hit: Hit, searcher: Searcher, title_words: set[str]) -> str | None:
+def unnamed(question: str, hit: Hit, searcher: Searcher, title_words: Callable[[str], set[str]]) -> str | None:
     """The first name of ``question`` that the passage ``hit`` neither says (in its heading, its
-    text or its document's title page, acronyms expanded, in any form) nor names otherwise (a
-    name of the passage that the model places within :data:`SAME_NAME`); None when it says all."""
+    text or its document's title page, from ``title_words``, acronyms expanded, in any form) nor
+    names otherwise (a name of the passage that the model places within :data:`SAME_NAME`); None
+    when it says all. The passage and the title page are read only for a question with a name."""
+    asked = names(question)
+    if not asked:
+        return None
     said = query_terms(expand_query(f"{hit.section} . {hit.text}", searcher.acronyms))
     # "the Department of Transportation" is said by "DOT", whether or not the corpus spells it out.
     acronyms = set(_ACRONYM.findall(f"{hit.section} {hit.text}"))
-    absent = [name for name in names(question)
-              if not (_says(said, query_terms(name), title_words) or _initials(name) & acronyms)]
+    absent = [name for name in asked if not (_says(said, query_terms(name)) or _initials(name) & acronyms)]
+    if absent:
+        titled = title_words(hit.source)
+        absent = [name for name in absent if not all(same_word(w, titled) for w in query_terms(name))]
     if not absent:
         return None
     own = sorted(set(names(f"{hit.section}. {hit.text}", openings=True)))
@@ -139,11 +145,8 @@ def _initials(name: str) -> set[str]:
     return {"".join(w[0] for w in words).upper(), "".join(w[0] for w in words if w[0].isupper())}
 
 
-def _says(words: list[str], name: list[str], title_words: set[str]) -> bool:
-    """Whether ``words`` (a passage's, in order) hold the words of ``name`` together, or the
-    title page holds them all."""
-    if all(same_word(w, title_words) for w in name):
-        return True
+def _says(words: list[str], name: list[str]) -> bool:
+    """Whether ``words`` (a passage's, in order) hold the words of ``name`` together."""
     return any(all(same_word(w, {n}) for w, n in zip(words[i:i + len(name)], name))
                for i in range(len(words) - len(name) + 1))
 
