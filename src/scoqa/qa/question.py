@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..search.searcher import Query, Searcher
-from ..text import content_terms, query_terms
+from ..text import MONTHS, content_terms, query_terms
 from .conversation import last_answer, needs_context, quoted, resolve_history, user_questions
 
 _INTERROGATIVE = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.IGNORECASE)
@@ -146,8 +146,7 @@ def _focus(text: str, history: Sequence[dict[str, Any]] | None, searcher: Search
 _NAME_TOKEN = re.compile(r"[A-Za-z][\w-]*(?:['’](?!s\b)\w+)?|[.?!;:,()\"“”]")
 #: Small words inside a name: "the Department of Education".
 _NAME_LINKS = ("of", "the")
-_CALENDAR = frozenset(query_terms("january february march april may june july august september october "
-                                  "november december monday tuesday wednesday thursday friday saturday sunday"))
+_CALENDAR = frozenset(query_terms(" ".join(MONTHS) + " monday tuesday wednesday thursday friday saturday sunday"))
 
 
 def names(text: str, openings: bool = False) -> list[str]:
