@@ -138,12 +138,12 @@ class Answerer:
         if front:
             return question, self._front_reply(question, hits, front)
         top = hits[:QUOTE_FROM]
-        rows = [self.searcher.row_of[h.chunk_id] for h in top]
-        ranked = candidates(self.searcher, question, top, rows)
+        rows = [self.searcher.row_of[h.chunk_id] for h in hits]
+        ranked = candidates(self.searcher, question, top, rows[:QUOTE_FROM])
         if question.kind == "define" and not any(c.typed for c in ranked) and len(hits) > len(top):
             # "How does Madison define a faction?": no sentence of the first passages says what it
             # is; one of the others found may ("By a faction, I understand ...").
-            wider = candidates(self.searcher, question, hits, [self.searcher.row_of[h.chunk_id] for h in hits])
+            wider = candidates(self.searcher, question, hits, rows)
             if any(c.typed for c in wider):
                 top, ranked = hits, [c for c in wider if c.typed] + [c for c in wider if not c.typed]
         best = ranked[0] if ranked else None
