@@ -39,6 +39,11 @@ from scoqa.search.searcher import Hit
     ("What is meant by source reduction in larval mosquito control?", "define"),
     ("What does 'quorum' mean?", "define"),
     ("How many cycles of radiation define one second?", "number"),
+    # A leading clause that asks nothing sets the scene; the question proper follows the comma.
+    ("When the index is rebuilt, what happens to old passages?", ""),
+    ("If a member leaves, how many votes are needed?", "number"),
+    ("After the war ended, when did he return home?", "when"),
+    ("When did the office open, and where?", "when"),
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
@@ -79,6 +84,13 @@ def test_a_number_or_date_the_question_already_says_answers_nothing() -> None:
     assert _type_match("number", "Publish a policy under BOD 20-01 at [agency].gov/vdp-2020", question) == 0.0
     assert _type_match("number", "Agencies had 180 days after BOD 20-01 to publish it.", question) == 1.0
     assert _type_match("when", "In 2021, Nauru notified the ISA.", "Which country told the ISA in 2021?") == 0.0
+
+
+@pytest.mark.parametrize("text", ["The method was developed in the late 1960s.", "It was popular in the 1880’s.",
+                                  "Funding starts during FY19.", "The pilot ends in FY 2024."])
+def test_decades_and_fiscal_years_are_dates(text: str) -> None:
+    assert _type_match("when", text, "When was it?") == 1.0
+    assert _type_match("number", text, "How many?") == 0.0  # a date's digits count nothing
 
 
 def test_years_before_1900_are_dates() -> None:

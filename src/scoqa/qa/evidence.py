@@ -35,14 +35,17 @@ PRIOR_WEIGHT = 2.0
 MIN_NEW_TERMS = 2
 
 _MONTH = MONTH_PATTERN
-#: A month, or a year from 1000 to 2099: "upon his arrival in 1666" answers "In what year ...?".
-_DATE = re.compile(rf"\b{_MONTH}\b|{YEAR_PATTERN}")
+#: A decade ("developed in the late 1970s") or a fiscal year ("during FY18", "FY 2017").
+_PERIOD = r"\b(?:1\d|20)\d0[’']?s\b|\bFY\s?(?:\d\d){1,2}\b"
+#: A month, a year from 1000 to 2099 ("upon his arrival in 1666" answers "In what year ...?"),
+#: a decade or a fiscal year.
+_DATE = re.compile(rf"\b{_MONTH}\b|{YEAR_PATTERN}|{_PERIOD}")
 _NUMBER = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
                      r"forty|fifty|sixty|seventy|eighty|ninety|dozen|hundred|thousand|million|billion|half|"
                      r"quarter|third)\b", re.IGNORECASE)
 _FULL_DATE = re.compile(
     rf"\b{_MONTH}(?:\s+\d{{1,2}}(?:[–-]\d{{1,2}})?)?(?:[–-]{_MONTH}\s+\d{{1,2}})?,?\s+(?:1\d|20)\d\d\b"
-    r"|\b(?:1[6-9]|20)\d\d(?:[–-](?:1[6-9]|20)?\d\d)?\b"
+    rf"|{_PERIOD}|\b(?:1[6-9]|20)\d\d(?:[–-](?:1[6-9]|20)?\d\d)?\b"
 )
 #: "in Bishkek", "Tashkent, Uzbekistan": a capitalised word, not an acronym ("in the SCO area").
 _PLACE = re.compile(r"\b(?:in|at|near|from|to)\s+(?:the\s+)?[A-Z][a-z][\w’'-]*|^[A-Z][a-z][\w’'-]*,\s+[A-Z]")

@@ -79,6 +79,11 @@ _ASKS = (
 _YES_NO = re.compile(r"^(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|must)\b")
 #: "Until when ...?" asks for a condition as often as for a date.
 _UNTIL_WHEN = re.compile(r"\buntil when\b")
+#: "When the tool builds its grid, what code does a cell get ...?": a leading clause that sets
+#: the scene (no auxiliary after its "when", so it asks nothing), before the question proper.
+_SETTING = re.compile(r"^(?:when|whenever|if|once|after|before|while)\s+(?!(?:did|do|does|is|are|was|were|will|"
+                      r"would|has|have|had|can|could|should|shall|may|might|must)\b)[^,?]+,\s*"
+                      r"(?=(?:and\s+|then\s+|so\s+)?(?:what|which|who|whom|whose|how|where|why|when)\b)")
 
 
 def question_type(question: str) -> str:
@@ -88,7 +93,7 @@ def question_type(question: str) -> str:
     The kind is that of the question's first question phrase, so that "How long is each step when
     troops move at double time?" asks for a number, not a date.
     """
-    q = question.lower().strip()
+    q = _SETTING.sub("", question.lower().strip(), count=1)
     if _YES_NO.match(q) or _UNTIL_WHEN.search(q):
         return ""
     first: tuple[int, str] | None = None
