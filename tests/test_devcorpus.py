@@ -61,7 +61,7 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
         return answerer.reply(question, history, 5)
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
-    assert round(scores.answer_accuracy * scores.answers) >= 57, scores.failures  # measured 58
+    assert round(scores.answer_accuracy * scores.answers) >= 58, scores.failures  # measured 59
     assert round(scores.followup_accuracy * scores.conversations) >= 12, scores.failures  # measured 12, the target
     assert round(scores.abstention * scores.unanswerable) >= 19, scores.failures  # measured 19, the target
     assert round(scores.answered_rate * scores.answers) >= 67, scores  # measured 68 (counted: the rate is rounded)
@@ -80,3 +80,13 @@ def test_a_definition_is_looked_for_beyond_the_first_passages(dev) -> None:
     engine, _ = dev
     reply = Answerer(engine.searcher()).reply("How does Madison define a faction?", None, 5)
     assert reply.answered and "By a faction, I understand a number of citizens" in reply.text, reply.text
+
+
+def test_a_footnote_is_quoted_beside_body_text_never_alone(dev) -> None:
+    # The CRS report gives the reason in a footnote; the answer opens with body text and adds it.
+    engine, _ = dev
+    reply = Answerer(engine.searcher()).reply("Why do some people think deep-sea mining can never be profitable?",
+                                              None, 5)
+    assert reply.answered and "extreme water pressure" in reply.text, reply.text
+    kinds = [reply.sources[q.source].kind for q in reply.quotes]
+    assert kinds[0] != "footnote" and "footnote" in kinds, kinds

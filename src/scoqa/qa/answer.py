@@ -97,6 +97,11 @@ def _clip(text: str, limit: int) -> str:
     return f"{cut}…"
 
 
+def _body_first(ranked: list[Candidate]) -> tuple[list[Candidate], list[Candidate]]:
+    """``ranked`` split into body text's candidates and footnotes' (each best first)."""
+    return [c for c in ranked if not c.note], [c for c in ranked if c.note]
+
+
 class Answerer:
     """Answers questions from the passages of one searcher."""
 
@@ -139,13 +144,14 @@ class Answerer:
             return question, self._front_reply(question, hits, front)
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in hits]
-        ranked = candidates(self.searcher, question, top, rows[:QUOTE_FROM])
+        ranked, notes = _body_first(candidates(self.searcher, question, top, rows[:QUOTE_FROM]))
         if question.kind == "define" and not any(c.typed for c in ranked) and len(hits) > len(top):
             # "How does Madison define a faction?": no sentence of the first passages says what it
             # is; one of the others found may ("By a faction, I understand ...").
-            wider = candidates(self.searcher, question, hits, rows)
+            wider, wider_notes = _body_first(candidates(self.searcher, question, hits, rows))
             if any(c.typed for c in wider):
-                top, ranked = hits, [c for c in wider if c.typed] + [c for c in wider if not c.typed]
+                top, notes = hits, wider_notes
+                ranked = [c for c in wider if c.typed] + [c for c in wider if not c.typed]
         best = ranked[0] if ranked else None
         if best is None or unsupported(question, ranked, top, self.searcher, lambda source: self.front.words[source]):
             return question, Reply(not_covered(hits, self.searcher), hits[:3], False, text, question.query,
@@ -155,7 +161,9 @@ class Answerer:
             return question, listed
         chosen = [best]
         best_text = " ".join(hits[best.hit].text[best.start:best.end].split())
-        for other in ranked[1:]:
+        # A footnote may say why ("The Paperwork Reduction Act ... limits the number of information
+        # requests to nine entities"): it is quoted second, beside the body sentence, never alone.
+        for other in sorted(ranked[1:] + notes, key=lambda c: -c.score):
             if other.score < SECOND_QUOTE_RATIO * best.score:
                 break
             overlaps = other.hit == best.hit and not (other.end <= best.start or other.start >= best.end)

@@ -3,7 +3,8 @@
 Every sentence (or list entry) of the top passages is scored by its closeness in meaning to the
 question (cosine), its IDF-weighted coverage of the question's words, whether it holds the kind
 of answer asked for (a date, a number, a name, a place), and its passage's retrieval score.
-Headings, titles and footnotes are never candidates: an answer quotes body text.
+Headings and titles are never candidates, and a footnote's sentence is quoted only beside body text:
+an answer quotes body text.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Candidate:
         coverage: IDF-weighted share of the question's terms it holds.
         score: The combined score candidates are ranked by.
         typed: Whether it holds what the question's kind asks for (a date, a number, a name).
+        note: Whether it is a footnote's: quoted only beside body text, never alone.
     """
 
     hit: int
@@ -79,6 +81,7 @@ class Candidate:
     coverage: float
     score: float
     typed: bool
+    note: bool = False
 
 
 def _said(word: str, asked: set[str]) -> bool:
@@ -195,8 +198,8 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
     found: list[Candidate] = []
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
     for n, (hit, row) in enumerate(zip(hits, rows)):
-        if hit.kind in ("footnote", "title"):
-            continue  # a footnote or a title page is found and shown, but an answer is body text
+        if hit.kind == "title":
+            continue  # a title page is found and shown, but an answer is body text
         prior = hit.score / best_hit
         previous = ""
         for u in units.of(row):
@@ -217,7 +220,7 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
                 # sentence that opens a list, "Its main tasks are:", is answered by the list).
                 continue
             score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
-            found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0))
+            found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0, hit.kind == "footnote"))
     return sorted(found, key=lambda c: -c.score)
 
 
