@@ -30,6 +30,8 @@ from scoqa.search.searcher import Hit
     # A word between "what" and "date" / "year", or a hyphenated one before the quantity.
     ("What exact date was the treaty signed?", "when"),
     ("In which fiscal year was the office opened?", "when"),
+    ("Over what period were the samples taken?", "when"),
+    ("In which month did the survey start?", "when"),
     ("What is the case-fatality rate of the disease?", "number"),
     ("Which day-to-day tasks does the office handle?", ""),
     ("To which email address should agencies send the report?", "address"),
@@ -204,6 +206,9 @@ def test_a_name_the_passage_does_not_say_bounds_the_answer() -> None:
     assert unnamed("Who is the Department of Transportation's portal named for?", portal, _SEARCHER, _no_title) is None
     # A name on the document's title page is what every passage of it is about.
     assert unnamed("How many contracts does India hold?", contracts, _SEARCHER, lambda source: {"india"}) is None
+    # A name's words may stand apart: "the Harbor Gateway service" is said by "the Gateway ... Harbor".
+    gateway = _passage("The Gateway service, the main entry point to Harbor, is named for Ada Byron.")
+    assert unnamed("Who is the Harbor Gateway service named after?", gateway, _SEARCHER, _no_title) is None
 
 
 def test_a_name_the_model_places_beside_one_the_passage_says_is_said() -> None:

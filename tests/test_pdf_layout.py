@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from scoqa.ingest.pdf import _close_letter_spacing, pdf_lines
+from scoqa.ingest.pdf import _close_letter_spacing, _continues, _joined_rows, _Row, pdf_lines
 from scoqa.ingest.records import Line
 
 HEADER = "Annual Survey of Lake Fisheries"
@@ -205,3 +205,20 @@ def test_letter_spaced_titles_become_words() -> None:
     assert _close_letter_spacing("T  I  T  L  E") == "TITLE"
     assert _close_letter_spacing("A B C D E") == "A B C D E"  # single spaces: letters of a list
     assert _close_letter_spacing("(a) and b") == "(a) and b"
+
+
+def _row(text: str, x: float, y: float = 400.0, size: float = 10.0, bold: bool = False) -> _Row:
+    return _Row(text, 20, x=x, y=y, size=size, bold=bold, runs=[(len(text), x, y, size, bold)])
+
+
+def test_a_word_pypdf_breaks_on_one_baseline_is_joined_again() -> None:
+    # Some PDFs print "Table 2." as "Tab" and "le 2." on the same baseline; pypdf gives two lines.
+    tab, rest = _row("Tab", 72.0, bold=True), _row("le 2. Number of spills by state", 87.2)
+    assert _continues(tab, rest) and _joined_rows(tab, rest).text == "Table 2. Number of spills by state"
+    # A word ending where the next begins a space later stays two words.
+    at, the = _row("at", 72.0), _row("the end of each summer", 83.6)
+    assert _joined_rows(at, the).text == "at the end of each summer"
+    # A bullet, a line on another baseline, or a long line are not pieces of a word.
+    assert not _continues(_row("●", 72.0), _row("Data privacy breaches:", 82.0))
+    assert not _continues(tab, _row("le 2.", 87.2, y=388.0))
+    assert not _continues(_row("The survey counted fish", 72.0), _row("in eleven lakes", 190.0))

@@ -30,7 +30,7 @@ import math
 import re
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .records import Line, SourceError
@@ -186,8 +186,46 @@ def _page_rows(page: PageObject, number: int) -> list[_Row]:
         if row.runs:
             row.x = min(x for _, x, _, _, _ in row.runs)
             row.bold = sum(r[0] for r in row.runs if r[4]) >= 0.9 * sum(r[0] for r in row.runs)
+        if kept and _continues(kept[-1], row):
+            kept[-1] = _joined_rows(kept[-1], row)
+            continue
         kept.append(row)
     return kept
+
+
+#: A line this short (with a letter) that pypdf ends where the next one goes on, on the same
+#: baseline, is a piece of a word: "Tab" + "le 2. Number of spills", a raised initial "i" + "ncluded".
+FRAGMENT = 4
+#: Rough glyph widths in ems (Helvetica's, near enough for other fonts): where a fragment ends.
+_NARROW, _WIDE = frozenset("ijlftrI.,:;'!|() "), frozenset("mwMW")
+
+
+def _width(text: str, bold: bool) -> float:
+    """About how many ems ``text`` takes (bold glyphs are a little wider)."""
+    ems = sum(0.28 if ch in _NARROW else 0.85 if ch in _WIDE else 0.68 if ch.isupper() else 0.53 for ch in text)
+    return ems * (1.07 if bold else 1.0)
+
+
+def _continues(prev: _Row, row: _Row) -> bool:
+    """Whether ``row`` carries on ``prev``, a fragment of a word, on the same baseline."""
+    if (len(prev.text) > FRAGMENT or not any(ch.isalpha() for ch in prev.text) or not prev.runs or not row.runs
+            or prev.page != row.page):
+        return False  # a bullet ("●") or a number stays a line of its own, as list entries start
+    chars, x, y, size, _ = prev.runs[-1]
+    _, next_x, next_y, _, _ = row.runs[0]
+    return abs(next_y - y) < 0.1 * size and x < next_x <= x + (chars + 1) * size
+
+
+def _joined_rows(prev: _Row, row: _Row) -> _Row:
+    """``prev`` and ``row`` as one line, with no space when the fragment runs straight on ("Tab" +
+    "le 2." but "at" + "the": a space is about a quarter of an em)."""
+    chars, x, _, size, bold = prev.runs[-1]
+    gap = (row.runs[0][1] - x) / size - _width(prev.text[-chars:], bold)
+    glue = "" if gap < 0.2 else " "
+    runs = prev.runs + row.runs
+    weight = sum(r[0] for r in runs)
+    return replace(row, text=f"{prev.text}{glue}{row.text}", x=prev.x, runs=runs,
+                   bold=sum(r[0] for r in runs if r[4]) >= 0.9 * weight)
 
 
 def _close_letter_spacing(text: str) -> str:

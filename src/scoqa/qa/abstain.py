@@ -122,10 +122,13 @@ def unnamed(question: str, hit: Hit, searcher: Searcher, title_words: Callable[[
     asked = names(question)
     if not asked:
         return None
-    said = query_terms(expand_query(f"{hit.section} . {hit.text}", searcher.acronyms))
+    said = set(query_terms(expand_query(f"{hit.section} . {hit.text}", searcher.acronyms)))
     # "the Department of Transportation" is said by "DOT", whether or not the corpus spells it out.
     acronyms = set(_ACRONYM.findall(f"{hit.section} {hit.text}"))
-    absent = [name for name in asked if not (_says(said, query_terms(name)) or _initials(name) & acronyms)]
+    # Each word of the name, anywhere in the passage: "the ReportStream Waters API" is said by
+    # "The Waters API—the primary secure entry point to ReportStream".
+    absent = [name for name in asked if not (all(same_word(w, said) for w in query_terms(name))
+                                             or _initials(name) & acronyms)]
     if absent:
         titled = title_words(hit.source)
         absent = [name for name in absent if not all(same_word(w, titled) for w in query_terms(name))]
@@ -143,12 +146,6 @@ def _initials(name: str) -> set[str]:
     """The acronyms a name may go by: "Department of Transportation" → DOT, DT."""
     words = name.split()
     return {"".join(w[0] for w in words).upper(), "".join(w[0] for w in words if w[0].isupper())}
-
-
-def _says(words: list[str], name: list[str]) -> bool:
-    """Whether ``words`` (a passage's, in order) hold the words of ``name`` together."""
-    return any(all(same_word(w, {n}) for w, n in zip(words[i:i + len(name)], name))
-               for i in range(len(words) - len(name) + 1))
 
 
 def years_met(question: str, passages: list[Hit]) -> bool:

@@ -57,8 +57,9 @@ MEASURES = ("pay", "salary", "wage", "cost", "price", "fee", "fine", "budget", "
 #: What the first question phrase of a question asks for. Order matters: "how long ago" before
 #: "how long", "what year" before "what".
 _ASKS = (
-    # "What radiocarbon date ...", "In which fiscal year ...".
-    (re.compile(r"\b(?:when|how long ago|(?:what|which) (?:[\w-]+ )?(?:year|date|day)(?![\w-]))"), "when"),
+    # "What radiocarbon date ...", "In which fiscal year ...", "Over what period ...".
+    (re.compile(r"\b(?:when|how long ago|(?:what|which) (?:[\w-]+ )?"
+                r"(?:year|date|day|month|decade|century|period)(?![\w-]))"), "when"),
     (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
                 r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
                 # "What was the monthly pay ...?": the thing asked is a quantity.
