@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ingest.chunk import Chunk, sentence_spans
+from ..ingest.chunk import Chunk, sentence_spans, table_rows
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,19 @@ class Units:
 
 
 def unit_spans(chunk: Chunk) -> list[tuple[int, int]]:
-    """Spans of a passage's units: one for a list entry, one per sentence otherwise."""
+    """Spans of a passage's units: one for a list entry, one per row of a table, one per
+    sentence otherwise."""
     if chunk.kind == "item":
         return [(0, len(chunk.text))]
+    if chunk.tabular:
+        return table_rows(chunk.text)
     return sentence_spans(chunk.text)
 
 
 def unit_text(chunk: Chunk, start: int, end: int) -> str:
-    """The indexed text of a unit: section and date, then the unit's words."""
-    prefix = " — ".join(p for p in (chunk.section, chunk.date) if p)
+    """The indexed text of a unit: section and date (a table row: its caption and column
+    headings too), then the unit's words."""
+    prefix = " — ".join(p for p in (chunk.section, chunk.lead_in if chunk.tabular else "", chunk.date) if p)
     body = chunk.text[start:end]
     return f"{prefix}: {body}" if prefix else body
 

@@ -46,7 +46,8 @@ class Chunk:
             page set in headings).
         text: The passage as shown to the user.
         context: The text that is embedded and searched (heading, lead-in, date, text).
-        lead_in: For a list entry, the sentence introducing the list.
+        lead_in: For a list entry, the sentence introducing the list; for a table's rows of
+            figures (:attr:`tabular`), the table's caption and column headings.
         date: For an entry of a dated list, its date.
         ocr: Whether its page was read by OCR (the citation says so).
     """
@@ -63,6 +64,11 @@ class Chunk:
     lead_in: str = ""
     date: str = ""
     ocr: bool = False
+
+    @property
+    def tabular(self) -> bool:
+        """Whether the passage is a table's rows of figures (:func:`is_table`)."""
+        return is_table(self.kind, self.lead_in)
 
     @property
     def citation(self) -> str:
@@ -245,6 +251,58 @@ def _merge_scraps(blocks: list[Block], count: TokenCounter) -> list[Block]:
     return merged
 
 
+#: "Table 2. Number of spills by state": a table's caption, whose words its rows of figures lack.
+_TABLE_CAPTION = re.compile(r"^(?:table|exhibit)\s+[A-Z]?\d+(?:[.-]\d+)?[.:]?\s", re.IGNORECASE)
+#: A caption reaches this many blocks on: its column headings, then its rows.
+CAPTION_REACH = 4
+#: A table's column headings, between its caption and its rows, are a short line.
+HEADINGS_WORDS = 20
+#: Where a table's row ends in its flattened text: after a figure, before a capitalised label
+#: ("... 174 (38%) | Pennsylvania 87 (19%) | Oklahoma ...").
+_ROW_BREAK = re.compile(r"(?<=[\d%)])\s+(?=[A-Z][A-Za-z])")
+
+
+def _tabular(text: str) -> bool:
+    """Whether ``text`` reads as rows of a table: at least a third of its words are figures."""
+    words = text.split()
+    return len(words) >= 6 and sum(any(ch.isdigit() for ch in w) for w in words) * 3 >= len(words)
+
+
+def _captioned(blocks: list[Block]) -> list[Block]:
+    """``blocks`` with each table's rows of figures ("Colorado 174 (38%) Pennsylvania 87 (19%) ...")
+    led in by the table's caption and its column headings, the words a question about it uses
+    ("How many of the spills were in Pennsylvania?") and the rows never say."""
+    out: list[Block] = []
+    caption: int | None = None
+    for block in blocks:
+        if block.kind == "paragraph" and _TABLE_CAPTION.match(block.text):
+            caption = len(out)
+        elif caption is not None and len(out) - caption > CAPTION_REACH:
+            caption = None  # (a table's column headings may read as a heading: the section may change)
+        elif caption is not None and block.kind == "paragraph" and not block.lead_in and _tabular(block.text):
+            text = out[caption].text
+            label = _TABLE_CAPTION.match(text)
+            title = text[: next((e for _, e in sentence_spans(text) if label and e > label.end()), len(text))]
+            headings = [b.text for b in out[caption + 1:]
+                        if b.kind == "paragraph" and len(b.text.split()) <= HEADINGS_WORDS and not _tabular(b.text)]
+            block = replace(block, lead_in=" ".join([title, *headings]))
+        out.append(block)
+    return out
+
+
+def is_table(kind: str, lead_in: str) -> bool:
+    """Whether a passage of ``kind`` with ``lead_in`` is a table's rows of figures: a paragraph
+    led in (only :func:`_captioned` gives a paragraph a lead-in, its table's caption)."""
+    return kind == "paragraph" and bool(lead_in)
+
+
+def table_rows(text: str) -> list[tuple[int, int]]:
+    """Spans of the rows of a table's flattened text (:data:`_ROW_BREAK`)."""
+    starts = [0, *(m.end() for m in _ROW_BREAK.finditer(text))]
+    ends = [*(m.start() for m in _ROW_BREAK.finditer(text)), len(text)]
+    return list(zip(starts, ends))
+
+
 def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: TokenCounter) -> list[Chunk]:
     """Cut cleaned blocks of one document into passages.
 
@@ -258,7 +316,7 @@ def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: Token
         Passages in reading order.
     """
     chunks: list[Chunk] = []
-    merged = _merge_scraps(list(blocks), count)
+    merged = _captioned(_merge_scraps(list(blocks), count))
     acronyms = find_acronyms(block.text for block in merged)
     for block in merged:
         for start, end in _pack(block.text, budget, count):

@@ -166,7 +166,9 @@ class Answerer:
         for other in sorted(ranked[1:] + notes, key=lambda c: -c.score):
             if other.score < SECOND_QUOTE_RATIO * best.score:
                 break
-            overlaps = other.hit == best.hit and not (other.end <= best.start or other.start >= best.end)
+            # Another row of the table the best row is in answers for another row's label.
+            overlaps = other.hit == best.hit and (hits[best.hit].tabular
+                                                  or not (other.end <= best.start or other.start >= best.end))
             repeated = " ".join(hits[other.hit].text[other.start:other.end].split()) == best_text
             if not (overlaps or repeated):
                 chosen.append(other)

@@ -204,10 +204,13 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         previous = ""
         for u in units.of(row):
             start, end = (int(x) for x in units.spans[u])
-            if not quotable(hit.text[start:end]) if hit.kind != "item" else drawn(hit.text[start:end]):
+            # A list entry or a table's row is quoted whole, however short ("Pennsylvania 87 (19%)").
+            whole = hit.kind == "item" or hit.tabular
+            if drawn(hit.text[start:end]) if whole else not quotable(hit.text[start:end]):
                 continue
             cosine = float(units.vectors[u] @ question.encoded.vector)
-            words = f"{hit.date} {hit.text[start:end]}" if hit.kind == "item" else hit.text[start:end]
+            words = (f"{hit.date} {hit.text[start:end]}" if hit.kind == "item"
+                     else f"{hit.lead_in} {hit.text[start:end]}" if hit.tabular else hit.text[start:end])
             # "It is located in Bishkek": a sentence opening with a pronoun is about what the
             # sentence before it names, so it is matched with that sentence's words too.
             context = previous if PRONOUN_START.match(words) else ""

@@ -26,7 +26,7 @@ from ..index.embed import Embedder
 from ..index.faiss_index import require
 from ..index.sentences import Units
 from ..index.tokens import TokenVectors
-from ..ingest.chunk import Chunk
+from ..ingest.chunk import Chunk, is_table
 from ..lexical import Spelling, expand_query, find_acronyms
 from ..text import function_words, is_month, query_terms
 from .rerank import maxsim
@@ -93,7 +93,7 @@ class Hit:
         chunk_id: Identifier of the passage in the index.
         kind: ``"paragraph"``, ``"item"`` (a list entry), ``"footnote"`` or ``"title"`` (a title
             page set in headings).
-        lead_in: For a list entry, the sentence that introduces its list.
+        lead_in: For a list entry, the sentence that introduces its list; for a table's rows, its caption.
         date: For an entry of a dated list, its date.
         dense_score: Cosine similarity of the query and the passage.
         lexical_score: BM25 score of the passage for the (expanded) query.
@@ -113,6 +113,11 @@ class Hit:
     date: str = ""
     dense_score: float = 0.0
     lexical_score: float = 0.0
+
+    @property
+    def tabular(self) -> bool:
+        """Whether the passage is a table's rows of figures (:func:`scoqa.ingest.chunk.is_table`)."""
+        return is_table(self.kind, self.lead_in)
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float, dense_score: float = 0.0, lexical_score: float = 0.0) -> Hit:
