@@ -161,8 +161,8 @@ class Answerer:
             return question, listed
         chosen = [best]
         best_text = " ".join(hits[best.hit].text[best.start:best.end].split())
-        # A footnote may say why ("The Paperwork Reduction Act ... limits the number of information
-        # requests to nine entities"): it is quoted second, beside the body sentence, never alone.
+        # A footnote may say why ("Some contend deep-seabed mining cannot be profitable due to ...
+        # extreme water pressure"): it is quoted second, beside the body sentence, never alone.
         for other in sorted(ranked[1:] + notes, key=lambda c: -c.score):
             if other.score < SECOND_QUOTE_RATIO * best.score:
                 break
