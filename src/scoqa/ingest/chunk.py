@@ -273,16 +273,16 @@ def _captioned(blocks: list[Block]) -> list[Block]:
     led in by the table's caption and its column headings, the words a question about it uses
     ("How many of the spills were in Pennsylvania?") and the rows never say."""
     out: list[Block] = []
-    caption: int | None = None
+    caption: int | None = None  # where the last caption is in ``out``
+    title = ""  # its label and first sentence: "Table 2. Number and percentage of ... by state."
     for block in blocks:
-        if block.kind == "paragraph" and _TABLE_CAPTION.match(block.text):
+        label = _TABLE_CAPTION.match(block.text) if block.kind == "paragraph" else None
+        if label:
             caption = len(out)
+            title = block.text[: next((e for _, e in sentence_spans(block.text) if e > label.end()), len(block.text))]
         elif caption is not None and len(out) - caption > CAPTION_REACH:
             caption = None  # (a table's column headings may read as a heading: the section may change)
-        elif caption is not None and block.kind == "paragraph" and not block.lead_in and _tabular(block.text):
-            text = out[caption].text
-            label = _TABLE_CAPTION.match(text)
-            title = text[: next((e for _, e in sentence_spans(text) if label and e > label.end()), len(text))]
+        elif caption is not None and block.kind == "paragraph" and _tabular(block.text):
             headings = [b.text for b in out[caption + 1:]
                         if b.kind == "paragraph" and len(b.text.split()) <= HEADINGS_WORDS and not _tabular(b.text)]
             block = replace(block, lead_in=" ".join([title, *headings]))

@@ -185,7 +185,7 @@ def _page_rows(page: PageObject, number: int) -> list[_Row]:
             continue  # pypdf's blank lines carry no measure; paragraph breaks are measured instead
         if row.runs:
             row.x = min(x for _, x, _, _, _ in row.runs)
-            row.bold = sum(r[0] for r in row.runs if r[4]) >= 0.9 * sum(r[0] for r in row.runs)
+            row.bold = _mostly_bold(row.runs)
         if kept and _continues(kept[-1], row):
             kept[-1] = _joined_rows(kept[-1], row)
             continue
@@ -223,9 +223,12 @@ def _joined_rows(prev: _Row, row: _Row) -> _Row:
     gap = (row.runs[0][1] - x) / size - _width(prev.text[-chars:], bold)
     glue = "" if gap < 0.2 else " "
     runs = prev.runs + row.runs
-    weight = sum(r[0] for r in runs)
-    return replace(row, text=f"{prev.text}{glue}{row.text}", x=prev.x, runs=runs,
-                   bold=sum(r[0] for r in runs if r[4]) >= 0.9 * weight)
+    return replace(row, text=f"{prev.text}{glue}{row.text}", x=prev.x, runs=runs, bold=_mostly_bold(runs))
+
+
+def _mostly_bold(runs: list[tuple[int, float, float, float, bool]]) -> bool:
+    """Whether nine tenths of the characters of a line's ``runs`` are set in a bold font."""
+    return sum(r[0] for r in runs if r[4]) >= 0.9 * sum(r[0] for r in runs)
 
 
 def _close_letter_spacing(text: str) -> str:
