@@ -25,7 +25,7 @@ from ..index.backend import SearchIndex
 from ..index.embed import Embedder
 from ..index.faiss_index import require
 from ..index.sentences import Units
-from ..index.tokens import TokenVectors
+from ..index.tokens import TokenVectors, runs
 from ..ingest.chunk import Chunk, is_table
 from ..lexical import Spelling, expand_query, find_acronyms
 from ..text import function_words, is_month, query_terms
@@ -434,16 +434,9 @@ def _labels(text: str) -> set[tuple[str, str]]:
 def best_unit_scores(units: Units, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """For each passage in ``rows``, the best cosine of its units with the query (-1 for none)."""
     scores = np.full(len(rows), -1.0, dtype=np.float32)
-    rows = np.asarray(rows, dtype=np.int64)
-    starts, counts = units.first[rows], units.first[rows + 1] - units.first[rows]
-    filled = np.flatnonzero(counts)
-    if not filled.size:
-        return scores
-    # Every unit of the filled rows, row after row, then the best of each row's run.
-    offsets = np.zeros(filled.size, dtype=np.int64)
-    np.cumsum(counts[filled][:-1], out=offsets[1:])
-    ids = np.repeat(starts[filled] - offsets, counts[filled]) + np.arange(int(counts[filled].sum()))
-    scores[filled] = np.maximum.reduceat(units.vectors[ids] @ query_vector, offsets)
+    filled, ids, starts = runs(units.first, rows)
+    if filled.size:  # every unit of the filled rows, row after row, then the best of each row's run
+        scores[filled] = np.maximum.reduceat(units.vectors[ids] @ query_vector, starts)
     return scores
 
 
