@@ -92,11 +92,11 @@ def spelled_out(text: str, acronyms: dict[str, str]) -> list[str]:
     return [a for a, long_form in acronyms.items() if not _uses(text, a) and long_form.lower() in flat]
 
 
-def expand_query(query: str, acronyms: dict[str, str]) -> str:
-    """Add the other form of every acronym or long form the query uses.
+def other_forms(query: str, acronyms: dict[str, str]) -> list[str]:
+    """The other form of every acronym or long form the query uses (what :func:`expand_query` adds).
 
-    >>> expand_query("Where is RATS?", {"RATS": "Regional Anti-Terrorist Structure"})
-    'Where is RATS? Regional Anti-Terrorist Structure'
+    >>> other_forms("Where is RATS?", {"RATS": "Regional Anti-Terrorist Structure"})
+    ['Regional Anti-Terrorist Structure']
     """
     spelled = set(spelled_out(query, acronyms))
     extra = []
@@ -105,6 +105,16 @@ def expand_query(query: str, acronyms: dict[str, str]) -> str:
             extra.append(long_form)
         elif acronym in spelled:
             extra.append(acronym)
+    return extra
+
+
+def expand_query(query: str, acronyms: dict[str, str]) -> str:
+    """Add the other form of every acronym or long form the query uses.
+
+    >>> expand_query("Where is RATS?", {"RATS": "Regional Anti-Terrorist Structure"})
+    'Where is RATS? Regional Anti-Terrorist Structure'
+    """
+    extra = other_forms(query, acronyms)
     return f"{query} {' '.join(extra)}" if extra else query
 
 

@@ -10,11 +10,10 @@ an answer quotes body text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..ingest.shapes import looks_like_heading, substance_words, title_case
-from ..lexical import expand_query
+from ..lexical import other_forms
 from ..search.searcher import Hit, Searcher
 from ..text import MONTH_PATTERN, YEAR_PATTERN, query_terms
 from .question import Question
@@ -147,13 +146,11 @@ def _definition(term: str) -> re.Pattern[str]:
                       rf"|\bby\s+(?:an?\s+|the\s+)?{name},?\s+(?:I|we)\s+(?:understand|mean)\b", re.IGNORECASE)
 
 
-def _coverage(terms: list[str], idf: Callable[[str], float], text_terms: set[str]) -> float:
-    """IDF-weighted share of ``terms`` found in ``text_terms``."""
-    weights = [idf(t) for t in terms]
-    total = sum(weights)
+def _coverage(weights: dict[str, float], total: float, text_terms: set[str]) -> float:
+    """Weighted share of the terms ``weights`` weighs (summing to ``total``) found in ``text_terms``."""
     if total <= 0:
         return 0.0
-    return sum(w for t, w in zip(terms, weights) if t in text_terms) / total
+    return sum(w for t, w in weights.items() if t in text_terms) / total
 
 
 #: Characters that draw a plain-text figure or a table's rules ("+--------+", "|  Opcode  |").
@@ -166,8 +163,8 @@ FIGURE_SHARE = 0.25
 
 def drawn(text: str) -> bool:
     """Whether ``text`` is mostly drawing: a plain-text figure or a rule, not words to quote."""
-    visible = [c for c in text if not c.isspace()]
-    return bool(visible) and sum(c in _RULES for c in visible) >= FIGURE_SHARE * len(visible)
+    visible = "".join(text.split())
+    return bool(visible) and sum(map(visible.count, _RULES)) >= FIGURE_SHARE * len(visible)
 
 
 def quotable(text: str) -> bool:
@@ -193,7 +190,11 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
     def weight(term: str) -> float:
         return searcher.idf(term) * (CARRIED_WEIGHT if term in question.carried else 1.0)
 
-    terms = list(question.terms)
+    # Each of the question's terms weighs its IDF (a term it repeats, as often as it says it).
+    weights: dict[str, float] = {}
+    for term in question.terms:
+        weights[term] = weights.get(term, 0.0) + weight(term)
+    total = sum(weights.values())
     asked = set(query_terms(question.text))
     found: list[Candidate] = []
     best_hit = max((h.score for h in hits), default=1.0) or 1.0
@@ -201,27 +202,31 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         if hit.kind == "title":
             continue  # a title page is found and shown, but an answer is body text
         prior = hit.score / best_hit
-        previous = ""
-        for u in units.of(row):
-            start, end = (int(x) for x in units.spans[u])
+        previous, previous_terms = "", []
+        ids = units.of(row)
+        cosines = (units.vectors[ids.start:ids.stop] @ question.encoded.vector).tolist()
+        for (start, end), cosine in zip(units.spans[ids.start:ids.stop].tolist(), cosines):
             # A list entry or a table's row is quoted whole, however short ("Pennsylvania 87 (19%)").
             whole = hit.kind == "item" or hit.tabular
             if drawn(hit.text[start:end]) if whole else not quotable(hit.text[start:end]):
                 continue
-            cosine = float(units.vectors[u] @ question.encoded.vector)
             words = (f"{hit.date} {hit.text[start:end]}" if hit.kind == "item"
                      else f"{hit.lead_in} {hit.text[start:end]}" if hit.tabular else hit.text[start:end])
             # "It is located in Bishkek": a sentence opening with a pronoun is about what the
             # sentence before it names, so it is matched with that sentence's words too.
-            context = previous if PRONOUN_START.match(words) else ""
-            unit_words = expand_query(f"{context} {words}", searcher.acronyms)
-            coverage = _coverage(terms, weight, set(query_terms(unit_words)))
-            previous = words
-            typed = _type_match(question.kind, words, question.text)
-            if len(set(query_terms(words)) - asked) < MIN_NEW_TERMS and not words.rstrip().endswith(":"):
+            context, context_terms = (previous, previous_terms) if PRONOUN_START.match(words) else ("", [])
+            words_terms = query_terms(words)
+            previous, previous_terms = words, words_terms
+            if len(set(words_terms) - asked) < MIN_NEW_TERMS and not words.rstrip().endswith(":"):
                 # "Eat during lunch and other rest breaks." says nothing the question did not (a
                 # sentence that opens a list, "Its main tasks are:", is answered by the list).
                 continue
+            # The terms of the unit with its context and the other forms of its acronyms, each
+            # part's terms found once (BM25 terms are words: those of a text joined by a space
+            # are the parts' terms).
+            extra = query_terms(" ".join(other_forms(f"{context} {words}", searcher.acronyms)))
+            coverage = _coverage(weights, total, {*context_terms, *words_terms, *extra})
+            typed = _type_match(question.kind, words, question.text)
             score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
             found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0, hit.kind == "footnote"))
     return sorted(found, key=lambda c: -c.score)
