@@ -72,9 +72,9 @@ def test_the_query_costs_one_forward_pass(engine) -> None:
     embedder = engine.embedder
     forward = embedder._forward
 
-    def counted(texts):  # type: ignore[no-untyped-def]
+    def counted(texts, concurrent=False):  # type: ignore[no-untyped-def]
         passes.append(len(texts))
-        return forward(texts)
+        return forward(texts, concurrent)
 
     embedder._forward = counted
     try:

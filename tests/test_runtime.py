@@ -12,9 +12,11 @@ import sys
 import sysconfig
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 import scoqa
@@ -77,16 +79,17 @@ def test_onnx_gives_torchs_sentence_and_word_piece_vectors(texts, torch_embedder
 
 def test_onnx_runs_a_builds_batches_at_once_and_hands_them_back_in_order(texts, onnx_embedder, monkeypatch) -> None:
     sequential = onnx_embedder.encode_with_tokens(texts, batch_size=4)
-    forward, running, most = onnx_embedder._forward, [0], [0]
+    forward, running, most, flags = onnx_embedder._forward, [0], [0], []
     lock = threading.Lock()
 
-    def counted(batch: list[str]):  # type: ignore[no-untyped-def]
+    def counted(batch: list[str], concurrent: bool = False):  # type: ignore[no-untyped-def]
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
+            flags.append(concurrent)
         time.sleep(0.02)  # long enough for the next batch to start beside it
         try:
-            return forward(batch)
+            return forward(batch, concurrent)
         finally:
             with lock:
                 running[0] -= 1
@@ -95,12 +98,14 @@ def test_onnx_runs_a_builds_batches_at_once_and_hands_them_back_in_order(texts, 
     monkeypatch.setattr(onnx_embedder, "workers", 2)
     at_once = onnx_embedder.encode_with_tokens(texts, batch_size=4)
     assert most[0] == 2
+    assert all(flags)  # batches run beside each other go to the session whose threads never spin
     assert np.array_equal(at_once[0], sequential[0])
     assert all(np.array_equal(a, b) for a, b in zip(at_once[1], sequential[1], strict=True))
     monkeypatch.setattr(onnx_embedder, "workers", 1)
-    most[0] = 0
+    most[0], flags[:] = 0, []
     onnx_embedder.encode(texts, batch_size=4)
     assert most[0] == 1
+    assert flags and not any(flags)
     assert TorchEmbedder.workers == 1  # torch modules are not guaranteed thread-safe
 
 
@@ -139,6 +144,11 @@ def test_the_export_is_reused_not_made_again(model_cache: Path, onnx_embedder, m
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["agreement"]["sentence"] >= 1 - 1e-5 and manifest["agreement"]["word_pieces"] >= 1 - 1e-5
     assert manifest["max_tokens"] == 256 and manifest["dim"] == 384
+    # Attention and GELU fused for onnxruntime; each residual sum and layer norm left as two nodes.
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
+    ops = Counter(node.op_type for node in graph.node)
+    assert ops["Attention"] == 6 and ops["BiasGelu"] == 6 and not ops["SkipLayerNormalization"]
+    assert ops["LayerNormalization"] == 13  # the embeddings' and two in each of the six layers
     assert folder.is_relative_to(model_cache)  # scoqa's cache folder, never site-packages
     assert not folder.is_relative_to(sysconfig.get_paths()["purelib"]) and not folder.is_relative_to(source)
 
@@ -180,7 +190,7 @@ DAMAGES = {
                             r"its manifest is unreadable"),
     "another model": (lambda f: _edit_manifest(f, fingerprint={"model.safetensors": [1, 2]}),
                       r"it was made from other model files than those in"),
-    "another format": (lambda f: _edit_manifest(f, format=0), r"it is of format 0, this scoqa makes format 1"),
+    "another format": (lambda f: _edit_manifest(f, format=0), rf"it is of format 0, this scoqa makes format {onnx_model.EXPORT_FORMAT}"),
     "reference lost": (lambda f: (f / "reference.npz").unlink(), r"it does not load"),
 }
 
@@ -248,6 +258,9 @@ settings = Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2]))
 hits = scoqa.retrieve("When was the SCO founded?", k=3, settings=settings)
 reply = scoqa.ask("How many people died in Beslan?", settings=settings)
 print(settings.runtime, "June 2001" in hits[0].text, reply.answered, "torch" in sys.modules, "transformers" in sys.modules)
+# Answering opened the questions' session only, not the one a build's batches run on.
+from scoqa.index.embed import embedder_for
+print(embedder_for(settings).onnx._batch_session is not None)
 # bm25s was imported without the numba and scipy it does not need here, and both still import.
 print("numba" in sys.modules, "scipy" in sys.modules)
 import bm25s, numba, scipy.sparse
@@ -262,7 +275,7 @@ def test_serving_with_onnx_never_imports_torch(report_settings: Settings, engine
                              str(report_settings.index_dir)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     *flags, first_answer = result.stdout.splitlines()
-    assert " ".join(flags).split() == ["onnx", "True", "True", "False", "False", "False", "False",
+    assert " ".join(flags).split() == ["onnx", "True", "True", "False", "False", "False", "False", "False",
                                        "False", "False", "True", "True"]
     # The new process's first answer is the one a warm engine gives.
     warm = scoqa.ask("How many people died in Beslan?", settings=report_settings)

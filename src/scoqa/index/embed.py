@@ -93,8 +93,10 @@ class Embedder:
         self._slots = threading.BoundedSemaphore(self.workers)
         self._content: dict[bool, np.ndarray] = {}
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One batch: sentence vectors, word-piece vectors, ids, attention mask (vectors not normalised)."""
+    def _forward(self, texts: list[str], concurrent: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One batch: sentence vectors, word-piece vectors, ids, attention mask (vectors not
+        normalised); ``concurrent`` when other batches run at the same time."""
         raise NotImplementedError
 
     def _pieces(self) -> list[str]:
@@ -186,15 +188,16 @@ class Embedder:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="scoqa-embed") as pool:
             running: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = deque()
             for batch in chain(first, batches):
-                running.append(pool.submit(self._forward_one, batch))
+                running.append(pool.submit(self._forward_one, batch, True))
                 if len(running) > self.workers:
                     yield running.popleft().result()
             while running:
                 yield running.popleft().result()
 
-    def _forward_one(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _forward_one(self, texts: list[str], concurrent: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         with self._slots:
-            return self._forward(texts)
+            return self._forward(texts, concurrent)
 
     def _content_ids(self, query: bool) -> np.ndarray:
         """For every word-piece id of the vocabulary, whether it is a content piece."""
@@ -234,7 +237,8 @@ class TorchEmbedder(Embedder):
             ) from None
         super().__init__(name, int(self.model.get_embedding_dimension()), int(self.model.max_seq_length))
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, texts: list[str], concurrent: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         import torch
 
         features = self.model.preprocess(texts)
@@ -262,10 +266,10 @@ class OnnxEmbedder(Embedder):
     #: 64 pieces, ten sentences of 25. 256 and 384 gave 12-13 % more texts/s than 4 texts a batch
     #: (and 12 % less CPU) on the report and on two devcorpus files; 1024 lost.
     batch_pieces = 256
-    #: Forward passes at once, one per core (up to 4): measured on 2 cores (docs/performance.md), a
-    #: build ran faster with two passes at once than with one, each on onnxruntime's own threads
-    #: (one a core), which keep a lone question fast. One thread a pass built as fast under load
-    #: and 7-10 % faster on a quiet machine, but made each question ~1.7 ms slower.
+    #: Forward passes at once, one per core (up to 4), each on one thread of the export's batch
+    #: session (questions run on a session of their own, on onnxruntime's threads): measured on 2
+    #: cores (docs/performance.md), two passes at once built faster than one, and one thread a pass
+    #: 7-11 % faster than onnxruntime's threads, in less CPU.
     workers = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 4))
 
     def __init__(self, name: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
@@ -278,8 +282,9 @@ class OnnxEmbedder(Embedder):
             raise ModelError(str(exc)) from None
         super().__init__(name, self.onnx.dim, self.onnx.max_tokens)
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return self.onnx.forward(texts)
+    def _forward(self, texts: list[str], concurrent: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.onnx.forward(texts, concurrent)
 
     def _pieces(self) -> list[str]:
         tokenizer = self.onnx.tokenizer

@@ -34,10 +34,11 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from ..ingest import file_sha256
 log = logging.getLogger(__name__)
 
 #: Bumped when the export's files or graph change; an export of another format is made again.
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 #: The least cosine between an ONNX vector and torch's (sentence and word-piece vectors alike).
 AGREEMENT = 1 - 1e-5
 #: Fixed texts both runtimes embed: questions, a name, punctuation and non-Latin script, an
@@ -79,7 +80,8 @@ class OnnxModel:
     """A loaded, checked export.
 
     Attributes:
-        session: The onnxruntime session (CPU).
+        session: The onnxruntime session (CPU) for questions and batches run one at a time
+            (:func:`new_session`).
         tokenizer: The model's ``tokenizers`` tokenizer, truncating and padding as the model reads.
         inputs: The session's input names, in the order of :data:`_ENCODING_FIELDS`' keys used.
         dim: Sentence vector dimension.
@@ -93,10 +95,24 @@ class OnnxModel:
     dim: int
     max_tokens: int
     folder: Path
+    _batch_session: Any = field(default=None, repr=False)
+    _opening: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """One batch through the model: sentence vectors, word-piece vectors, ids and attention mask."""
-        return run(self.session, self.tokenizer, self.inputs, texts)
+    @property
+    def batch_session(self) -> Any:
+        """A second session on the same checked file, for a build's batches, run several at once
+        on one thread each (:func:`new_session`). Opened on first use (~0.2 s and ~90 MiB, once a
+        process), so a process that only answers questions never holds it."""
+        with self._opening:
+            if self._batch_session is None:
+                self._batch_session = new_session(self.folder / "model.onnx", batches=True)
+            return self._batch_session
+
+    def forward(self, texts: list[str], concurrent: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One batch through the model: sentence vectors, word-piece vectors, ids and attention
+        mask; ``concurrent`` when other batches run at the same time (on :attr:`batch_session`)."""
+        return run(self.batch_session if concurrent else self.session, self.tokenizer, self.inputs, texts)
 
 
 def export_folder(cache_dir: Path, source: Path) -> Path:
@@ -136,15 +152,28 @@ def load_tokenizer(source: Path, max_tokens: int | None = None):  # type: ignore
     return tokenizer
 
 
-def new_session(path: Path):  # type: ignore[no-untyped-def]
-    """An onnxruntime CPU session for ``path``; its threads sleep between calls instead of spinning
-    (spinning threads took the CPU that search, answers and other processes need). It is
-    thread-safe: a build runs several calls at once (:attr:`scoqa.index.embed.OnnxEmbedder.workers`)."""
+def new_session(path: Path, batches: bool = False):  # type: ignore[no-untyped-def]
+    """An onnxruntime CPU session for ``path``; thread-safe.
+
+    For questions (the default) each call runs on onnxruntime's threads, one a core, which spin
+    while a call runs and sleep as soon as none does: sleeping threads, woken for each of the
+    graph's operators, made a lone question ~1.5 times slower, and threads left spinning after a
+    call took the CPU that search, answers and other processes need. For a build's ``batches``
+    each call runs on the caller's thread alone, and the build runs one call a core at once
+    (:attr:`scoqa.index.embed.OnnxEmbedder.workers`): 7-11 % more texts a second, in less CPU, than
+    two calls on onnxruntime's threads, whose spinning threads took each other's cores
+    (docs/performance.md, "Two sessions").
+    """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if batches:
+        options.intra_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    else:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -298,7 +327,8 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for package in ("torch", "transformers", "sentence-transformers", "onnx", "onnxscript", "onnxruntime", "tokenizers"):
+    for package in ("torch", "transformers", "sentence-transformers", "onnx", "onnxscript", "onnxruntime",
+                    "tokenizers"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:
@@ -346,14 +376,48 @@ def _graph(model, inputs: list[str], path: Path) -> None:  # type: ignore[no-unt
 
 
 def _fuse(path: Path) -> None:
-    """Fuse attention, layer norms and GELU for onnxruntime (onnxscript's rewriter for
-    dynamo-exported graphs), in place."""
+    """Fuse attention and GELU for onnxruntime (onnxscript's rewriter for dynamo-exported
+    graphs), in place; each residual sum and its layer norm stay two nodes
+    (:func:`_split_skip_layer_norms`)."""
+    import onnx
     from onnxscript import ir
     from onnxscript.rewriter.ort_fusions import optimize_for_ort
 
     model = ir.load(str(path))
     model, _ = optimize_for_ort(model)
-    ir.save(model, str(path))
+    proto = ir.serde.serialize_model(model)
+    _split_skip_layer_norms(proto.graph)
+    onnx.save(proto, str(path))
+
+
+def _split_skip_layer_norms(graph: Any) -> int:
+    """Replace each ``SkipLayerNormalization`` node of an ONNX ``graph`` (a residual sum, plus a
+    bias, then a layer norm, fused) by ``Add`` nodes and a ``LayerNormalization``, in place; return
+    how many. onnxruntime's CPU kernel for the fused node was the slow part of it: measured on the
+    report's build texts, the split graph embedded 8-11 % more texts a second and a question in
+    ~14 % less time, with the same vectors (docs/performance.md, "Layer norms unfused")."""
+    from onnx import helper
+
+    used = {name for node in graph.node for name in node.input} | {out.name for out in graph.output}
+    nodes, split = [], 0
+    for node in graph.node:
+        if node.op_type != "SkipLayerNormalization" or any(out in used for out in node.output[1:3]):
+            nodes.append(node)
+            continue
+        x, skip, gamma, beta, *rest = node.input
+        bias = rest[0] if rest else ""
+        epsilon = next(helper.get_attribute_value(a) for a in node.attribute if a.name == "epsilon")
+        summed = node.output[3] if len(node.output) > 3 and node.output[3] else f"{node.output[0]}/sum"
+        residual = f"{summed}/residual" if bias else summed
+        nodes.append(helper.make_node("Add", [x, skip], [residual]))
+        if bias:
+            nodes.append(helper.make_node("Add", [residual, bias], [summed]))
+        nodes.append(helper.make_node("LayerNormalization", [summed, gamma, beta], [node.output[0]],
+                                      axis=-1, epsilon=epsilon))
+        split += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return split
 
 
 @contextlib.contextmanager

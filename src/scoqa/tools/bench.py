@@ -142,7 +142,8 @@ def _warm_up(runtimes: dict[str, Settings]) -> None:
 
     import_bm25s()
     for settings in runtimes.values():
-        embedder_for(settings).encode(["warm-up sentence"] * 4)
+        # One text a batch: the batches run as a build's do (onnx opens its build session here).
+        embedder_for(settings).encode(["warm-up sentence"] * 4, batch_size=1)
         get_token_counter(settings.model)("warm-up")
     sentence_spans("Warm up. The segmenter.")
 
