@@ -9,6 +9,7 @@ import pytest
 
 from scoqa.config import Settings
 from scoqa.index import store
+from scoqa.index.runs import runs
 from scoqa.index.tokens import TOKEN_CODE, TokenCodec, TokenVectors, content_positions, store_pieces
 from scoqa.search.rerank import maxsim
 from scoqa.search.searcher import Searcher
@@ -26,6 +27,15 @@ def test_content_pieces_leave_out_function_words_special_tokens_and_framing() ->
 def _unit_rows(rng: np.random.Generator, n: int, dim: int = 8) -> np.ndarray:
     rows = rng.normal(size=(n, dim)).astype(np.float32)
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_runs_find_each_passages_items_in_the_order_asked() -> None:
+    first = np.array([0, 3, 3, 8, 9])  # passage 1 has no items
+    filled, ids, starts = runs(first, np.array([3, 1, 0, 2]))
+    assert filled.tolist() == [0, 2, 3]  # positions in the rows asked for, the empty one left out
+    assert ids.tolist() == [8, 0, 1, 2, 3, 4, 5, 6, 7]
+    assert starts.tolist() == [0, 1, 4]
+    assert [a.size for a in runs(first, np.array([1]))] == [0, 0, 0]
 
 
 def test_maxsim_is_the_mean_of_each_query_pieces_best_match() -> None:

@@ -106,7 +106,7 @@ def test_the_named_directions_are_absent() -> None:
 
 
 #: The index folder on disk: what it holds in memory, its files, the atomic swap, its entry points.
-STORAGE = ("errors", "faiss_index", "files", "swap", "store")
+STORAGE = ("errors", "faiss_index", "files", "runs", "swap", "store")
 
 
 def test_storage_imports_no_ranking_code() -> None:

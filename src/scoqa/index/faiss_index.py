@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ingest.chunk import Chunk
-from .tokens import runs
+from .runs import runs
 
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at

@@ -300,26 +300,6 @@ def store_pieces(fresh: dict[int, np.ndarray], reused: dict[int, int], count: in
     return TokenVectors.fit(parts, dim)
 
 
-def runs(first: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Where the items of passages ``rows`` lie in an array that ``first`` splits into passages
-    (``first[i]:first[i + 1]`` are passage ``i``'s items), found without a loop over the rows.
-
-    Returns:
-        ``filled``, the positions in ``rows`` of the passages that have items; ``ids``, their
-        items' positions, passage after passage; and ``starts``, where each filled passage's run
-        begins in ``ids`` (for ``np.ufunc.reduceat``).
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    begin = first[rows]
-    counts = first[rows + 1] - begin
-    filled = np.flatnonzero(counts)
-    counts = counts[filled]
-    starts = np.zeros(filled.size, dtype=np.int64)
-    np.cumsum(counts[:-1], out=starts[1:])
-    ids = np.repeat(begin[filled] - starts, counts) + np.arange(int(counts.sum()), dtype=np.int64)
-    return filled, ids, starts
-
-
 def _offsets(sizes: Sequence[int]) -> np.ndarray:
     """Where each of runs of ``sizes`` rows starts in their concatenation, and the total last."""
     first = np.zeros(len(sizes) + 1, dtype=np.int64)

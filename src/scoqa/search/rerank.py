@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..index.tokens import TokenVectors, runs
+from ..index.runs import runs
+from ..index.tokens import TokenVectors
 
 
 def maxsim(query: np.ndarray, tokens: TokenVectors, rows: np.ndarray) -> np.ndarray:

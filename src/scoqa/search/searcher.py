@@ -24,8 +24,9 @@ import numpy as np
 from ..index.backend import SearchIndex
 from ..index.embed import Embedder
 from ..index.faiss_index import require
+from ..index.runs import runs
 from ..index.sentences import Units
-from ..index.tokens import TokenVectors, runs
+from ..index.tokens import TokenVectors
 from ..ingest.chunk import Chunk, is_table
 from ..lexical import Spelling, expand_query, find_acronyms
 from ..text import function_words, is_month, query_terms
