@@ -9,7 +9,7 @@ import pytest
 
 from scoqa.config import Settings
 from scoqa.index import store
-from scoqa.index.runs import runs
+from scoqa.index.runs import offsets, runs
 from scoqa.index.tokens import TOKEN_CODE, TokenCodec, TokenVectors, content_positions, store_pieces
 from scoqa.search.rerank import maxsim
 from scoqa.search.searcher import Searcher
@@ -30,7 +30,8 @@ def _unit_rows(rng: np.random.Generator, n: int, dim: int = 8) -> np.ndarray:
 
 
 def test_runs_find_each_passages_items_in_the_order_asked() -> None:
-    first = np.array([0, 3, 3, 8, 9])  # passage 1 has no items
+    first = offsets([3, 0, 5, 1])  # passage 1 has no items
+    assert first.tolist() == [0, 3, 3, 8, 9]
     filled, ids, starts = runs(first, np.array([3, 1, 0, 2]))
     assert filled.tolist() == [0, 2, 3]  # positions in the rows asked for, the empty one left out
     assert ids.tolist() == [8, 0, 1, 2, 3, 4, 5, 6, 7]

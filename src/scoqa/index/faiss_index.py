@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ingest.chunk import Chunk
-from .runs import runs
+from .runs import offsets, runs
 
 #: Up to this many vectors search is exact (IndexFlatIP); above it, HNSW. Measured with
 #: ``scoqa bench`` on 2 cores: a one-query exact search takes ~1 ms at 20k vectors but ~3 ms at
@@ -91,10 +91,9 @@ class Index:
         only, as passages ``0 .. len(rows) - 1``: the codes a rerank reads."""
         tokens = require(self.tokens, "tokens")
         first, rows = tokens["first"], np.asarray(rows, dtype=np.int64)
-        sizes = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(first[rows + 1] - first[rows], out=sizes[1:])
         # One gather from the plain array under the memory map (a memmap slice a row cost more).
-        return {**tokens, "codes": np.asarray(tokens["codes"])[runs(first, rows)[1]], "first": sizes}
+        return {**tokens, "codes": np.asarray(tokens["codes"])[runs(first, rows)[1]],
+                "first": offsets(first[rows + 1] - first[rows])}
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every passage for indexed ``terms`` (bm25s)."""

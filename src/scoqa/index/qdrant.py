@@ -49,6 +49,7 @@ from ..ingest.chunk import Chunk
 from . import files, swap
 from .errors import REBUILD, IndexCorrupt, IndexLocked, IndexNotFound, IndexProblem
 from .faiss_index import SentenceIndex, require
+from .runs import offsets
 from .tokens import TokenCodec, TokenVectors
 
 #: Points per upsert / scroll request.
@@ -119,8 +120,7 @@ def _multi(point: Any, name: str, size: int) -> np.ndarray:
 
 def _join(parts: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-passage arrays joined: (first, rows), ``first[i]:first[i + 1]`` the rows of part ``i``."""
-    first = np.zeros(len(parts) + 1, dtype=np.int64)
-    first[1:] = np.cumsum([len(p) for p in parts])
+    first = offsets([len(p) for p in parts])
     rows = np.concatenate(parts) if parts else np.zeros((0, size), np.float32)
     return first, rows.astype(np.float32)
 

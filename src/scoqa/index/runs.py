@@ -7,7 +7,16 @@ The index stores per-passage runs this way: a passage's sentence units
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+
+def offsets(sizes: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The ``first`` array of runs of ``sizes`` items: where each starts, and the total last."""
+    first = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=first[1:])
+    return first
 
 
 def runs(first: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

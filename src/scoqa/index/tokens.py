@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from ..text import function_words
+from .runs import offsets
 
 #: Words that frame a question about a document rather than ask about its topic: every
 #: question here is about "the report" and what it "says", so matching those words in a
@@ -252,7 +253,7 @@ class TokenVectors:
     def fit(cls, parts: list[np.ndarray], dim: int, dims: int | None = TOKEN_DIMS,
             code: str = TOKEN_CODE) -> TokenVectors:
         """Fit a codec to per-passage float matrices (:meth:`TokenCodec.fit`) and encode them."""
-        first = _offsets([len(p) for p in parts])
+        first = offsets([len(p) for p in parts])
         # Block by block, never a float copy of every piece beside the parts themselves: a
         # build holds its passages' float pieces until here, and one copy more doubled its peak.
         codec = TokenCodec.fit_parts(parts, dim, dims, code)
@@ -290,7 +291,7 @@ def store_pieces(fresh: dict[int, np.ndarray], reused: dict[int, int], count: in
     empty = np.zeros((0, dim), np.float32)
     if old is not None and 2 * int(old.fitted) >= sum(sizes):
         codec = old.codec
-        first = _offsets(sizes)
+        first = offsets(sizes)
         blank = np.zeros((0, codec.width), old.codes.dtype)
         codes = [codec.encode(fresh[i]) if i in fresh else old.of(reused[i]) if i in reused else blank
                  for i in range(count)]
@@ -298,13 +299,6 @@ def store_pieces(fresh: dict[int, np.ndarray], reused: dict[int, int], count: in
     parts = [fresh[i] if i in fresh else old.vectors_of(reused[i]) if old is not None and i in reused else empty
              for i in range(count)]
     return TokenVectors.fit(parts, dim)
-
-
-def _offsets(sizes: Sequence[int]) -> np.ndarray:
-    """Where each of runs of ``sizes`` rows starts in their concatenation, and the total last."""
-    first = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=first[1:])
-    return first
 
 
 def _blocks_of(parts: Sequence[np.ndarray], dim: int) -> Iterator[np.ndarray]:
@@ -328,7 +322,7 @@ def _rows(parts: Sequence[np.ndarray], dim: int, chosen: np.ndarray | None) -> n
     rows when None, as one float32 array."""
     if chosen is None:
         return np.concatenate([np.asarray(p, np.float32).reshape(-1, dim) for p in parts] or [np.zeros((0, dim))])
-    first = _offsets([len(p) for p in parts])
+    first = offsets([len(p) for p in parts])
     which = np.searchsorted(first, chosen, side="right") - 1
     return np.array([parts[p][r] for p, r in zip(which, chosen - first[which])], dtype=np.float32).reshape(-1, dim)
 

@@ -205,9 +205,9 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         previous, previous_terms = "", []
         ids = units.of(row)
         cosines = (units.vectors[ids.start:ids.stop] @ question.encoded.vector).tolist()
+        # A list entry or a table's row is quoted whole, however short ("Pennsylvania 87 (19%)").
+        whole = hit.kind == "item" or hit.tabular
         for (start, end), cosine in zip(units.spans[ids.start:ids.stop].tolist(), cosines):
-            # A list entry or a table's row is quoted whole, however short ("Pennsylvania 87 (19%)").
-            whole = hit.kind == "item" or hit.tabular
             if drawn(hit.text[start:end]) if whole else not quotable(hit.text[start:end]):
                 continue
             words = (f"{hit.date} {hit.text[start:end]}" if hit.kind == "item"
