@@ -207,3 +207,44 @@ def test_per_passage_lines_give_the_slope_between_the_smallest_and_largest_size(
     assert "10,000 to 110,000" in faiss_line
     assert edge_line.startswith("qdrant-edge: 0.0 KiB on disk")
     assert per_passage_lines(rows[:2]) == []  # one size each: no slope
+
+
+def test_latency_times_each_runtime_in_blocks_of_alternating_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each runtime takes the questions back to back (interleaving them measured each runtime
+    against the other's caches and threads), the order reversed every round, a warm-up untimed."""
+    from types import SimpleNamespace
+
+    import scoqa.api
+    import scoqa.engine
+    from scoqa.config import Settings
+    from scoqa.tools.bench import BLOCK_WARM_UP, measure_latency
+
+    calls: list[tuple[str, str]] = []
+
+    class Embedder:
+        def __init__(self, runtime: str) -> None:
+            self.runtime = runtime
+
+        def encode(self, texts: list[str]) -> None:
+            calls.append((self.runtime, "embed"))
+
+    monkeypatch.setattr(scoqa.engine, "get_engine", lambda settings: SimpleNamespace(
+        searcher=lambda show_progress: SimpleNamespace(embedder=Embedder(settings.runtime))))
+    monkeypatch.setattr(scoqa.api, "retrieve", lambda q, k, settings: calls.append((settings.runtime, "retrieve")))
+    monkeypatch.setattr(scoqa.api, "ask", lambda q, settings: calls.append((settings.runtime, "ask")))
+    base = Settings(corpus_dir=CORPUS, index_dir=Path("unused"))
+    runtimes = {"onnx": base.with_(runtime="onnx"), "torch": base.with_(runtime="torch")}
+    questions = [f"question {n}?" for n in range(5)]
+    result = measure_latency(runtimes, questions, lambda message: None, rounds=3)
+
+    block = BLOCK_WARM_UP + 3 * len(questions)  # warm-up asks, then embed, retrieve, ask each
+    assert len(calls) == 6 * block
+    order = [calls[n * block][0] for n in range(6)]
+    assert order == ["onnx", "torch", "torch", "onnx", "onnx", "torch"]
+    for n, runtime in enumerate(order):
+        assert {r for r, _ in calls[n * block:(n + 1) * block]} == {runtime}
+        timed = [what for _, what in calls[n * block + BLOCK_WARM_UP:(n + 1) * block]]
+        assert timed == ["embed", "retrieve", "ask"] * len(questions)
+    for latency in result.values():
+        assert latency.questions == len(questions)
+        assert 0 < latency.embed_p50_ms <= latency.embed_p95_ms

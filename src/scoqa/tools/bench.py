@@ -5,7 +5,7 @@ touched). When the corpus has fewer than :data:`MIN_FILES` files, its largest te
 at section headings into several files, so that "one file changed" means something.
 
 The embedding runtimes (onnx, torch) are measured side by side in the same run, on the same
-texts: builds one after the other, questions interleaved, a cold start each, and the cosine of
+texts: builds one after the other, questions in alternating blocks, a cold start each, and the cosine of
 each runtime's vectors against torch's.
 
 The machine is shared and timings are noisy: compare the ratios of one run (build against raw
@@ -214,10 +214,26 @@ def measure_updates(settings: Settings, build_seconds: float, report: ReportFn) 
     return tuple(results)
 
 
+#: Each runtime's timed questions run in this many blocks, the runtimes' order reversed each round.
+LATENCY_ROUNDS = 2
+#: Questions each runtime answers, untimed, before each of its blocks (the first calls of a process
+#: load the index; later ones bring the runtime's weights back into the caches).
+BLOCK_WARM_UP = 3
+
+
 def measure_latency(runtimes: dict[str, Settings], questions: Sequence[str],
-                    report: ReportFn) -> dict[str, LatencyResult]:
+                    report: ReportFn, rounds: int = LATENCY_ROUNDS) -> dict[str, LatencyResult]:
     """Time embedding, ``retrieve`` and ``ask`` for each question with each runtime, on the first
-    runtime's index, interleaved so noise hits them all alike."""
+    runtime's index.
+
+    Each runtime takes all the questions back to back, as a process serving them does (a process
+    loads one runtime), in ``rounds`` blocks whose order alternates (onnx, torch, torch, onnx, ...)
+    so that the machine's drift hits them alike. Interleaving the runtimes question by question,
+    as earlier benches did, measured each against the other: a call right after the other
+    runtime's found its own weights out of the caches and, after torch, torch's OpenMP threads
+    still spinning; onnx embedded a question in ~4.9 ms that way against ~2.5 ms alone
+    (docs/performance.md, "Ninth session").
+    """
     from ..api import ask, retrieve
     from ..engine import get_engine
 
@@ -225,23 +241,25 @@ def measure_latency(runtimes: dict[str, Settings], questions: Sequence[str],
     runtimes = {runtime: settings.with_(index_dir=first.index_dir) for runtime, settings in runtimes.items()}
     embedders = {runtime: get_engine(settings).searcher(show_progress=False).embedder
                  for runtime, settings in runtimes.items()}
-    for settings in runtimes.values():
-        for question in questions[:3]:  # first calls load the index and warm caches
-            ask(question, settings=settings)
-    report(f"latency over {len(questions)} questions with {', '.join(runtimes)} ...")
+    report(f"latency over {len(questions)} questions with {', '.join(runtimes)}, {rounds} blocks each ...")
     timings: dict[str, tuple[list[float], list[float], list[float]]] = {runtime: ([], [], []) for runtime in runtimes}
-    for question in questions:
-        for runtime, settings in runtimes.items():
+    order = list(runtimes)
+    for block in range(rounds):
+        for runtime in order if block % 2 == 0 else order[::-1]:
+            settings, embedder = runtimes[runtime], embedders[runtime]
+            for question in questions[:BLOCK_WARM_UP]:
+                ask(question, settings=settings)
             embed, found, answered = timings[runtime]
-            started = time.perf_counter()
-            embedders[runtime].encode([question])
-            embed.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            retrieve(question, k=5, settings=settings)
-            found.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            ask(question, settings=settings)
-            answered.append(time.perf_counter() - started)
+            for question in questions:
+                started = time.perf_counter()
+                embedder.encode([question])
+                embed.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                retrieve(question, k=5, settings=settings)
+                found.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                ask(question, settings=settings)
+                answered.append(time.perf_counter() - started)
     return {runtime: LatencyResult(len(questions), *_ms_percentiles(embed), *_ms_percentiles(found),
                                    *_ms_percentiles(answered))
             for runtime, (embed, found, answered) in timings.items()}

@@ -138,7 +138,7 @@ class RuntimeResult:
 
     Attributes:
         runtime: ``onnx`` or ``torch``.
-        latency: Question embedding, ``retrieve`` and ``ask``, interleaved with the other runtimes.
+        latency: Question embedding, ``retrieve`` and ``ask``, in blocks alternating with the other runtimes'.
         build: Full builds of the benchmark corpus (and the runtime's raw encode of the same texts).
         cold_start: A new process that loads the model and answers one question.
         min_cosine: The least cosine between this runtime's vectors and torch's, over the passages'
@@ -377,7 +377,7 @@ def format_result(result: BenchResult) -> str:
     parts = [f"### Pipeline (real corpus, runtime {result.runtimes[0].runtime if result.runtimes else 'onnx'})",
              _table(("measurement", "value", "detail"), rows)]
     if result.runtimes:
-        parts += ["### Embedding runtimes (same run, same texts, interleaved)", runtime_table(result.runtimes)]
+        parts += ["### Embedding runtimes (same run, same texts)", runtime_table(result.runtimes)]
     if result.scale:
         parts += ["### Dense search at scale (synthetic 384-d vectors)", _table(
             ("vectors", "index (size policy)", "build s", "index MiB", "RSS growth MiB", "search p50 ms",
