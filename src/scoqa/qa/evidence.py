@@ -10,6 +10,9 @@ an answer quotes body text.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..ingest.shapes import looks_like_heading, substance_words, title_case
@@ -180,6 +183,78 @@ def quotable(text: str) -> bool:
     return len(substance_words(text)) < 4 or not title_case(text)
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What a quotable unit of a passage says, whatever the question (:func:`_readings`).
+
+    Attributes:
+        unit: The unit's number among its passage's units.
+        start: Start offset in the passage's text.
+        end: End offset (exclusive).
+        words: The words matched against a question: the unit's, after its list entry's date or
+            its table's caption and column headings.
+        terms: The BM25 terms of ``words``.
+        matched: Those terms, the terms of the unit before it when it opens with a pronoun, and
+            those of the other form of each acronym or long form it uses.
+        opens_list: Whether it ends with a colon ("Its main tasks are:"), answered by the list after it.
+    """
+
+    unit: int
+    start: int
+    end: int
+    words: str
+    terms: frozenset[str]
+    matched: frozenset[str]
+    opens_list: bool
+
+
+#: Passages whose readings a searcher keeps (~a few KiB each): the passages questions keep finding.
+READINGS_KEPT = 2048
+_kept: weakref.WeakKeyDictionary[Searcher, OrderedDict[int, tuple[_Reading, ...]]] = weakref.WeakKeyDictionary()
+_keeping = threading.Lock()
+
+
+def _read(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
+    units = searcher.units
+    ids = units.of(row)
+    # A list entry or a table's row is quoted whole, however short ("Pennsylvania 87 (19%)").
+    whole = hit.kind == "item" or hit.tabular
+    found: list[_Reading] = []
+    previous, previous_terms = "", frozenset[str]()
+    for unit, (start, end) in enumerate(units.spans[ids.start:ids.stop].tolist()):
+        if drawn(hit.text[start:end]) if whole else not quotable(hit.text[start:end]):
+            continue
+        words = (f"{hit.date} {hit.text[start:end]}" if hit.kind == "item"
+                 else f"{hit.lead_in} {hit.text[start:end]}" if hit.tabular else hit.text[start:end])
+        # "It is located in Bishkek": a sentence opening with a pronoun is about what the
+        # sentence before it names, so it is matched with that sentence's words too.
+        context, context_terms = (previous, previous_terms) if PRONOUN_START.match(words) else ("", frozenset())
+        terms = frozenset(query_terms(words))
+        previous, previous_terms = words, terms
+        # The other forms of its acronyms, each part's terms found once (BM25 terms are words:
+        # those of a text joined by a space are the parts' terms).
+        extra = query_terms(" ".join(other_forms(f"{context} {words}", searcher.acronyms)))
+        found.append(_Reading(unit, start, end, words, terms, context_terms | terms | frozenset(extra),
+                              words.rstrip().endswith(":")))
+    return tuple(found)
+
+
+def _readings(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
+    """The quotable units of the passage ``hit`` (at ``row``), read once a process: the same
+    passages answer many questions, and reading their sentences was most of an answer's time."""
+    with _keeping:
+        kept = _kept.setdefault(searcher, OrderedDict())
+        if row in kept:
+            kept.move_to_end(row)
+            return kept[row]
+    readings = _read(searcher, hit, row)
+    with _keeping:
+        kept[row] = readings
+        while len(kept) > READINGS_KEPT:
+            kept.popitem(last=False)
+    return readings
+
+
 def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: list[int]) -> list[Candidate]:
     """Every quotable sentence or list entry of ``hits`` (passages at ``rows`` of the index),
     scored against ``question``, best first."""
@@ -202,33 +277,19 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         if hit.kind == "title":
             continue  # a title page is found and shown, but an answer is body text
         prior = hit.score / best_hit
-        previous, previous_terms = "", []
         ids = units.of(row)
         cosines = (units.vectors[ids.start:ids.stop] @ question.encoded.vector).tolist()
-        # A list entry or a table's row is quoted whole, however short ("Pennsylvania 87 (19%)").
-        whole = hit.kind == "item" or hit.tabular
-        for (start, end), cosine in zip(units.spans[ids.start:ids.stop].tolist(), cosines):
-            if drawn(hit.text[start:end]) if whole else not quotable(hit.text[start:end]):
-                continue
-            words = (f"{hit.date} {hit.text[start:end]}" if hit.kind == "item"
-                     else f"{hit.lead_in} {hit.text[start:end]}" if hit.tabular else hit.text[start:end])
-            # "It is located in Bishkek": a sentence opening with a pronoun is about what the
-            # sentence before it names, so it is matched with that sentence's words too.
-            context, context_terms = (previous, previous_terms) if PRONOUN_START.match(words) else ("", [])
-            words_terms = query_terms(words)
-            previous, previous_terms = words, words_terms
-            if len(set(words_terms) - asked) < MIN_NEW_TERMS and not words.rstrip().endswith(":"):
+        for reading in _readings(searcher, hit, row):
+            if len(reading.terms - asked) < MIN_NEW_TERMS and not reading.opens_list:
                 # "Eat during lunch and other rest breaks." says nothing the question did not (a
                 # sentence that opens a list, "Its main tasks are:", is answered by the list).
                 continue
-            # The terms of the unit with its context and the other forms of its acronyms, each
-            # part's terms found once (BM25 terms are words: those of a text joined by a space
-            # are the parts' terms).
-            extra = query_terms(" ".join(other_forms(f"{context} {words}", searcher.acronyms)))
-            coverage = _coverage(weights, total, {*context_terms, *words_terms, *extra})
-            typed = _type_match(question.kind, words, question.text)
+            cosine = cosines[reading.unit]
+            coverage = _coverage(weights, total, reading.matched)
+            typed = _type_match(question.kind, reading.words, question.text)
             score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
-            found.append(Candidate(n, start, end, cosine, coverage, score, typed > 0, hit.kind == "footnote"))
+            found.append(Candidate(n, reading.start, reading.end, cosine, coverage, score, typed > 0,
+                                   hit.kind == "footnote"))
     return sorted(found, key=lambda c: -c.score)
 
 
