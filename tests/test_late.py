@@ -151,6 +151,22 @@ def test_a_large_corpus_is_projected_in_blocks_with_the_same_codes(monkeypatch: 
     assert np.abs(a - b).max() <= 1 and np.mean(a == b) > 0.999
 
 
+def test_codes_meet_a_question_block_by_block_as_all_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scoqa.index import tokens as module
+
+    rows = _low_rank_rows(np.random.default_rng(8), 301)
+    query = _low_rank_rows(np.random.default_rng(9), 5)
+    monkeypatch.setattr(module, "PRODUCT_ROWS", 64)  # five blocks, the last one short
+    for dims, code in ((8, "uint8"), (8, "uint4"), (None, "uint8"), (None, "float16")):
+        codec = TokenCodec.fit(rows, dims=dims, code=code)
+        codes = codec.encode(rows)
+        weights, _ = codec.query(query)
+        products = codec.products(codes, weights)
+        assert products.dtype == np.float32 and products.shape == (301, 5)
+        np.testing.assert_allclose(products, codec.values(codes) @ weights.T, rtol=1e-5, atol=1e-5)
+        assert codec.products(codes[:0], weights).shape == (0, 5)
+
+
 def test_passages_are_fitted_and_encoded_without_one_array_of_all_their_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     # A build holds each passage's float pieces; fitting and encoding them block by block must
     # give what one array of all of them gives: the same sample, ranges and codes, bit for bit.

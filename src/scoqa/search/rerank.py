@@ -46,6 +46,6 @@ def maxsim(query: np.ndarray, tokens: TokenVectors, rows: np.ndarray) -> np.ndar
     # (passages, query tokens); the offset is the same for every passage piece, added after the
     # max. The product is taken as (pieces, dims) @ (dims, query tokens), which reads the pieces'
     # rows in order: 0.18 against 0.33 ms for its transpose on 30 passages.
-    best = np.maximum.reduceat(codec.values(codes) @ weights.T, starts, axis=0) + offset
+    best = np.maximum.reduceat(codec.products(codes, weights), starts, axis=0) + offset
     scores[filled] = best.mean(axis=1)
     return scores
