@@ -38,3 +38,26 @@ def test_the_readings_kept_are_bounded(engine, monkeypatch: pytest.MonkeyPatch) 
     assert evidence.candidates(searcher, question, hits, rows) == cold
     kept = evidence._kept[searcher]
     assert len(kept) == 2 and list(kept) == [row for hit, row in zip(hits, rows) if hit.kind != "title"][-2:]
+
+
+def test_a_unit_without_a_date_or_a_number_is_never_typed_for_when_or_how_many(engine) -> None:  # type: ignore[no-untyped-def]
+    # The precheck on a unit's words alone must never turn down a unit the full check would type.
+    searcher = engine.searcher()
+    questions = ("When was the Shanghai Cooperation Organisation founded?", "How many people died in Beslan?",
+                 "In which year did Russia and China hold the exercise Peace Mission?",
+                 "How many member states signed the Charter in 2002?")
+    typed = {"when": 0, "number": 0}
+    for row, chunk in enumerate(searcher.index.chunks):
+        for start, end in searcher.units.spans[searcher.units.of(row)].tolist():
+            words = chunk.text[start:end]
+            kinds = evidence._may_hold(words)
+            for question in questions:
+                for kind in ("when", "number"):
+                    if evidence._type_match(kind, words, question):
+                        assert kind in kinds, (kind, words, question)
+                        typed[kind] += 1
+    assert typed["when"] > 100 and typed["number"] > 100
+    assert evidence._may_hold("Its members signed the Charter in June 2002.") == {"when", "number"}
+    assert evidence._may_hold("Funding rose in FY of 17.") == {"when", "number"}  # a question may say "of"
+    assert evidence._may_hold("Three officers were wounded.") == {"number"}
+    assert evidence._may_hold("The office coordinates the member states.") == frozenset()

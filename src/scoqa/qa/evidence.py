@@ -197,6 +197,7 @@ class _Reading:
         matched: Those terms, the terms of the unit before it when it opens with a pronoun, and
             those of the other form of each acronym or long form it uses.
         opens_list: Whether it ends with a colon ("Its main tasks are:"), answered by the list after it.
+        kinds: Those of :data:`_PRECHECKED` whose answer ``words`` may hold (:func:`_may_hold`).
     """
 
     unit: int
@@ -206,6 +207,20 @@ class _Reading:
     terms: frozenset[str]
     matched: frozenset[str]
     opens_list: bool
+    kinds: frozenset[str]
+
+
+#: Kinds of question whose answer a unit cannot hold unless its words, before a question takes
+#: any away, match a cheap pattern (:func:`_type_match` looks at the words the question does not say).
+_PRECHECKED = ("when", "number")
+
+
+def _may_hold(words: str) -> frozenset[str]:
+    """The kinds of :data:`_PRECHECKED` whose answer ``words`` may hold: a date (or "FY", whose
+    year a question's words may stand between) or a number. Taking the question's words away never
+    makes a date or a number, each being one word, so a unit without one is not typed for them."""
+    return frozenset(kind for kind, found in (("when", _DATE.search(words) or "FY" in words),
+                                              ("number", _NUMBER.search(words))) if found)
 
 
 #: Passages whose readings a searcher keeps (~a few KiB each): the passages questions keep finding.
@@ -235,7 +250,7 @@ def _read(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
         # those of a text joined by a space are the parts' terms).
         extra = query_terms(" ".join(other_forms(f"{context} {words}", searcher.acronyms)))
         found.append(_Reading(unit, start, end, words, terms, context_terms | terms | frozenset(extra),
-                              words.rstrip().endswith(":")))
+                              words.rstrip().endswith(":"), _may_hold(words)))
     return tuple(found)
 
 
@@ -286,7 +301,8 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
                 continue
             cosine = cosines[reading.unit]
             coverage = _coverage(weights, total, reading.matched)
-            typed = _type_match(question.kind, reading.words, question.text)
+            typed = (_type_match(question.kind, reading.words, question.text)
+                     if question.kind not in _PRECHECKED or question.kind in reading.kinds else 0.0)
             score = cosine + COVERAGE_WEIGHT * coverage + TYPED_WEIGHT * typed + PRIOR_WEIGHT * prior
             found.append(Candidate(n, reading.start, reading.end, cosine, coverage, score, typed > 0,
                                    hit.kind == "footnote"))
