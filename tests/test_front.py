@@ -170,3 +170,24 @@ def test_a_numbered_part_is_answered_from_the_byline_under_its_heading(devcorpus
     assert reply.sources[0].section.startswith("FEDERALIST No. 10 ")
     reply = ask("In which newspaper was Federalist No. 10 first printed?", settings=devcorpus_settings)
     assert "Daily Advertiser" in reply.text, reply.text
+
+
+def test_title_pages_are_read_once_an_index(lanterns) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    from scoqa.qa import front
+
+    engine = Engine(lanterns)
+    searcher = engine.searcher()
+    first = Answerer(searcher).front
+    assert Answerer(searcher).front is first  # the API makes an Answerer a question
+    assert "lantern" in first.words["rfc9999.txt"]  # its title page's words
+    # An index loaded again is a new searcher, whose title pages are read again.
+    engine.refresh()
+    again = engine.searcher()
+    assert again is not searcher and Answerer(again).front is not first
+    # Kept no longer than its searcher (the front matter holds only a proxy to it).
+    count = len(front._fronts)
+    del first, searcher
+    gc.collect()
+    assert len(front._fronts) == count - 1

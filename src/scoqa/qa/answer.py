@@ -21,7 +21,7 @@ from ..text import query_terms
 from .abstain import not_covered, unsupported
 from .conversation import needs_context
 from .evidence import PRONOUN_START, Candidate, candidates
-from .front import FrontMatter, asks_about_document
+from .front import FrontMatter, asks_about_document, front_matter
 from .question import Question, analyse
 
 #: Longest answer text, markers included.
@@ -107,14 +107,11 @@ class Answerer:
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
-        self._front: FrontMatter | None = None
 
     @property
     def front(self) -> FrontMatter:
-        """The documents' title pages, read on the first question about a document itself."""
-        if self._front is None:
-            self._front = FrontMatter(self.searcher)
-        return self._front
+        """The documents' title pages, read once an index (:func:`~scoqa.qa.front.front_matter`)."""
+        return front_matter(self.searcher)
 
     def _common(self, word: str) -> bool:
         """Whether ``word`` is in so many passages (a third or more) that it names no topic."""
