@@ -174,6 +174,7 @@ def test_a_numbered_part_is_answered_from_the_byline_under_its_heading(devcorpus
 
 def test_title_pages_are_read_once_an_index(lanterns) -> None:  # type: ignore[no-untyped-def]
     import gc
+    import weakref
 
     from scoqa.qa import front
 
@@ -187,7 +188,8 @@ def test_title_pages_are_read_once_an_index(lanterns) -> None:  # type: ignore[n
     again = engine.searcher()
     assert again is not searcher and Answerer(again).front is not first
     # Kept no longer than its searcher (the front matter holds only a proxy to it).
-    count = len(front._fronts)
+    gone = weakref.ref(searcher)
+    assert front._fronts[searcher] is first
     del first, searcher
     gc.collect()
-    assert len(front._fronts) == count - 1
+    assert gone() is None
