@@ -256,7 +256,7 @@ def _read(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
 
 def _readings(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
     """The quotable units of the passage ``hit`` (at ``row``), read once a process: the same
-    passages answer many questions, and reading their sentences was most of an answer's time."""
+    passages answer many questions, and reading their sentences was half of the answer's scoring."""
     with _keeping:
         kept = _kept.setdefault(searcher, OrderedDict())
         if row in kept:
