@@ -13,31 +13,34 @@ def _found(engine, text: str):  # type: ignore[no-untyped-def]
     searcher = engine.searcher()
     question = analyse(text, None, searcher, lambda word: False)
     hits = searcher.search(question.query, 5, "hybrid", question.encoded)
-    return searcher, question, hits, [searcher.row_of[h.chunk_id] for h in hits]
+    return evidence.Readings(searcher), question, hits, [searcher.row_of[h.chunk_id] for h in hits]
 
 
 def test_a_passages_readings_are_kept_and_score_as_read_afresh(engine) -> None:  # type: ignore[no-untyped-def]
-    searcher, question, hits, rows = _found(engine, "When was the Shanghai Cooperation Organisation founded?")
-    evidence._kept.pop(searcher, None)
-    cold = evidence.candidates(searcher, question, hits, rows)
+    readings, question, hits, rows = _found(engine, "When was the Shanghai Cooperation Organisation founded?")
+    cold = evidence.candidates(readings, question, hits, rows)
     assert cold and any(c.typed for c in cold)
-    kept = evidence._kept[searcher]
+    kept = readings._kept
     assert set(kept) == {row for hit, row in zip(hits, rows) if hit.kind != "title"}
     for hit, row in zip(hits, rows):
         if row in kept:
-            assert kept[row] == evidence._read(searcher, hit, row)
-    assert evidence.candidates(searcher, question, hits, rows) == cold
+            assert kept[row] == evidence._read(readings.searcher, hit, row)
+    assert evidence.candidates(readings, question, hits, rows) == cold
 
 
 def test_the_readings_kept_are_bounded(engine, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    searcher, question, hits, rows = _found(engine, "Where is the Regional Anti-Terrorist Structure located?")
-    evidence._kept.pop(searcher, None)
-    cold = evidence.candidates(searcher, question, hits, rows)
+    readings, question, hits, rows = _found(engine, "Where is the Regional Anti-Terrorist Structure located?")
+    cold = evidence.candidates(readings, question, hits, rows)
     monkeypatch.setattr(evidence, "READINGS_KEPT", 2)
-    evidence._kept.pop(searcher, None)
-    assert evidence.candidates(searcher, question, hits, rows) == cold
-    kept = evidence._kept[searcher]
-    assert len(kept) == 2 and list(kept) == [row for hit, row in zip(hits, rows) if hit.kind != "title"][-2:]
+    bounded = evidence.Readings(readings.searcher)
+    assert evidence.candidates(bounded, question, hits, rows) == cold
+    assert list(bounded._kept) == [row for hit, row in zip(hits, rows) if hit.kind != "title"][-2:]
+
+
+def test_the_engine_keeps_one_answerer_an_index(engine) -> None:  # type: ignore[no-untyped-def]
+    answerer = engine.answerer()
+    assert engine.answerer() is answerer and answerer.searcher is engine.searcher()
+    assert answerer.front is answerer.front  # the title pages read once
 
 
 def test_a_unit_without_a_date_or_a_number_is_never_typed_for_when_or_how_many(engine) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from typing import Any
 from .config import LLMSettings, Settings
 from .engine import get_engine, validate_query, validate_sources
 from .index import build, status
-from .qa.answer import Answerer, Reply
+from .qa.answer import Reply
 from .search.searcher import Hit
 
 __all__ = ["ask", "ask_stream", "build_index", "index_status", "retrieve", "update_index"]
@@ -101,7 +101,7 @@ def ask_stream(
     if history is not None and not isinstance(history, (list, tuple)):
         raise ValueError(f"history must be a list of role/content messages, got {type(history).__name__}")
     settings = settings or Settings.from_env()
-    answerer = Answerer(get_engine(settings).searcher())
+    answerer = get_engine(settings).answerer()
     if not settings.llm.enabled:
         yield answerer.reply(question, history, k, sources)
         return

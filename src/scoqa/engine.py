@@ -21,6 +21,7 @@ from .index.errors import IndexLocked
 from .index import status as corpus_status
 from .index.backend import Backend, open_backend
 from .index.embed import Embedder, embedder_for
+from .qa.answer import Answerer
 from .search.searcher import MODES, Hit, Searcher
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class Engine:
             self.corpus_check_interval = corpus_check_interval
         self._lock = threading.RLock()
         self._searcher: Searcher | None = None
+        self._answerer: Answerer | None = None
         self._manifest_stamp: object = None
         self._backend: Backend | None = None
         self._corpus_signature: object = None
@@ -220,6 +222,16 @@ class Engine:
                 self._searcher = Searcher(index, self.embedder)
                 self._manifest_stamp = stamp
             return self._searcher
+
+    def answerer(self, show_progress: bool = True) -> Answerer:
+        """The answerer over the current index: one per searcher (:meth:`searcher`), so that what
+        it reads of the index for answers (the passages' sentences, the documents' title pages)
+        is read once, not once a question."""
+        with self._lock:
+            searcher = self.searcher(show_progress)
+            if self._answerer is None or self._answerer.searcher is not searcher:
+                self._answerer = Answerer(searcher)
+            return self._answerer
 
     def refresh(self) -> None:
         """Re-check the corpus against the index on the next search (used after edits)."""

@@ -20,8 +20,8 @@ from ..search.searcher import Hit, Searcher
 from ..text import query_terms
 from .abstain import not_covered, unsupported
 from .conversation import needs_context
-from .evidence import PRONOUN_START, Candidate, candidates
-from .front import FrontMatter, asks_about_document, front_matter
+from .evidence import PRONOUN_START, Candidate, Readings, candidates
+from .front import FrontMatter, asks_about_document
 from .question import Question, analyse
 
 #: Longest answer text, markers included.
@@ -107,11 +107,17 @@ class Answerer:
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
+        #: The passages' sentences as read for answers, kept (one answerer serves an index:
+        #: :meth:`scoqa.engine.Engine.answerer`).
+        self.readings = Readings(searcher)
+        self._front: FrontMatter | None = None
 
     @property
     def front(self) -> FrontMatter:
-        """The documents' title pages, read once an index (:func:`~scoqa.qa.front.front_matter`)."""
-        return front_matter(self.searcher)
+        """The documents' title pages, read on the first question that needs them."""
+        if self._front is None:
+            self._front = FrontMatter(self.searcher)
+        return self._front
 
     def _common(self, word: str) -> bool:
         """Whether ``word`` is in so many passages (a third or more) that it names no topic."""
@@ -141,11 +147,11 @@ class Answerer:
             return question, self._front_reply(question, hits, front)
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in hits]
-        ranked, notes = _body_first(candidates(self.searcher, question, top, rows[:QUOTE_FROM]))
+        ranked, notes = _body_first(candidates(self.readings, question, top, rows[:QUOTE_FROM]))
         if question.kind == "define" and not any(c.typed for c in ranked) and len(hits) > len(top):
             # "How does Madison define a faction?": no sentence of the first passages says what it
             # is; one of the others found may ("By a faction, I understand ...").
-            wider, wider_notes = _body_first(candidates(self.searcher, question, hits, rows))
+            wider, wider_notes = _body_first(candidates(self.readings, question, hits, rows))
             if any(c.typed for c in wider):
                 top, notes = hits, wider_notes
                 ranked = [c for c in wider if c.typed] + [c for c in wider if not c.typed]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import threading
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -185,7 +184,7 @@ def quotable(text: str) -> bool:
 
 @dataclass(frozen=True)
 class _Reading:
-    """What a quotable unit of a passage says, whatever the question (:func:`_readings`).
+    """What a quotable unit of a passage says, whatever the question (:class:`Readings`).
 
     Attributes:
         unit: The unit's number among its passage's units.
@@ -223,12 +222,6 @@ def _may_hold(words: str) -> frozenset[str]:
                                               ("number", _NUMBER.search(words))) if found)
 
 
-#: Passages whose readings a searcher keeps (~a few KiB each): the passages questions keep finding.
-READINGS_KEPT = 2048
-_kept: weakref.WeakKeyDictionary[Searcher, OrderedDict[int, tuple[_Reading, ...]]] = weakref.WeakKeyDictionary()
-_keeping = threading.Lock()
-
-
 def _read(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
     units = searcher.units
     ids = units.of(row)
@@ -254,25 +247,38 @@ def _read(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
     return tuple(found)
 
 
-def _readings(searcher: Searcher, hit: Hit, row: int) -> tuple[_Reading, ...]:
-    """The quotable units of the passage ``hit`` (at ``row``), read once a process: the same
-    passages answer many questions, and reading their sentences was half of the answer's scoring."""
-    with _keeping:
-        kept = _kept.setdefault(searcher, OrderedDict())
-        if row in kept:
-            kept.move_to_end(row)
-            return kept[row]
-    readings = _read(searcher, hit, row)
-    with _keeping:
-        kept[row] = readings
-        while len(kept) > READINGS_KEPT:
-            kept.popitem(last=False)
-    return readings
+#: Passages whose readings an answerer keeps (~a few KiB each): the passages questions keep finding.
+READINGS_KEPT = 2048
 
 
-def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: list[int]) -> list[Candidate]:
-    """Every quotable sentence or list entry of ``hits`` (passages at ``rows`` of the index),
-    scored against ``question``, best first."""
+class Readings:
+    """The quotable units of a searcher's passages (:func:`_read`), read once and kept for the
+    last :data:`READINGS_KEPT` passages found: the same passages answer many questions, and
+    reading their sentences was half of the answer's scoring. Thread-safe."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self._kept: OrderedDict[int, tuple[_Reading, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(self, hit: Hit, row: int) -> tuple[_Reading, ...]:
+        """The quotable units of the passage ``hit``, at ``row`` of the index."""
+        with self._lock:
+            if row in self._kept:
+                self._kept.move_to_end(row)
+                return self._kept[row]
+        readings = _read(self.searcher, hit, row)
+        with self._lock:
+            self._kept[row] = readings
+            while len(self._kept) > READINGS_KEPT:
+                self._kept.popitem(last=False)
+        return readings
+
+
+def candidates(readings: Readings, question: Question, hits: list[Hit], rows: list[int]) -> list[Candidate]:
+    """Every quotable sentence or list entry of ``hits`` (passages at ``rows`` of the index of
+    ``readings``' searcher), scored against ``question``, best first."""
+    searcher = readings.searcher
     units = searcher.units
     # A sentence that only names a follow-up's old topic again ("... the Regional Anti-Terrorist
     # Structure ...") should not outscore the one that answers ("Its main tasks and duties are:").
@@ -294,7 +300,7 @@ def candidates(searcher: Searcher, question: Question, hits: list[Hit], rows: li
         prior = hit.score / best_hit
         ids = units.of(row)
         cosines = (units.vectors[ids.start:ids.stop] @ question.encoded.vector).tolist()
-        for reading in _readings(searcher, hit, row):
+        for reading in readings.of(hit, row):
             if len(reading.terms - asked) < MIN_NEW_TERMS and not reading.opens_list:
                 # "Eat during lunch and other rest breaks." says nothing the question did not (a
                 # sentence that opens a list, "Its main tasks are:", is answered by the list).

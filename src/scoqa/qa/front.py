@@ -22,8 +22,6 @@ MADISON", for "who" too).
 from __future__ import annotations
 
 import re
-import threading
-import weakref
 from pathlib import PurePosixPath
 
 from ..search.searcher import Hit, Searcher
@@ -104,28 +102,11 @@ def _file_words(source: str) -> str:
     return re.sub(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " ", stem)
 
 
-_fronts: weakref.WeakKeyDictionary[Searcher, FrontMatter] = weakref.WeakKeyDictionary()
-_fronts_lock = threading.Lock()
-
-
-def front_matter(searcher: Searcher) -> FrontMatter:
-    """The title pages of ``searcher``'s documents, read on the first question that needs them and
-    kept while the searcher is (an index reloaded gets a new searcher, read again): read for every
-    question, they cost a question naming a document ~0.6 ms on the report alone, more with every
-    document."""
-    with _fronts_lock:
-        front = _fronts.get(searcher)
-        if front is None:
-            front = _fronts[searcher] = FrontMatter(searcher)
-        return front
-
-
 class FrontMatter:
-    """The title-page lines of each document of a searcher's index, found once (:func:`front_matter`)."""
+    """The title-page lines of each document of a searcher's index, found once."""
 
     def __init__(self, searcher: Searcher) -> None:
-        # A proxy: the searcher owns its front matter (:func:`front_matter`), not the other way round.
-        self.searcher = weakref.proxy(searcher)
+        self.searcher = searcher
         chunks = searcher.index.chunks
         self.rows: dict[str, list[int]] = {}
         self.words: dict[str, set[str]] = {}

@@ -439,7 +439,7 @@ def run_eval(engine: Engine, data_dir: Path = DEFAULT_DATA, answers: bool = True
         "retrieval": [asdict(r) for r in retrieval],
     }
     if answers:
-        answerer = Answerer(engine.searcher())
+        answerer = engine.answerer()
 
         def ask(question: str, history: list[dict[str, str]] | None = None) -> Reply:
             return answerer.reply(question, history, 5)
