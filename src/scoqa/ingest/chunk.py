@@ -298,9 +298,8 @@ def is_table(kind: str, lead_in: str) -> bool:
 
 def table_rows(text: str) -> list[tuple[int, int]]:
     """Spans of the rows of a table's flattened text (:data:`_ROW_BREAK`)."""
-    starts = [0, *(m.end() for m in _ROW_BREAK.finditer(text))]
-    ends = [*(m.start() for m in _ROW_BREAK.finditer(text)), len(text)]
-    return list(zip(starts, ends))
+    breaks = list(_ROW_BREAK.finditer(text))
+    return list(zip([0, *(m.end() for m in breaks)], [*(m.start() for m in breaks), len(text)]))
 
 
 def chunk_blocks(source: str, blocks: Iterable[Block], budget: int, count: TokenCounter) -> list[Chunk]:
