@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from scoqa.qa.abstain import measure_named, unnamed, years_met
-from scoqa.qa.evidence import _said, _type_match, defined_term, drawn, quotable
-from scoqa.qa.question import names, question_type
+from scoqa.qa.abstain import measure_named, unnamed, unsupported, years_met
+from scoqa.qa.evidence import Candidate, _said, _type_match, defined_term, drawn, quotable
+from scoqa.qa.question import Question, names, question_type
 from scoqa.search.searcher import Hit
 
 
@@ -31,6 +31,8 @@ from scoqa.search.searcher import Hit
     ("What exact date was the treaty signed?", "when"),
     ("In which fiscal year was the office opened?", "when"),
     ("Over what period were the samples taken?", "when"),
+    ("On what dates was the exercise held?", "when"),   # the plural asks for dates too
+    ("In which years did the fund grow?", "when"),
     ("In which month did the survey start?", "when"),
     ("What is the case-fatality rate of the disease?", "number"),
     ("Which day-to-day tasks does the office handle?", ""),
@@ -88,6 +90,14 @@ def test_a_number_or_date_the_question_already_says_answers_nothing() -> None:
     assert _type_match("when", "In 2021, Nauru notified the ISA.", "Which country told the ISA in 2021?") == 0.0
 
 
+def test_a_dates_day_counts_nothing_when_the_question_says_its_month_and_year() -> None:
+    # The question's own words are taken away after the dates, not before: "January" and
+    # "2011" gone first left "25" standing alone, a number that answered "how many".
+    question = "How many people were killed in the January 2011 bombing at the airport?"
+    assert _type_match("number", "On January 25, 2011, the Secretary-General condemned the bombing.", question) == 0.0
+    assert _type_match("number", "On January 25, 2011, a bombing killed 37 people.", question) == 1.0
+
+
 @pytest.mark.parametrize("text", ["The method was developed in the late 1960s.", "It was popular in the 1880’s.",
                                   "Funding starts during FY19.", "The pilot ends in FY 2024."])
 def test_decades_and_fiscal_years_are_dates(text: str) -> None:
@@ -109,6 +119,26 @@ def test_a_quantity_named_by_the_question_asks_for_a_number() -> None:
 def _passage(text: str, section: str = "", date: str = "") -> Hit:
     return Hit(text=text, score=1.0, citation="doc.md", source="doc.md", section=section, page=None,
                line_start=1, line_end=1, chunk_id="c", kind="paragraph", date=date)
+
+
+def test_when_or_how_many_is_declined_when_the_sentence_to_quote_has_no_date_or_number() -> None:
+    """The best sentence is the one quoted: a count in a sentence that scores nearly as well, about
+    another attack, does not make "On April 12, 2011, ... issued a statement" say how many died."""
+    statement = _passage("On April 12, 2011, the Secretary-General issued a statement on the bombing in Minsk.")
+    count = _passage("Moscow, Russia: bombs in the metro, 50 dead, 130 wounded")
+    about_statement = Candidate(0, 0, len(statement.text), cosine=0.49, coverage=0.64, score=2.81, typed=False)
+    about_count = Candidate(1, 0, len(count.text), cosine=0.62, coverage=0.19, score=2.32, typed=True)
+    searcher = SimpleNamespace(acronyms={})
+
+    def asked(text: str) -> Question:
+        return Question(text, text, question_type(text), None, (), frozenset(), (), ())  # type: ignore[arg-type]
+
+    def declined(question: str, ranked: list[Candidate]) -> bool:
+        return unsupported(asked(question), ranked, [statement, count], searcher, lambda source: set())  # type: ignore[arg-type]
+
+    assert declined("How many people died in the bombing in the metro?", [about_statement, about_count])
+    assert not declined("How many people died in the bombing in the metro?", [about_count, about_statement])
+    assert not declined("What happened after the bombing in the metro?", [about_statement, about_count])
 
 
 def test_a_year_the_question_names_must_be_in_a_passage_found() -> None:

@@ -155,12 +155,12 @@ def test_a_sentence_that_introduces_a_list_is_answered_with_the_list(report_sett
 
 def test_held_out_unanswerable_questions_are_mostly_declined(report_settings) -> None:
     """40 questions the report does not answer, written by someone who had not seen the system (a
-    development set since): all 10 off-topic ones declined, and near-topic ones (measured 13 of
+    development set since): all 10 off-topic ones declined, and near-topic ones (measured 20 of
     30; they ask for the one fact a listed attack, treaty or exercise lacks)."""
     probes = load_jsonl("heldout/unanswerable.jsonl")
     answered = [p for p in probes if ask(p["question"], settings=report_settings).answered]
     assert not [p for p in answered if p["kind"] == "off-topic"], answered
-    assert len(answered) <= 18, answered
+    assert len(answered) <= 10, answered
 
 
 def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path) -> None:
@@ -178,6 +178,28 @@ def test_a_sentence_that_only_repeats_the_question_is_no_answer(tmp_path) -> Non
     build_index(settings)
     reply = ask("Why should workers eat during lunch and other rest breaks in the heat?", settings=settings)
     assert reply.answered and "salt" in reply.text, reply.text
+
+
+def test_how_many_is_not_answered_by_a_sentence_without_a_number(tmp_path) -> None:
+    """The sentence about the thing asked is what an answer quotes: when it holds no number (the
+    day of "April 12, 2011" is a date's), another passage's count does not make it an answer."""
+    from scoqa.index.build import build_index
+
+    from .index_helpers import make_settings
+
+    settings = make_settings(tmp_path, {"attacks.md": (
+        "# Statements\n\n"
+        "On April 12, 2011, the Secretary-General issued a statement on the terrorist act at "
+        "Oktyabrskaya Station of the Minsk metro system, condemning the bombing.\n\n"
+        "# Attacks in the region\n\n"
+        "- Moscow, Russia: bombs in the metro, 50 dead, 130 wounded.\n"
+        "- Tashkent, Uzbekistan: a series of bombs in the metro, 10 dead.\n")})
+    build_index(settings)
+    reply = ask("How many people died in the April 2011 bombing at Oktyabrskaya station in the Minsk metro?",
+                settings=settings)
+    assert not reply.answered, reply.text
+    reply = ask("How many people died in the Moscow metro bombs?", settings=settings)
+    assert reply.answered and "50 dead" in reply.text, reply.text
 
 
 def test_a_follow_up_is_searched_first_where_the_previous_answer_quoted_from(engine) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 A question is declined when it names something the corpus never mentions or a year no passage
 found names, when no sentence is close to it in meaning nor in words, when it asks "when" /
-"how many" and no sentence about it holds a date or a number, when most of it lies on words
+"how many" and the sentence it would quote, or every sentence about it, holds no date or number, when most of it lies on words
 the corpus never uses, when the sentence it would quote does not name the quantity it asks for
 by name ("What royalty rate ...?"), or when it asks when, how many, who or where about a name
 ("India", "the United Kingdom") that the passage it would quote never names. The thresholds are
@@ -80,6 +80,11 @@ def unsupported(question: Question, ranked: list[Candidate], passages: list[Hit]
         return True  # "How many cases were reported in 2012?", and no passage speaks of 2012
     if best.cosine < MIN_COSINE and best.coverage < MIN_COVERAGE:
         return True  # nothing close in meaning nor in words
+    if question.kind in ("when", "number") and not best.typed:
+        # Asked "when" / "how many", and the sentence the answer would quote holds no date or
+        # number beyond those the question says: "On April 12, 2011, the Secretary-General issued
+        # a statement on the bombing" does not say how many died, whatever other sentence does.
+        return True
     if question.kind in ("when", "number") and not any(
         c.typed and (c.coverage >= TYPED_COVERAGE or c.cosine >= MIN_TYPED_COSINE)
         and c.score >= TYPED_RATIO * best.score for c in ranked

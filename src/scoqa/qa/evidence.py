@@ -107,7 +107,9 @@ def _type_match(kind: str, text: str, question: str) -> float:
         return 1.0 if _DATE.search(_unsaid(text, question)) else 0.0
     if kind == "number":
         # A date's digits do not count anything: "How many soldiers ...?" is not answered by "2010".
-        return 1.0 if _NUMBER.search(_FULL_DATE.sub(" ", _unsaid(text, question))) else 0.0
+        # Dates go first: the question's "January 2011" taken away first would leave the "25" of
+        # "January 25, 2011" standing as a number.
+        return 1.0 if _NUMBER.search(_unsaid(_FULL_DATE.sub(" ", text), question)) else 0.0
     if kind == "where":
         return 1.0 if _PLACE.search(text) else 0.0
     if kind == "address":
@@ -329,8 +331,9 @@ def answer_facts(kind: str, text: str, question: str) -> set[str]:
     if kind == "when":  # whole dates: "June 2001" is not kept by "2001"
         return {" ".join(m.group().lower().replace(",", " ").split()) for m in _FULL_DATE.finditer(unsaid)}
     if kind == "number":
-        return {w.lower().strip(".,") for w in _TOKEN.findall(_FULL_DATE.sub(" ", unsaid)) if _NUMBER.fullmatch(w)
-                or w[:1].isdigit()}
+        # Dates go before the question's words do, as in :func:`_type_match`.
+        return {w.lower().strip(".,") for w in _TOKEN.findall(_unsaid(_FULL_DATE.sub(" ", text), question))
+                if _NUMBER.fullmatch(w) or w[:1].isdigit()}
     if kind in ("who", "where"):
         asked = {w.lower() for w in _TOKEN.findall(question)}
         # The first word is capitalised by grammar, not because it names anything.

@@ -59,7 +59,7 @@ MEASURES = ("pay", "salary", "wage", "cost", "price", "fee", "fine", "budget", "
 _ASKS = (
     # "What radiocarbon date ...", "In which fiscal year ...", "Over what period ...".
     (re.compile(r"\b(?:when|how long ago|(?:what|which) (?:[\w-]+ )?"
-                r"(?:year|date|day|month|decade|century|period)(?![\w-]))"), "when"),
+                r"(?:years?|dates?|days?|months?|decades?|century|centuries|periods?)(?![\w-]))"), "when"),
     (re.compile(r"\b(?:how many|how much|how large|how big|how long|how far|how old|how often|what share|"
                 r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
                 # "What was the monthly pay ...?": the thing asked is a quantity.
