@@ -80,14 +80,14 @@ def test_follow_ups_are_answered_with_the_history(report_settings) -> None:
 
 def test_held_out_follow_ups_are_answered(report_settings) -> None:
     """30 conversations written by someone who had not seen the system (since used to choose
-    designs, so a development set now; measured: 28 right)."""
+    designs, so a development set now; measured: 29 right)."""
     conversations = load_jsonl("heldout/conversations.jsonl")
     wrong = []
     for conversation in conversations:
         reply = converse(conversation["turns"], report_settings)
         if not (reply.answered and holds_answer(reply.text, conversation["answers"])):
             wrong.append((conversation["turns"], reply.search_query, reply.text))
-    assert len(wrong) <= 3, wrong
+    assert len(wrong) <= 1, wrong
 
 
 def test_a_follow_up_needs_its_history(report_settings) -> None:

@@ -64,6 +64,13 @@ def test_gradio_content_blocks_and_odd_messages_are_read() -> None:
     assert message_text([{"type": "image", "url": "x"}, {"type": "text", "text": "hi"}]) == "hi"
 
 
+def test_an_ordinal_or_a_decade_is_carried_whole() -> None:
+    # Cut after its digits, "10th" carried "10" and "th", a term no passage has.
+    assert (resolve("On what date?", "Where was the Declaration of the 10th Anniversary issued?")
+            == "On what date? Declaration 10th Anniversary issued")
+    assert resolve("Who led it?", "What changed in the 1990s?") == "Who led it? 1990s changed"
+
+
 def test_a_pronoun_is_not_carried() -> None:
     assert resolve("What about Andijan?", "What happened there in May 2005?") == "What about Andijan? May 2005"
 

@@ -25,8 +25,9 @@ _MONTH_NAMES = frozenset(m.lower() for m in MONTHS)
 #: BM25's token: any run of letters or digits, single characters kept ("6+N" -> "6", "n").
 _TERM = re.compile(r"(?u)\b\w+\b")
 #: A word as people write it: letters with inner apostrophes and hyphens ("Nal'chik",
-#: "Anti-Terrorist"), or a number with its inner punctuation ("1,770", "2005–2006").
-WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.–-]*")
+#: "Anti-Terrorist"), or a number with its inner punctuation ("1,770", "2005–2006") and the
+#: letters it runs into ("10th", "1990s": cut there, "th" became a question's rarest term).
+WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.–-]*[A-Za-z]*")
 
 #: Words that ask rather than name: question words, fillers and verbs of happening.
 QUESTION_WORDS = frozenset(
