@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from scoqa.qa.abstain import measure_named, unnamed, unsupported, years_met
 from scoqa.qa.evidence import Candidate, _said, _type_match, defined_term, drawn, quotable

@@ -309,11 +309,12 @@ def test_an_answer_that_loses_the_quoted_date_falls_back(crafted, answerer: Answ
 
 
 def test_a_when_question_answered_without_a_date_falls_back(crafted, answerer: Answerer) -> None:
-    # The leak that was measured: the quoted answer to this question is a sentence that names the
-    # Charter but gives no date, so no date was asked of the model's answer either; a sentence
-    # that holds (it is in the passage) but says nothing of when was shown as the answer.
-    question = "When was the SCO Charter adopted?"
+    # The leak that was measured: a sentence that holds (it is in the passage) but says nothing of
+    # when was shown as the answer to a "when" question. (It was the quoted answer's own sentence
+    # then; a quoted answer without a date is declined now, and the model's is checked the same.)
+    question = "When did the SCO adopt its own Convention Against Terrorism?"
     floor = answerer.reply(question, None, 5)
+    assert floor.answered and "June 16, 2009" in floor.text
     rats = cite(floor, "operates in accordance with the SCO")
     outcome = written(crafted, answerer, question,
                       "Anti-Terrorist Structure of SCO (RATS) operates in accordance with the SCO Charter "
@@ -329,9 +330,9 @@ def test_a_when_question_answered_without_a_date_falls_back(crafted, answerer: A
     assert named.checked is not None and named.checked.kept == 1
     assert named.fallback == "the model's answer gives no date"
     # The date itself, from the passage that gives it, is an answer (better than the quote).
-    right = written(crafted, answerer, question,
-                    f"The SCO Charter was adopted on June 15, 2002 [{cite(floor, 'June 15, 2002')}].")
-    assert right.fallback == "" and right.reply.mode == "generated" and "June 15, 2002 [1]" in right.reply.text
+    right = written(crafted, answerer, question, "The Convention Against Terrorism of the Shanghai Cooperation "
+                    f"Organisation was adopted on June 16, 2009 [{cite(floor, 'June 16, 2009')}].")
+    assert right.fallback == "" and right.reply.mode == "generated" and "June 16, 2009 [1]" in right.reply.text
 
 
 def test_an_answer_must_keep_every_date_the_quote_gives(crafted, answerer: Answerer) -> None:

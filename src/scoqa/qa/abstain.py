@@ -2,12 +2,13 @@
 
 A question is declined when it names something the corpus never mentions or a year no passage
 found names, when no sentence is close to it in meaning nor in words, when it asks "when" /
-"how many" and the sentence it would quote, or every sentence about it, holds no date or number, when most of it lies on words
-the corpus never uses, when the sentence it would quote does not name the quantity it asks for
-by name ("What royalty rate ...?"), or when it asks when, how many, who or where about a name
-("India", "the United Kingdom") that the passage it would quote never names. The thresholds are
-read off the model's cosine scale and were chosen on the report's sets and the devcorpus
-together, then checked on the other sets of documents in evalsets/ (docs/answers.md).
+"how many" and the sentence it would quote, or every sentence about it, holds no date or
+number, when most of it lies on words the corpus never uses, when the sentence it would quote
+does not name the quantity it asks for by name ("What royalty rate ...?"), or when it asks
+when, how many, who or where about a name ("India", "the United Kingdom") that the passage it
+would quote never names. The thresholds are read off the model's cosine scale and were chosen
+on the report's sets and the devcorpus together, then checked on the other sets of documents in
+evalsets/ (docs/answers.md).
 """
 
 from __future__ import annotations
