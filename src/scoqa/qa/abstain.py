@@ -81,18 +81,15 @@ def unsupported(question: Question, ranked: list[Candidate], passages: list[Hit]
         return True  # "How many cases were reported in 2012?", and no passage speaks of 2012
     if best.cosine < MIN_COSINE and best.coverage < MIN_COVERAGE:
         return True  # nothing close in meaning nor in words
-    if question.kind in ("when", "number") and not best.typed:
-        # Asked "when" / "how many", and the sentence the answer would quote holds no date or
-        # number beyond those the question says: "On April 12, 2011, the Secretary-General issued
-        # a statement on the bombing" does not say how many died, whatever other sentence does.
-        return True
-    if question.kind in ("when", "number") and not any(
+    if question.kind in ("when", "number") and (not best.typed or not any(
         c.typed and (c.coverage >= TYPED_COVERAGE or c.cosine >= MIN_TYPED_COSINE)
         and c.score >= TYPED_RATIO * best.score for c in ranked
-    ):
-        # Asked "when" / "how many", and no sentence about it — scoring close to the best —
-        # has a date or a number: the sentence about the thing asked lacks it. ("Who" is
-        # answered by a role as often as by a name: "a corporal and seven privates".)
+    )):
+        # Asked "when" / "how many", and the sentence the answer would quote holds no date or
+        # number beyond those the question says ("On April 12, 2011, the Secretary-General issued
+        # a statement on the bombing" does not say how many died, whatever other sentence does),
+        # or no sentence about it, scoring close to the best, has one. ("Who" is answered by a
+        # role as often as by a name: "a corporal and seven privates".)
         return True
     # A follow-up is judged with the words it carries.
     known = known_share(question.words, searcher) if question.words else 1.0

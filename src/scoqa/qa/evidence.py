@@ -102,14 +102,19 @@ def _unsaid(text: str, question: str) -> str:
     return " ".join(w for w in _TOKEN.findall(_LINK.sub(" ", text)) if w.lower() not in asked)
 
 
+def _unsaid_counts(text: str, question: str) -> str:
+    """:func:`_unsaid` of ``text`` with its dates taken out first: what may count how many. A
+    date's digits count nothing ("How many soldiers ...?" is not answered by "2010"), and taken
+    out after the question's words, the question's "January 2011" would leave the "25" of
+    "January 25, 2011" standing as a number."""
+    return _unsaid(_FULL_DATE.sub(" ", text), question)
+
+
 def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "when":
         return 1.0 if _DATE.search(_unsaid(text, question)) else 0.0
     if kind == "number":
-        # A date's digits do not count anything: "How many soldiers ...?" is not answered by "2010".
-        # Dates go first: the question's "January 2011" taken away first would leave the "25" of
-        # "January 25, 2011" standing as a number.
-        return 1.0 if _NUMBER.search(_unsaid(_FULL_DATE.sub(" ", text), question)) else 0.0
+        return 1.0 if _NUMBER.search(_unsaid_counts(text, question)) else 0.0
     if kind == "where":
         return 1.0 if _PLACE.search(text) else 0.0
     if kind == "address":
@@ -327,12 +332,11 @@ def answer_facts(kind: str, text: str, question: str) -> set[str]:
     """What makes ``text`` an answer of ``kind`` beyond the words of ``question``, lower-cased:
     its dates, whole (``when``), numbers (``number``) or names (``who``, ``where``); empty for other kinds.
     A generated answer must keep one of the quoted answer's (:mod:`scoqa.qa.generate`)."""
-    unsaid = _unsaid(text, question)
     if kind == "when":  # whole dates: "June 2001" is not kept by "2001"
-        return {" ".join(m.group().lower().replace(",", " ").split()) for m in _FULL_DATE.finditer(unsaid)}
+        return {" ".join(m.group().lower().replace(",", " ").split())
+                for m in _FULL_DATE.finditer(_unsaid(text, question))}
     if kind == "number":
-        # Dates go before the question's words do, as in :func:`_type_match`.
-        return {w.lower().strip(".,") for w in _TOKEN.findall(_unsaid(_FULL_DATE.sub(" ", text), question))
+        return {w.lower().strip(".,") for w in _TOKEN.findall(_unsaid_counts(text, question))
                 if _NUMBER.fullmatch(w) or w[:1].isdigit()}
     if kind in ("who", "where"):
         asked = {w.lower() for w in _TOKEN.findall(question)}
