@@ -104,6 +104,12 @@ def test_who_wrote_a_document_is_answered_from_its_header(lanterns) -> None:  # 
     assert " ".join(reply.sources[0].text[quote.start:quote.end].split()) in reply.text
 
 
+def test_a_document_named_by_what_kind_of_document_it_is_is_answered_from_its_header(lanterns) -> None:  # type: ignore[no-untyped-def]
+    # Nothing in the RFC says "specification": the word says what kind of document, not which.
+    reply = ask("Who is the author of the lantern signalling specification?", settings=lanterns)
+    assert reply.answered and "J. Quennell" in reply.text, reply.text
+
+
 def test_the_command_line_lists_the_header_it_quotes(lanterns, capsys) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = cli(capsys, lanterns, "ask", "When was RFC 9999 published?")
     assert code == 0 and "November 2031" in out.split("Sources:")[0], out

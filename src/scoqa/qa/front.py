@@ -61,7 +61,11 @@ _FACT_WORDS = frozenset(query_terms(
     "prepared compiled edited editor released release dated updated revised adopted signed came out appear "
     "appeared printed reprinted month firm company house agency office organization "
     "organisation newspaper journal periodical magazine obsolete obsoletes supersede supersedes replace "
-    "replaces earlier previous older"))
+    "replaces earlier previous older"
+    # What kind of document it is, not which: "Who is the author of the MD5 specification?"
+    # names RFC 1321 by "MD5", whose title page says "memo", not "specification".
+    " document specification spec guide guidance report memo memorandum paper book booklet publication"
+    " manual handbook brief article standard edition version revision draft volume pamphlet treatise"))
 #: "this In Focus", "this memo": the words after "this" are the document, whatever they are.
 _DEICTIC = re.compile(r"\bthis\s+((?:[\w-]+\s+){0,1}[\w-]+)", re.IGNORECASE)
 _DATE = re.compile(rf"\b{MONTH_PATTERN}\b[^.]{{0,12}}\b(?:1[5-9]|20)\d\d\b|\b(?:1[5-9]|20)\d\d\b")
