@@ -18,7 +18,10 @@ from scoqa.search.searcher import Hit
     ("How many people died in Beslan?", "number"),
     ("Who was killed in Kyrgyzstan in June 2002?", "who"),
     ("Where is RATS located?", "where"),
-    ("Why do members hold joint exercises?", ""),
+    ("Why do members hold joint exercises?", "why"),
+    ("For what reason was the meeting moved?", "why"),
+    ("What was the main reason for the delay?", "why"),
+    ("What is the main reason?", ""),
     # The first question phrase decides: a later "when" is a conjunction.
     ("How long is each step when troops move at double time?", "number"),
     ("Does GitHub look at nationality when applying sanctions restrictions?", ""),
@@ -102,6 +105,19 @@ def test_a_dates_day_counts_nothing_when_the_question_says_its_month_and_year() 
 def test_decades_and_fiscal_years_are_dates(text: str) -> None:
     assert _type_match("when", text, "When was it?") == 1.0
     assert _type_match("number", text, "How many?") == 0.0  # a date's digits count nothing
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Due to the sensitive nature of this information, keep it secret.", 1.0),
+    ("The client waits ten seconds to avoid excessive network traffic.", 1.0),
+    ("MD5 was designed because MD4 was adopted too quickly.", 1.0),
+    ("Keys are rotated so that a stolen key is soon useless.", 1.0),
+    # "Since" tells a time as often as a cause, and a consequence is not the reason asked for.
+    ("Since the 1962 Cuban Missile Crisis, the two have negotiated limits.", 0.0),
+    ("Thus, the sum of the volumes is greater than the total volume spilled.", 0.0),
+])
+def test_a_reason_is_answered_by_a_sentence_that_gives_one(text: str, expected: float) -> None:
+    assert _type_match("why", text, "Why is it so?") == expected
 
 
 def test_years_before_1900_are_dates() -> None:

@@ -73,7 +73,10 @@ _ASKS = (
     # "How does the guide define patch management?", "What is meant by source reduction?"
     (re.compile(r"\b(?:how (?:does|do|did|is|are|was|were) [^?]+? defined?|what (?:is|was) meant by|"
                 r"what (?:is|was) the definition of|what does [\w’' -]+ mean)\b"), "define"),
-    (re.compile(r"\b(?:what|which|why|how)\b"), ""),
+    # "Why does TFTP acknowledge packets in lock step?": a reason or a purpose.
+    (re.compile(r"\b(?:why|for what (?:reason|purpose)|"
+                r"what (?:is|was|are|were) the (?:[\w-]+ )?reasons? (?:for|why))\b"), "why"),
+    (re.compile(r"\b(?:what|which|how)\b"), ""),
 )
 #: A question opening with one of these asks yes or no ("Does GitHub look at nationality when
 #: applying sanctions?"): a later "when" is a conjunction, not what is asked.
@@ -89,7 +92,8 @@ _SETTING = re.compile(r"^(?:when|whenever|if|once|after|before|while)\s+(?!(?:di
 
 def question_type(question: str) -> str:
     """What kind of answer a question wants: ``when``, ``number``, ``who``, ``where``, ``address``
-    (an email or web address, a phone number), ``define`` (what a term means) or ``""``.
+    (an email or web address, a phone number), ``define`` (what a term means), ``why`` (a reason
+    or a purpose) or ``""``.
 
     The kind is that of the question's first question phrase, so that "How long is each step when
     troops move at double time?" asks for a number, not a date.
