@@ -183,6 +183,7 @@ def test_an_address_is_answered_by_an_email_link_or_phone_number(text: str, expe
     ("What is meant by source reduction in larval mosquito control?", "source reduction"),
     ("How does the memo, quoting M-15-13, define an intranet?", "intranet"),
     ("What does 'quorum' mean?", "quorum"),
+    ("What does the SCO mean by the 'three evils'?", "three evils"),
 ])
 def test_the_term_a_question_asks_the_meaning_of(question: str, term: str) -> None:
     assert defined_term(question) == term
@@ -192,12 +193,13 @@ def test_the_term_a_question_asks_the_meaning_of(question: str, term: str) -> No
     ("Patch management is the process for identifying, acquiring, installing, and verifying patches.", 1.0),
     ('An "intranet" is defined as "a computer network that is not directly reachable."', 1.0),
     ("By a faction, I understand a number of citizens united by a common impulse of passion.", 1.0),
+    ("● Skill : The capacity to perform an observable action.", 1.0),  # an entry of a list run into the text
     ("Section 2 explains the importance of patch management.", 0.0),
     ("Enterprise patch management is hard to do well.", 0.0),  # another term ending in the same words
 ])
 def test_a_definition_is_a_sentence_that_says_what_the_term_is(text: str, expected: float) -> None:
     questions = {"patch": "How does the guide define patch management?", "intranet": "How does the memo define an "
-                 "intranet?", "faction": "How does Madison define a faction?"}
+                 "intranet?", "faction": "How does Madison define a faction?", "skill": "How does it define a skill?"}
     question = next(q for key, q in questions.items() if key in text.lower())
     assert _type_match("define", text, question) == expected
 

@@ -202,6 +202,31 @@ def test_how_many_is_not_answered_by_a_sentence_without_a_number(tmp_path) -> No
     assert reply.answered and "50 dead" in reply.text, reply.text
 
 
+def test_a_definition_crowded_out_of_the_search_is_looked_up(tmp_path) -> None:
+    """The title page's lines, under a heading that names the term, outscore the one sentence that
+    says what it is: a search for the term alone finds that sentence."""
+    from scoqa.index.build import build_index
+
+    from .index_helpers import make_settings
+
+    settings = make_settings(tmp_path, {"guide.md": (
+        "# Guide to Enterprise Widget Calibration\n\n"
+        "Widget Calibration Series 12, Revision 3\n\n"
+        "http://dx.doi.org/10.0000/WCS.12r3\n\n"
+        "CODEN: WIDG3\n\n"
+        "## Purpose of this guide\n\n"
+        "This guide helps organizations understand enterprise widget calibration technologies.\n\n"
+        "## Tools\n\n"
+        "Enterprise widget calibration tools differ in how they find the widgets that have drifted.\n\n"
+        "## Background\n\n"
+        "Factories have measured their machines for as long as they have built them, and records of the "
+        "adjustments made go back to the first steam engines. Widget calibration is the process of measuring, "
+        "adjusting and recording a widget's settings against a reference standard.\n")})
+    build_index(settings)
+    reply = ask("How does the guide define widget calibration?", k=1, settings=settings)
+    assert reply.answered and "measuring, adjusting and recording" in reply.text, reply.text
+
+
 def test_a_follow_up_is_searched_first_where_the_previous_answer_quoted_from(engine) -> None:  # type: ignore[no-untyped-def]
     """"What does it say ...?" after an answer is about the section that answer quoted: its
     passages are searched first, so a passage of another section that merely shares words loses."""

@@ -20,7 +20,7 @@ from ..search.searcher import Hit, Searcher
 from ..text import query_terms
 from .abstain import not_covered, unsupported
 from .conversation import needs_context
-from .evidence import PRONOUN_START, Candidate, Readings, candidates
+from .evidence import PRONOUN_START, Candidate, Readings, candidates, defining_rows
 from .front import FrontMatter, asks_about_document
 from .question import Question, analyse
 
@@ -34,6 +34,8 @@ SECOND_QUOTE_ROOM = 160
 QUOTE_FROM = 3
 #: A name in at least this share of the passages says nothing of a follow-up's topic.
 COMMON_SHARE = 1 / 3
+#: At most this many passages a search for a defined term alone adds to those found (:func:`defining_rows`).
+DEFINING_PASSAGES = 3
 #: At most this much of each entry when an answer is a list.
 LIST_ENTRY_CHARS = 120
 
@@ -148,12 +150,18 @@ class Answerer:
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in hits]
         ranked, notes = _body_first(candidates(self.readings, question, top, rows[:QUOTE_FROM]))
-        if question.kind == "define" and not any(c.typed for c in ranked) and len(hits) > len(top):
+        if question.kind == "define" and not any(c.typed for c in ranked):
             # "How does Madison define a faction?": no sentence of the first passages says what it
-            # is; one of the others found may ("By a faction, I understand ...").
-            wider, wider_notes = _body_first(candidates(self.readings, question, hits, rows))
+            # is; one of the others found may ("By a faction, I understand ..."), or one of those
+            # a search for the term alone finds.
+            found = {h.chunk_id for h in hits}
+            chunks = self.searcher.index.chunks
+            extra = [r for r in defining_rows(self.searcher, text, {h.source for h in top})
+                     if chunks[r].id not in found][:DEFINING_PASSAGES]
+            wider_hits = hits + [Hit.from_chunk(chunks[r], hits[-1].score) for r in extra]
+            wider, wider_notes = _body_first(candidates(self.readings, question, wider_hits, rows + extra))
             if any(c.typed for c in wider):
-                top, notes = hits, wider_notes
+                hits, top, notes = wider_hits, wider_hits, wider_notes
                 ranked = [c for c in wider if c.typed] + [c for c in wider if not c.typed]
         best = ranked[0] if ranked else None
         if best is None or unsupported(question, ranked, top, self.searcher, lambda source: self.front.words[source]):

@@ -145,8 +145,9 @@ def _type_match(kind: str, text: str, question: str) -> float:
     return 0.0
 
 
-_DEFINED = re.compile(r"\bdefined?\s+(.+?)\s*\??$|\bmeant by\s+(.+?)\s*\??$|\bdefinition of\s+(.+?)\s*\??$"
-                      r"|\bwhat does\s+(.+?)\s+mean\b", re.IGNORECASE)
+_DEFINED = re.compile(r"\bdefined?\s+(.+?)\s*\??$|\bmean[st]? by\s+(.+?)\s*\??$|\bdefinition of\s+(.+?)\s*\??$"
+                      # "What does the SCO mean by the 'three evils'?" asks what the three evils are.
+                      r"|\bwhat does\s+(?!.*\bmeans? by\b)(.+?)\s+mean\b", re.IGNORECASE)
 _ARTICLE = re.compile(r"^(?:an?|the)\s+", re.IGNORECASE)
 _FRAME = re.compile(r",|\s+(?:in|for|under|according|within|when|as used|by)\s+", re.IGNORECASE)
 
@@ -158,15 +159,39 @@ def defined_term(question: str) -> str:
     term = next((g for g in match.groups() if g), "") if match else ""
     # "source reduction in larval mosquito control": the term ends before what frames it.
     term = _FRAME.split(term, maxsplit=1)[0]
-    return _ARTICLE.sub("", term.strip(" \"'“”‘’")).strip()
+    return _ARTICLE.sub("", term.strip(" \"'“”‘’")).strip(" \"'“”‘’")
 
 
 def _definition(term: str) -> re.Pattern[str]:
     """A sentence that says what ``term`` is: "Patch management is the process ...", "An
     “intranet” is defined as ...", "By a faction, I understand ..."."""
     name = r"\W{0,2}" + re.escape(term) + r"\W{0,2}"
-    return re.compile(rf"(?:^|\b(?:an?|the)\s+|^\W?){name}\s*(?:,\s*)?(?:is|are|means|refers to|:)\s"
+    return re.compile(rf"(?:^|\b(?:an?|the)\s+|^\W?|[•●▪◦]\s*){name}\s*(?:,\s*)?(?:is|are|means|refers to|:)\s"
                       rf"|\bby\s+(?:an?\s+|the\s+)?{name},?\s+(?:I|we)\s+(?:understand|mean)\b", re.IGNORECASE)
+
+
+#: A term no passage found defines is looked up among the passages BM25 finds best for the term
+#: alone, this many of them.
+DEFINITION_LOOKUP = 200
+
+
+def defining_rows(searcher: Searcher, question: str, sources: set[str]) -> list[int]:
+    """Rows of the passages with a sentence that says what the term ``question`` asks the meaning
+    of is ("Patch management is the process ..."), those of ``sources`` first, then by BM25 for
+    the term. A document's first pages (its title, its identifiers, under a heading that names
+    the term) can crowd out of a search the one sentence that defines it."""
+    term = defined_term(question)
+    if not term:
+        return []
+    pattern = _definition(term)
+    units, chunks = searcher.units, searcher.index.chunks
+    found = []
+    for row in searcher.bm25_top(term, DEFINITION_LOOKUP).tolist():
+        text = chunks[row].text
+        ids = units.of(row)
+        if any(pattern.search(text[start:end]) for start, end in units.spans[ids.start:ids.stop].tolist()):
+            found.append(row)
+    return sorted(found, key=lambda row: chunks[row].source not in sources)
 
 
 def _coverage(weights: dict[str, float], total: float, text_terms: set[str]) -> float:

@@ -274,7 +274,7 @@ class Searcher:
         if len(probe) < QUOTE_PROBE_CHARS // 2:
             return None
         # The passages that share the most words with it are the only ones worth reading.
-        rows = self._top(self.bm25_scores(self.lexical_query(probe, acronyms=False)), QUOTE_CANDIDATES)
+        rows = self.bm25_top(self.lexical_query(probe, acronyms=False), QUOTE_CANDIDATES)
         chunks = self.index.chunks
         return next((int(row) for row in rows if probe in " ".join(chunks[row].text.split())), None)
 
@@ -306,6 +306,10 @@ class Searcher:
         if not tokens or n == 0:
             return np.zeros(n, dtype=np.float32)
         return self.index.bm25_scores(tokens)
+
+    def bm25_top(self, query: str, k: int) -> np.ndarray:
+        """Rows of the ``k`` passages BM25 scores best for ``query`` (those it scores above 0), best first."""
+        return self._top(self.bm25_scores(query), k)
 
     @staticmethod
     def _top(scores: np.ndarray, k: int) -> np.ndarray:
