@@ -247,6 +247,24 @@ def test_one_level_numbers_are_list_entries_where_sections_are_not_numbered(tmp_
     assert [b.text for b in blocks if b.kind == "item"] == ["Joint Exercises", "Shared Lists", "A Regional Office"]
 
 
+def test_an_rfcs_o_bullets_are_list_entries(tmp_path: Path) -> None:
+    text = ("   General-use user agents SHOULD provide each of the following minimum\n"
+            "   capabilities:\n\n"
+            "   o  At least 4096 bytes per cookie (as measured by the sum of the\n"
+            "      length of the cookie's name, value, and attributes).\n\n"
+            "   o  At least 50 cookies per domain.\n\n"
+            "   o IF the client has not requested a specific lease, the server\n"
+            "      assigns a locally configured default lease time.\n\n"
+            "   Servers SHOULD use as few and as small cookies as possible.\n")
+    blocks = clean_document(_doc(tmp_path, "rfc.txt", text.encode()))
+    assert [b.text for b in blocks if b.kind == "item"] == [
+        "At least 4096 bytes per cookie (as measured by the sum of the length of the cookie's name, value, and "
+        "attributes).", "At least 50 cookies per domain.",
+        "IF the client has not requested a specific lease, the server assigns a locally configured default lease time."]
+    after = [b.text for b in blocks if b.kind == "paragraph"][-1]
+    assert after == "Servers SHOULD use as few and as small cookies as possible."
+
+
 def test_text_without_form_feeds_keeps_a_repeated_line(tmp_path: Path) -> None:
     text = "".join(f"Chorus of the song\n\nVerse {n} tells of the river.\n\n" for n in range(6))
     doc = _doc(tmp_path, "song.txt", text.encode())

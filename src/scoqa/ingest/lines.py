@@ -21,7 +21,8 @@ from .shapes import DATE_LINE, PAGE_NUMBER, looks_like_heading
 #: A line reduced to one letter: the rest of it was lost in extraction.
 FRAGMENT = re.compile(r"^[A-Za-z]$")
 REFERENCE = re.compile(r"https?://|www\.|\(accessed\b", re.IGNORECASE)
-BULLET = re.compile(r"^(?:[-*+•▪◦‣]|\d{1,2}[.)])\s+")
+#: A list entry's bullet or number; a lone "o" is the bullet of plain-text RFCs ("o  At least 4096 bytes ...").
+BULLET = re.compile(r"^(?:[-*+•▪◦‣o]|\d{1,2}[.)])\s+")
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 #: A table-of-contents line: a title, dot leaders, a page number ("Introduction ....... 1").
 TOC_LINE = re.compile(r"(?:\.\s?){4,}\s*(?:\d{1,4}|[ivxlc]{1,6})?\s*$", re.IGNORECASE)
