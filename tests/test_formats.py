@@ -305,6 +305,54 @@ def test_numbered_sections_follow_each_other() -> None:
     assert [e[0] for e in in_sequence(entries)][-2:] == [10, 11]  # the second "3", after "2.2"
 
 
+def test_a_missed_sub_section_does_not_break_the_numbering() -> None:
+    # "3.1" was not read as a heading: 3.2 and 3.3 still follow 3.
+    entries = [(n, text.count(".") + 1, text) for n, text in enumerate(["1", "2", "2.1", "3", "3.2", "3.3", "4"])]
+    assert [e[2] for e in in_sequence(entries)] == ["1", "2", "2.1", "3", "3.2", "3.3", "4"]
+
+
+RFC_SECTIONS = """\
+                         The Example Protocol
+
+1.  Introduction
+
+   The protocol names hosts.
+
+2.  Message format
+
+2.1.  Header fields
+
+   Every message has a header.
+
+2.2.  Type values
+
+   TYPE fields are used in resource records.
+
+   TYPE            value and meaning
+
+   A               1 a host address
+
+   MX              15 mail exchange
+
+2.3.  Compression of names
+
+   Names may be compressed.
+
+3.  Security Considerations
+
+   None.
+"""
+
+
+def test_an_rfcs_sub_sections_in_sentence_case_are_headings_and_its_table_rows_text(tmp_path: Path) -> None:
+    blocks = clean_document(_doc(tmp_path, "rfc.txt", RFC_SECTIONS.encode()))
+    assert [" ".join(b.text.split()) for b in blocks if b.kind == "heading" and b.text[:1].isdigit()] == [
+        "1. Introduction", "2. Message format", "2.1. Header fields", "2.2. Type values",
+        "2.3. Compression of names", "3. Security Considerations"]
+    rows = [b for b in blocks if "mail exchange" in b.text]
+    assert rows and rows[0].kind == "paragraph" and " ".join(rows[0].section.split()).endswith("2.2. Type values"), rows
+
+
 def test_markdown_setext_headings_rules_and_tables(tmp_path: Path) -> None:
     text = ("Guide to Boats\n==============\n\nThe harbour has boats.\n\n---\n\nMooring rules\n-------------\n\n"
             "Boats moor at the north pier.\n\n- a list entry\n---\n\n| Pier | Opens |\n|:-----|------:|\n"

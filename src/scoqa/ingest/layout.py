@@ -97,6 +97,8 @@ def clean_document(doc: Document) -> list[Block]:
 #: HTTP/1.1"), never a heading; one indented further is centred, as titles often are, and a
 #: single column is the noise of text extracted from a PDF (" Executive Summary").
 SET_IN = 2
+#: Words set apart by a run of spaces: a row of a table laid out in columns, not a title.
+COLUMNS = re.compile(r"\S {4,}\S")
 CENTRED = 10
 
 
@@ -343,6 +345,8 @@ class _LayoutReader:
             return True  # a chapter's long title under its number ("The Structure of the Government Must ...")
         if tok.bullet or not looks_like_heading(tok.text) or len(tok.text) > 0.9 * self.width:
             return False
+        if COLUMNS.search(tok.text):
+            return False  # a table's row set in columns ("MX              15 mail exchange")
         if self.margin is not None and self.margin + SET_IN <= indentation(tok.line.text) < self.margin + CENTRED:
             return False  # set in from the text: an example or a quotation
         after_gap = tok.blank_before or tok.break_before or i == 0

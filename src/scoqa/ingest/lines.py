@@ -109,11 +109,14 @@ def mark_numbered_headings(tokens: list[Token], roles: tuple[str, ...] = ("",)) 
         match = SECTION_NUMBER.match(tok.line.text.strip())
         if match and tok.line.role == "heading":
             by_fonts += 1
-        if not (match and tok.line.role in roles and (tok.blank_before or tok.break_before)
-                and looks_like_heading(match.group(2))):
+        if not (match and tok.line.role in roles and (tok.blank_before or tok.break_before)):
             continue
         number = match.group(1).rstrip(".")
         depth = number.count(".") + 1
+        # A sub-section's title may be in sentence case ("3.1. Name space definitions"): a
+        # number of two levels is not a list's.
+        if not (looks_like_heading(match.group(2)) or (depth >= 2 and _short_title(match.group(2)))):
+            continue
         gap_after = nxt is None or nxt.blank_before or nxt.break_before
         # A title stands alone: the line after it is not the rest of its sentence, and after a
         # one-level number ("9.  Optionally, a header field, with a"), not text at all.
@@ -161,12 +164,23 @@ def _number(text: str) -> tuple[int, ...]:
 _SEQUENCE_WINDOW = 64
 
 
+def _short_title(text: str) -> bool:
+    """Whether ``text`` may be a title in sentence case: a few words, opening with a capital, not
+    ending as a sentence does."""
+    words = text.split()
+    return 0 < len(words) <= 8 and len(text) <= 80 and text[:1].isupper() and text.rstrip()[-1] not in ".,;:!?"
+
+
 def _follows(last: tuple[int, ...], number: tuple[int, ...]) -> bool:
-    """Whether section ``number`` may come right after section ``last``: 3.1 -> 3.2, 3.1.1 or 4."""
+    """Whether section ``number`` may come right after section ``last``: 3.1 -> 3.2, 3.1.1 or 4.
+    Below the top level one heading may have been missed (its title not read as one): 3 -> 3.2,
+    3.2 -> 3.4."""
     same = next((i for i, (a, b) in enumerate(zip(number, last)) if a != b), min(len(number), len(last)))
+    step = (1, 2) if len(number) >= 2 else (1,)
     if same == len(last):  # a sub-section of the last: 4. -> 4.1
-        return len(number) == same + 1 and number[-1] == 1
-    return same < len(number) and number[same] - last[same] == 1 and all(n == 1 for n in number[same + 1:])
+        return len(number) == same + 1 and number[-1] in step
+    return (same < len(number) and number[same] - last[same] in ((1, 2) if same >= 1 else (1,))
+            and all(n == 1 for n in number[same + 1:]))
 
 
 def in_sequence(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
