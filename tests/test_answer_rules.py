@@ -18,6 +18,9 @@ from scoqa.search.searcher import Hit
     ("How many people died in Beslan?", "number"),
     ("Who was killed in Kyrgyzstan in June 2002?", "who"),
     ("Where is RATS located?", "where"),
+    ("Which 1980 U.S. law lets NOAA license explorers?", "name"),
+    ("Which office leads the consortium?", "name"),
+    ("Which of the transfer modes is obsolete?", ""),   # a thing, not a name
     ("Why do members hold joint exercises?", "why"),
     ("For what reason was the meeting moved?", "why"),
     ("What was the main reason for the delay?", "why"),
@@ -53,6 +56,14 @@ from scoqa.search.searcher import Hit
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
+
+
+def test_a_name_asked_for_is_a_capitalised_word_the_question_does_not_say() -> None:
+    question = "Which 1980 U.S. law lets NOAA license American citizens to explore the seabed?"
+    assert _type_match("name", "The Deep Seabed Hard Mineral Resources Act authorized NOAA to license them.",
+                       question) == 1.0
+    assert _type_match("name", "Congress authorized NOAA to issue exploration licenses to U.S. citizens.",
+                       question) == 0.0
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -136,7 +136,7 @@ def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "define":
         term = defined_term(question)
         return 1.0 if term and _definition(term).search(text) else 0.0
-    if kind == "who":
+    if kind in ("who", "name"):
         # A name, a nationality or a title the question does not already say (in any form):
         # "Chinese consul", "Quentin Peel", "M. Imanaliev"; the first word is capitalised anyway.
         asked = set(re.findall(r"[\w’'-]+", question.lower()))

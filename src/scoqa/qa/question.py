@@ -30,7 +30,7 @@ class Question:
         text: The question as asked.
         query: What is searched: the question, with the words of earlier turns it leans on.
         kind: The kind of answer wanted (:func:`question_type`): ``when``, ``number``, ``who``,
-            ``where``, ``address``, ``define`` or ``""``.
+            ``name``, ``where``, ``address``, ``define``, ``why`` or ``""``.
         encoded: The query's sentence vector and content word-piece vectors (one forward pass).
         terms: BM25 terms of the query's content words (acronyms as written), for coverage.
         carried: Those of ``terms`` that came from earlier turns, not from the question itself.
@@ -73,6 +73,11 @@ _ASKS = (
     # "How does the guide define patch management?", "What is meant by source reduction?"
     (re.compile(r"\b(?:how (?:does|do|did|is|are|was|were) [^?]+? defined?|what (?:is|was) meant by|"
                 r"what (?:is|was) the definition of|what does [\w’' -]+ mean)\b"), "define"),
+    # "Which 1980 U.S. law lets NOAA license ...?", "What agency ...?": something with a name.
+    (re.compile(r"\b(?:which|what) (?:[\w.-]+ ){0,2}?(?:laws?|acts?|agency|agencies|organi[sz]ations?|"
+                r"company|companies|firms?|countr(?:y|ies)|nations?|states?|city|cities|towns?|treat(?:y|ies)|departments?|offices?|"
+                r"courts?|committees?|universit(?:y|ies)|newspapers?|journals?|magazines?|tribes?|famil(?:y|ies)|"
+                r"officials?|composers?|authors?|rivers?|islands?|regions?|provinces?|ships?)\b"), "name"),
     # "Why does TFTP acknowledge packets in lock step?": a reason or a purpose.
     (re.compile(r"\b(?:why|for what (?:reason|purpose)|"
                 r"what (?:is|was|are|were) the (?:[\w-]+ )?reasons? (?:for|why))\b"), "why"),
@@ -91,9 +96,9 @@ _SETTING = re.compile(r"^(?:when|whenever|if|once|after|before|while)\s+(?!(?:di
 
 
 def question_type(question: str) -> str:
-    """What kind of answer a question wants: ``when``, ``number``, ``who``, ``where``, ``address``
-    (an email or web address, a phone number), ``define`` (what a term means), ``why`` (a reason
-    or a purpose) or ``""``.
+    """What kind of answer a question wants: ``when``, ``number``, ``who``, ``name`` (of a law, an
+    agency, a place ...), ``where``, ``address`` (an email or web address, a phone number),
+    ``define`` (what a term means), ``why`` (a reason or a purpose) or ``""``.
 
     The kind is that of the question's first question phrase, so that "How long is each step when
     troops move at double time?" asks for a number, not a date.
