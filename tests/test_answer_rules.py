@@ -18,6 +18,9 @@ from scoqa.search.searcher import Hit
     ("How many people died in Beslan?", "number"),
     ("Who was killed in Kyrgyzstan in June 2002?", "who"),
     ("Where is RATS located?", "where"),
+    ("What minimum password length does the baseline require?", "number"),
+    ("What is the longest a single label can be?", "number"),
+    ("What is the longest river in the region?", ""),   # a superlative thing, not a bound
     ("Which 1980 U.S. law lets NOAA license explorers?", "name"),
     ("Which office leads the consortium?", "name"),
     ("Which of the transfer modes is obsolete?", ""),   # a thing, not a name

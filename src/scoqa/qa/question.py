@@ -64,7 +64,12 @@ _ASKS = (
                 r"what percentage|what percent|what proportion|what (?:dollar |total )?amount|what number of|"
                 # "What was the monthly pay ...?": the thing asked is a quantity.
                 rf"what (?:is|was|are|were) (?:the |its |their )?(?:[\w-]+ )?(?:{'|'.join(MEASURES)}|total|number|"
-                r"count)s?\b)"), "number"),
+                r"count)s?\b|"
+                # "What minimum password length ...?", "What size blocks ...?"
+                rf"what (?:[\w-]+ ){{0,2}}(?:{'|'.join(MEASURES)})s?\b|"
+                # "What is the longest a label can be?": a bound, not a thing ("the longest river").
+                r"what(?:'s| is| was) the (?:longest|shortest|largest|smallest|highest|lowest|most|least|fewest|"
+                r"maximum|minimum|biggest)\s+(?:a|an|the|that|this|it|one|you|they|any|each)\b)"), "number"),
     # "To which email address should agencies send ...?": an address to write to or visit.
     (re.compile(r"\b(?:what|which) (?:e-?mail|web ?site|web address|web page|url|(?:tele)?phone number|fax number)\b"),
      "address"),
