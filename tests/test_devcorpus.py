@@ -61,7 +61,7 @@ def test_answers_follow_ups_and_abstention(dev) -> None:
         return answerer.reply(question, history, 5)
 
     scores = evaluate_answers(ask, sets.answers, sets.conversations, sets.unanswerable, [])
-    assert round(scores.answer_accuracy * scores.answers) >= 58, scores.failures  # measured 59
+    assert round(scores.answer_accuracy * scores.answers) >= 59, scores.failures  # measured 60
     assert round(scores.followup_accuracy * scores.conversations) >= 12, scores.failures  # measured 12, the target
     assert round(scores.abstention * scores.unanswerable) >= 19, scores.failures  # measured 19, the target
     assert round(scores.answered_rate * scores.answers) >= 67, scores  # measured 68 (counted: the rate is rounded)
