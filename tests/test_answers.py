@@ -227,6 +227,38 @@ def test_a_definition_crowded_out_of_the_search_is_looked_up(tmp_path) -> None:
     assert reply.answered and "measuring, adjusting and recording" in reply.text, reply.text
 
 
+def test_when_the_first_passages_found_have_nothing_to_quote_the_others_are_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A title page's lines ("THE ELEMENTS OF STYLE BY WILLIAM STRUNK, Jr. PROFESSOR OF ENGLISH
+    ...") can fill the first places: the answer is quoted from a passage found after them."""
+    from scoqa.engine import Engine
+    from scoqa.index.build import build_index
+
+    from .index_helpers import make_settings
+
+    settings = make_settings(tmp_path, {"lanterns.md": (
+        "# The Rules of Lantern Signalling\n\n"
+        "## Keeper\n\nJohn Quennell, Keeper\n\n"
+        "## Assistant\n\nMary Quennell, Assistant Keeper\n\n"
+        "## Patron\n\nThe Tarn Point Lighthouse Trust\n\n"
+        "## Introduction\n\n"
+        "For thirty years John Quennell tended the lamp of the North Light at Tarn Point, and his colleagues "
+        "there helped him prepare these rules.\n\n"
+        "## Warnings\n\n"
+        "A gale warning is three long flashes, repeated every ten minutes while the gale lasts.\n")})
+    build_index(settings)
+    answerer = Engine(settings).answerer()
+    search = answerer.searcher.search
+
+    def title_lines_first(query, k, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return sorted(search(query, k, *args, **kwargs), key=lambda hit: "lamp" in hit.text)
+
+    monkeypatch.setattr(answerer.searcher, "search", title_lines_first)
+    question = "At which lighthouse did John Quennell keep the lamp?"
+    assert not any("lamp" in hit.text for hit in title_lines_first(question, 5)[:3])
+    reply = answerer.reply(question, None, 5)
+    assert reply.answered and "North Light" in reply.text, reply.text
+
+
 def test_a_follow_up_is_searched_first_where_the_previous_answer_quoted_from(engine) -> None:  # type: ignore[no-untyped-def]
     """"What does it say ...?" after an answer is about the section that answer quoted: its
     passages are searched first, so a passage of another section that merely shares words loses."""

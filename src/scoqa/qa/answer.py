@@ -150,6 +150,12 @@ class Answerer:
         top = hits[:QUOTE_FROM]
         rows = [self.searcher.row_of[h.chunk_id] for h in hits]
         ranked, notes = _body_first(candidates(self.readings, question, top, rows[:QUOTE_FROM]))
+        if not ranked and len(hits) > len(top):
+            # The first passages found are a title page or a table of contents, with nothing to
+            # quote ("THE ELEMENTS OF STYLE BY WILLIAM STRUNK, Jr. PROFESSOR OF ENGLISH ..."): the
+            # others found may say it in a sentence.
+            top = hits
+            ranked, notes = _body_first(candidates(self.readings, question, top, rows))
         if question.kind == "define" and not any(c.typed for c in ranked):
             # "How does Madison define a faction?": no sentence of the first passages says what it
             # is; one of the others found may ("By a faction, I understand ..."), or one of those
