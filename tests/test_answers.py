@@ -227,6 +227,27 @@ def test_a_definition_crowded_out_of_the_search_is_looked_up(tmp_path) -> None:
     assert reply.answered and "measuring, adjusting and recording" in reply.text, reply.text
 
 
+def test_the_sentence_after_the_best_is_quoted_with_it_when_the_best_does_not_answer(tmp_path) -> None:
+    """A sentence that names the question's subject is often followed by the one that answers."""
+    from scoqa.index.build import build_index
+
+    from .index_helpers import make_settings
+
+    settings = make_settings(tmp_path, {"wire.md": (
+        "# Messages over a stream\n\n"
+        "When a message is sent over a stream connection, what comes first is relay port 53. Two bytes "
+        "giving its size precede it on the wire.\n\n"
+        "# Relays\n\n"
+        "A lantern relay was first installed at Tarn Point in March 1911. It repeats each message once.\n")})
+    build_index(settings)
+    reply = ask("When a message is sent over a stream connection, what comes in front of it?", settings=settings)
+    # It scores 0.87 of the best: too far for a second quote of its own, near enough to follow it.
+    assert reply.answered and "Two bytes giving its size" in reply.text and reply.text.count("[1]") == 2, reply.text
+    # A best sentence that holds what is asked (a date) is quoted alone.
+    reply = ask("When was the first lantern relay installed at Tarn Point?", settings=settings)
+    assert reply.answered and "March 1911" in reply.text and "repeats" not in reply.text, reply.text
+
+
 def test_when_the_first_passages_found_have_nothing_to_quote_the_others_are_read(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A title page's lines ("THE ELEMENTS OF STYLE BY WILLIAM STRUNK, Jr. PROFESSOR OF ENGLISH
     ...") can fill the first places: the answer is quoted from a passage found after them."""
