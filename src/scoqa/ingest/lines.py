@@ -176,11 +176,10 @@ def _follows(last: tuple[int, ...], number: tuple[int, ...]) -> bool:
     Below the top level one heading may have been missed (its title not read as one): 3 -> 3.2,
     3.2 -> 3.4."""
     same = next((i for i, (a, b) in enumerate(zip(number, last)) if a != b), min(len(number), len(last)))
-    step = (1, 2) if len(number) >= 2 else (1,)
+    steps = (1, 2) if same >= 1 else (1,)  # the number that moves is below the top level
     if same == len(last):  # a sub-section of the last: 4. -> 4.1
-        return len(number) == same + 1 and number[-1] in step
-    return (same < len(number) and number[same] - last[same] in ((1, 2) if same >= 1 else (1,))
-            and all(n == 1 for n in number[same + 1:]))
+        return len(number) == same + 1 and number[-1] in steps
+    return same < len(number) and number[same] - last[same] in steps and all(n == 1 for n in number[same + 1:])
 
 
 def in_sequence(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
