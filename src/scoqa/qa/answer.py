@@ -186,7 +186,9 @@ class Answerer:
             extra = [r for r in defining_rows(self.searcher, text, {h.source for h in top})
                      if chunks[r].id not in found][:DEFINING_PASSAGES]
             wider_hits = hits + [Hit.from_chunk(chunks[r], hits[-1].score) for r in extra]
-            wider, wider_notes = _body_first(candidates(self.readings, question, wider_hits, rows + extra))
+            # Scored again only when there is more to read than the candidates already are.
+            wider, wider_notes = (_body_first(candidates(self.readings, question, wider_hits, rows + extra))
+                                  if len(wider_hits) > len(top) else ([], []))
             if any(c.typed for c in wider):
                 hits, top, notes = wider_hits, wider_hits, wider_notes
                 ranked = [c for c in wider if c.typed] + [c for c in wider if not c.typed]
