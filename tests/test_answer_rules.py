@@ -56,6 +56,9 @@ from scoqa.search.searcher import Hit
     ("If a member leaves, how many votes are needed?", "number"),
     ("After the war ended, when did he return home?", "when"),
     ("When did the office open, and where?", "when"),
+    # ... and a yes-or-no question may follow it: its "when" asks for no date.
+    ("When sorting versions, does the build number matter?", ""),
+    ("If a client retries, is the delay doubled?", ""),
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind

@@ -90,14 +90,16 @@ _ASKS = (
 )
 #: A question opening with one of these asks yes or no ("Does GitHub look at nationality when
 #: applying sanctions?"): a later "when" is a conjunction, not what is asked.
-_YES_NO = re.compile(r"^(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|must)\b")
+_AUXILIARY = r"(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|may|must)\b"
+_YES_NO = re.compile(rf"^{_AUXILIARY}")
 #: "Until when ...?" asks for a condition as often as for a date.
 _UNTIL_WHEN = re.compile(r"\buntil when\b")
-#: "When the tool builds its grid, what code does a cell get ...?": a leading clause that sets
-#: the scene (no auxiliary after its "when", so it asks nothing), before the question proper.
+#: "When the tool builds its grid, what code does a cell get ...?", "When sorting versions, does
+#: the build metadata matter?": a leading clause that sets the scene (no auxiliary after its
+#: "when", so it asks nothing), before the question proper.
 _SETTING = re.compile(r"^(?:when|whenever|if|once|after|before|while)\s+(?!(?:did|do|does|is|are|was|were|will|"
                       r"would|has|have|had|can|could|should|shall|may|might|must)\b)[^,?]+,\s*"
-                      r"(?=(?:and\s+|then\s+|so\s+)?(?:what|which|who|whom|whose|how|where|why|when)\b)")
+                      rf"(?=(?:and\s+|then\s+|so\s+)?(?:what|which|who|whom|whose|how|where|why|when)\b|{_AUXILIARY})")
 
 
 def question_type(question: str) -> str:
