@@ -230,6 +230,16 @@ def test_paged_text_loses_running_headers_and_footers_and_keeps_line_numbers(tmp
     assert "A peer that closes the connection sends a status code and a reason." in text
 
 
+def test_a_copy_without_form_feeds_reads_as_the_paged_text(tmp_path: Path) -> None:
+    # Copies of RFCs often lose their form feeds; the footers that number the pages still end them.
+    paged = clean_document(_doc(tmp_path, "rfc9999.txt", RFC.encode()))
+    unpaged = clean_document(_doc(tmp_path, "rfc9999-copy.txt", RFC.replace("\f", "").encode()))
+    assert [(b.kind, b.section, b.text) for b in unpaged] == [(b.kind, b.section, b.text) for b in paged]
+    # A line that only looks like a footer, once, ends no page.
+    text = "See the table below [Page 3]\nRFC 1 is old.\n"
+    assert " ".join(b.text for b in clean_document(_doc(tmp_path, "note.txt", text.encode()))).startswith("See the")
+
+
 def test_numbered_section_headings_of_plain_text_nest_by_their_numbers(tmp_path: Path) -> None:
     blocks = clean_document(_doc(tmp_path, "rfc9999.txt", RFC.encode()))
     section = {b.text.split()[0]: b.section for b in blocks if b.kind != "heading"}

@@ -5,13 +5,18 @@ WebSocket Protocol  December 2011", "Fette & Melnikov  Standards Track  [Page 45
 paragraphs, and a form feed (``\\f``) starts each page. Read as text, the header became the heading
 of every passage after it and the footer a sentence of the text. As for a PDF (:mod:`.pdf`), a line
 among the top or bottom few of a page whose words (digits aside) open or close many pages is page
-furniture: it is marked so, and the paragraph it interrupted goes on across it. Without form
-feeds, nothing is judged: a line repeated through a text is as likely a refrain as a header.
+furniture: it is marked so, and the paragraph it interrupted goes on across it.
+
+Copies of RFCs often come without their form feeds; their pages still end in a footer that
+numbers them ("Postel & Reynolds  [Page 12]"), and such a line ends a page as a form feed would.
+Otherwise, without form feeds, nothing is judged: a line repeated through a text is as likely a
+refrain as a header.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import replace
 
@@ -23,6 +28,8 @@ FORM_FEED = "\f"
 ZONE = 3
 #: Fewer pages than this say nothing of what repeats on them.
 MIN_PAGES = 3
+#: A footer that numbers its page, as RFCs' do: "Fette & Melnikov  Standards Track  [Page 45]".
+_PAGE_FOOTER = re.compile(r"\S.*\[Page (\d+)\]\s*$")
 
 
 def page_numbers(lines: tuple[Line, ...]) -> list[int]:
@@ -44,7 +51,9 @@ def running_furniture(lines: tuple[Line, ...]) -> tuple[Line, ...]:
     form feeds marked ``furniture`` (see the module doc). A text without form feeds is returned
     as it is."""
     if not any(FORM_FEED in line.text for line in lines):
-        return lines
+        lines = _footer_breaks(lines)
+        if not any(FORM_FEED in line.text for line in lines):
+            return lines
     pages: dict[int, list[int]] = defaultdict(list)  # page -> indices of its non-empty lines
     for idx, (line, page) in enumerate(zip(lines, page_numbers(lines))):
         if line.text.strip(FORM_FEED + " \t"):
@@ -60,3 +69,14 @@ def running_furniture(lines: tuple[Line, ...]) -> tuple[Line, ...]:
     marked = {idx for idx, key in keys.items() if key in running} if len(pages) >= MIN_PAGES else set()
     return tuple(replace(line, text=line.text.replace(FORM_FEED, ""), role="furniture" if idx in marked else line.role)
                  for idx, line in enumerate(lines))
+
+
+def _footer_breaks(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """``lines`` of a text without form feeds, with one put before the line after each footer
+    that numbers its page, when pages 1, 2, 3 ... end so at least :data:`MIN_PAGES` times."""
+    footers = [(idx, int(m.group(1))) for idx, line in enumerate(lines) if (m := _PAGE_FOOTER.match(line.text.strip()))]
+    numbers = [number for _, number in footers]
+    if len(footers) < MIN_PAGES or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        return lines
+    after = {idx + 1 for idx, _ in footers if idx + 1 < len(lines)}
+    return tuple(replace(line, text=FORM_FEED + line.text) if idx in after else line for idx, line in enumerate(lines))
