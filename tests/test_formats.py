@@ -191,6 +191,19 @@ def test_a_back_of_book_index_is_not_text(tmp_path: Path) -> None:
     assert [b.text for b in blocks if b.kind != "heading"] == ["The bagpipes appear in two of the novels."]
 
 
+def test_a_ditto_mark_in_an_html_table_says_the_cell_above(tmp_path: Path) -> None:
+    html = ("<html><body><table><tr><th>Opus</th><th>No.</th><th>Published</th><th>Dedicated to</th></tr>"
+            "<tr><td>Op. 27</td><td>No. 1</td><td>1802.</td><td>Princess Liechtenstein.</td></tr>"
+            "<tr><td>&quot;</td><td>No. 2</td><td>&quot;</td><td>Countess Guicciardi.</td></tr>"
+            "<tr><td>Op. 28</td><td>&#8221; &#8221;</td><td>do.</td><td>Sonnenfels.</td></tr>"
+            "</table><table><tr><td>&quot;</td><td>A cell of a new table has nothing above it.</td></tr></table>"
+            "</body></html>")
+    rows = [line.text for line in _doc(tmp_path, "sonatas.htm", html.encode()).lines if line.text]
+    assert rows[2] == "Op. 27 | No. 2 | 1802. | Countess Guicciardi."
+    assert rows[3] == "Op. 28 | No. 2 | 1802. | Sonnenfels."
+    assert rows[4] == '" | A cell of a new table has nothing above it.'
+
+
 def test_a_table_row_with_dot_leaders_is_not_a_heading(tmp_path: Path) -> None:
     text = ("The air is made of two gases, as the table shows.\n\n"
             "Oxygen,   .  .  .  .  20    22.3\nNitrogen, .  .  .  .  80    77.7\n\nThe rest is water.\n")

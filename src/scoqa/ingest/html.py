@@ -25,6 +25,8 @@ _BLOCKS = {"p", "div", "li", "dt", "dd", "blockquote", "pre", "table", "tr", "td
 _PAGE_MARK = re.compile(r"\bpage-?num|\bpagebreak\b|\bpage-number\b", re.IGNORECASE)
 _FOOTNOTE = re.compile(r"\bfoot-?note|\bendnote|\bfnote\b", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
+#: A table cell that says "as above": ditto marks ('"', '" "') or the word.
+_DITTO = re.compile(r"(?:[\"”〃]\s*)+|do\.|ditto", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
 
@@ -87,6 +89,7 @@ class _Walker:
     def __init__(self) -> None:
         self.lines: list[Line] = []
         self.page: int | None = None
+        self.row_above: list[str] = []  # the cells of the table row before, dittos resolved
 
     def emit(self, text: str, lineno: int, role: str, level: int = 0) -> None:
         text = _SPACE.sub(" ", text).strip()
@@ -113,10 +116,17 @@ class _Walker:
             for offset, text in enumerate(self.inline_text(el, keep_lines=True).splitlines()):
                 self.emit(text, (el.sourceline or 0) + offset, role)
             return
+        if tag == "table":
+            self.row_above = []
         if tag == "tr":
             cells = [self.inline_text(c) for c in el if isinstance(c.tag, str) and c.tag in ("td", "th")]
             if _internal_links_only(el):
                 return
+            # Old books' tables print a value once and ditto marks under it ('Op. 27 | No. 1 |
+            # 1802.', then '" | No. 2 | "'): each row is a passage of its own, so it says them.
+            if len(cells) == len(self.row_above):
+                cells = [above if _DITTO.fullmatch(cell.strip()) else cell for cell, above in zip(cells, self.row_above)]
+            self.row_above = cells
             self.emit(" | ".join(c for c in cells if c.strip()), el.sourceline or 0, role)
             return
         if not any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in el.iterdescendants()):
