@@ -76,6 +76,12 @@ def test_a_run_of_short_lines_is_one_passage_before_the_text() -> None:
     assert [b.text for b in blocks] == [f"NEW YORK {body}"]
 
 
+def test_a_table_rows_cells_are_one_sentence() -> None:
+    text = "Op. 27 | No. 2 | (C sharp minor) | 1802. | Countess Guicciardi. Op. 28 | (D) | 1802. | Sonnenfels."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Op. 27 | No. 2 | (C sharp minor) | 1802. | Countess Guicciardi.", "Op. 28 | (D) | 1802. | Sonnenfels."]
+
+
 def test_an_enumeration_inside_a_sentence_does_not_end_it() -> None:
     text = ("If User fails to pay on time, GitHub may, in addition to any other action, (i) charge interest at "
             "1.0% per month, and (ii) terminate the order form. User pays all taxes.")

@@ -139,10 +139,11 @@ def _sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
             end -= 1
         if end <= start:
             continue
-        # A break after an abbreviation, before a word in lower case, or before an enumeration's
-        # next item where no sentence ended ("... to (i) charge interest"), is not a sentence's end.
+        # A break after an abbreviation, before a word in lower case, before a table row's next
+        # cell ("Op. 27 | No. 2 | 1802. | Countess Guicciardi."), or before an enumeration's next
+        # item where no sentence ended ("... to (i) charge interest"), is not a sentence's end.
         previous = text[spans[-1][0]:spans[-1][1]] if spans else ""
-        if spans and (_ABBREVIATION.search(previous) or text[start].islower()
+        if spans and (_ABBREVIATION.search(previous) or text[start].islower() or text[start] == "|"
                       or (_INLINE_ITEM.match(text, start) and not _SENTENCE_END.search(previous))):
             spans[-1] = (spans[-1][0], end)
         else:
