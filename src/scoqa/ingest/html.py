@@ -125,7 +125,8 @@ class _Walker:
             # Old books' tables print a value once and ditto marks under it ('Op. 27 | No. 1 |
             # 1802.', then '" | No. 2 | "'): each row is a passage of its own, so it says them.
             if len(cells) == len(self.row_above):
-                cells = [above if _DITTO.fullmatch(cell.strip()) else cell for cell, above in zip(cells, self.row_above)]
+                cells = [above if _DITTO.fullmatch(cell.strip()) else cell
+                         for cell, above in zip(cells, self.row_above)]
             self.row_above = cells
             self.emit(" | ".join(c for c in cells if c.strip()), el.sourceline or 0, role)
             return
