@@ -281,6 +281,13 @@ class Answerer:
 
     def _compose(self, question: Question, hits: list[Hit], chosen: list[Candidate], confidence: float,
                  continued: bool = False) -> Reply:
+        if len(chosen) > 1 and not continued:
+            # The first quote may start a sentence early, at what its pronoun points to ("Consider
+            # a library called "Firetruck." It requires ..."): a second quote it already holds goes.
+            first = chosen[0]
+            start = self._antecedent_start(hits[first.hit], first, MAX_ANSWER_CHARS)
+            chosen = [first] + [c for c in chosen[1:]
+                                if not (c.hit == first.hit and start <= c.start and c.end <= first.end)]
         order: list[int] = []
         for cand in chosen:
             if cand.hit not in order:
