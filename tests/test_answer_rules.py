@@ -48,6 +48,13 @@ from scoqa.search.searcher import Hit
     ("What phone number do callers use?", "address"),
     ("How does the guide define patch management?", "define"),
     ("How does the memo, quoting M-15-13, define an intranet?", "define"),
+    # What something is called: a term, whatever words come between.
+    ("What is the highest tier called?", "term"),
+    ("What name does the introduction give to the mess of dependencies?", "term"),
+    ("What are the old cemeteries called throughout Spanish America?", "term"),
+    ("What must the homepage link to the agency's data be called, exactly?", "term"),
+    ("How are the candles called dips made?", ""),          # "called" names what is asked about
+    ("What title did he choose for the magazine?", ""),     # a title is any words, not a name given
     ("What is meant by source reduction in larval mosquito control?", "define"),
     ("What does 'quorum' mean?", "define"),
     ("How many cycles of radiation define one second?", "number"),
@@ -62,6 +69,16 @@ from scoqa.search.searcher import Hit
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('In software management there is a dreaded place called "dependency hell."', 1.0),
+    ("The final rule provides that the hyperlink shall be called No FEAR Act Data.", 1.0),
+    ("Releasing new package versions can quickly become a nightmare.", 0.0),
+    ('Such messes are "package dependencies" of the worst kind.', 0.0),   # quotes only what is asked
+])
+def test_a_term_asked_for_is_named_or_quoted(text: str, expected: float) -> None:
+    assert _type_match("term", text, "What name is given to the mess of package dependencies?") == expected
 
 
 def test_a_name_asked_for_is_a_capitalised_word_the_question_does_not_say() -> None:
@@ -311,3 +328,18 @@ def test_a_plain_text_figure_is_drawing_not_an_answer(text: str, expected: bool)
     assert drawn(text) is expected
     if expected:
         assert not quotable(text)
+
+
+def test_a_second_quote_the_first_already_holds_is_left_out() -> None:
+    """A first quote that opens with a pronoun starts a sentence early, at what it points to; a
+    second quote of that very sentence would say it twice."""
+    from scoqa.qa.answer import Answerer
+
+    text = 'Consider a library called "Firetruck." It requires a package named "Ladder." Ladder is small.'
+    hit = _passage(text)
+    it = text.index("It requires")
+    best = Candidate(0, it, text.index(" Ladder is"), 0.6, 0.5, 3.0, True)
+    earlier = Candidate(0, 0, it - 1, 0.6, 0.5, 2.9, True)
+    question = SimpleNamespace(text="What does Firetruck require?", query="What does Firetruck require?")
+    reply = Answerer._compose(Answerer.__new__(Answerer), question, [hit], [best, earlier], 3.0)
+    assert reply.text == 'Consider a library called "Firetruck." It requires a package named "Ladder." [1]'

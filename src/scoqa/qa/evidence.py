@@ -69,6 +69,9 @@ _ADDRESS = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\bhttps?://\S+|\bwww\.\S+
 _CAUSE = re.compile(r"\b(?:because|due to|owing to|on account of|as a result of|result(?:s|ed)? from|"
                     r"in order (?:to|that)|so (?:that|as to)|reasons?|lest|for fear|without the need|"
                     r"(?:to|would) (?:avoid|prevent|ensure|protect|make sure|guard against))\b", re.IGNORECASE)
+#: How a text gives something its name: "called X", "known as X", or X in quotes.
+_NAMING = re.compile(r"\b(?:called|named|termed|known as|referred to as|entitled|dubbed|styled)\s+([^,.;:()]{2,60})"
+                     r"|[“\"‘']([^”\"’']{2,60})[”\"’']")
 PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
 
 
@@ -133,6 +136,12 @@ def _type_match(kind: str, text: str, question: str) -> float:
         return 1.0 if _CAUSE.search(text) else 0.0
     if kind == "address":
         return 1.0 if _ADDRESS.search(text) else 0.0
+    if kind == "term":
+        # "... a dreaded place called "dependency hell."", "... shall be called "No FEAR Act Data"":
+        # a naming word, or a quoted phrase with words the question does not say.
+        asked = set(re.findall(r"[\w’'-]+", question.lower()))
+        return 1.0 if any(m.group(1) or any(not _said(w.lower(), asked) for w in re.findall(r"[\w’'-]+", m.group(2)))
+                          for m in _NAMING.finditer(text)) else 0.0
     if kind == "define":
         term = defined_term(question)
         return 1.0 if term and _definition(term).search(text) else 0.0

@@ -83,6 +83,10 @@ _ASKS = (
                 r"company|companies|firms?|countr(?:y|ies)|nations?|states?|city|cities|towns?|treat(?:y|ies)|departments?|offices?|"
                 r"courts?|committees?|universit(?:y|ies)|newspapers?|journals?|magazines?|tribes?|famil(?:y|ies)|"
                 r"officials?|composers?|authors?|rivers?|islands?|regions?|provinces?|ships?)\b"), "name"),
+    # "What is the highest tier called?", "What name does the introduction give to ...?": a term.
+    (re.compile(r"\b(?:what|which) (?:name|term)s? (?:does|did|do|is|was|has|have|had|will)\b|"
+                r"\b(?:what|which) (?:[\w’'-]+ ){1,14}?(?:called|named|termed|known as)"
+                r"(?=\s*[?,]|\s*$|\s+(?:in|by|throughout|among|at|on|today|now|here|there)\b)"), "term"),
     # "Why does TFTP acknowledge packets in lock step?": a reason or a purpose.
     (re.compile(r"\b(?:why|for what (?:reason|purpose)|"
                 r"what (?:is|was|are|were) the (?:[\w-]+ )?reasons? (?:for|why))\b"), "why"),
@@ -105,7 +109,8 @@ _SETTING = re.compile(r"^(?:when|whenever|if|once|after|before|while)\s+(?!(?:di
 def question_type(question: str) -> str:
     """What kind of answer a question wants: ``when``, ``number``, ``who``, ``name`` (of a law, an
     agency, a place ...), ``where``, ``address`` (an email or web address, a phone number),
-    ``define`` (what a term means), ``why`` (a reason or a purpose) or ``""``.
+    ``define`` (what a term means), ``term`` (what something is called), ``why`` (a reason or a
+    purpose) or ``""``.
 
     The kind is that of the question's first question phrase, so that "How long is each step when
     troops move at double time?" asks for a number, not a date.
