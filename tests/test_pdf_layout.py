@@ -200,6 +200,33 @@ def test_note_references_and_page_labels_do_not_stick_to_the_text() -> None:
     assert [line.text for line in lines if line.role == "furniture"] == ["ES-1"]
 
 
+def test_a_page_set_in_small_type_after_a_footnote_is_not_footnotes() -> None:
+    """A table in small type (NIST's Framework Core) fills the pages after one with a note: the run-on
+    rule read all of them as notes, which are never quoted alone."""
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    for _ in range(2):  # the running text outweighs the table, as a report's does
+        pdf.add_page()
+        pdf.set_font("Helvetica", "", 11)
+        for _ in range(8):
+            pdf.multi_cell(0, 5.5, SAMPLING, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(4)
+    pdf.set_y(-40)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.multi_cell(0, 4, NOTE, new_x="LMARGIN", new_y="NEXT")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 11)
+    pdf.multi_cell(0, 5.5, RESULTS, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "", 8)
+    for n in range(1, 31):
+        pdf.cell(0, 4, f"PR.IP-{n}: Backups of lake {n} are made, kept and tested   CIS CSC {n}",
+                 new_x="LMARGIN", new_y="NEXT")
+    lines, _ = pdf_lines(bytes(pdf.output()))
+    assert [line.text for line in lines if line.role == "footnote"] == [NOTE]
+    assert any(line.text.startswith("PR.IP-4:") and line.page == 3 for line in lines)
+
+
 def test_letter_spaced_titles_become_words() -> None:
     assert _close_letter_spacing("C  O  M  P  U  T  E  R      S  E  C  U  R  I  T  Y") == "COMPUTER SECURITY"
     assert _close_letter_spacing("T  I  T  L  E") == "TITLE"

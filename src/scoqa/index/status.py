@@ -96,7 +96,7 @@ class CorpusDiff:
 
 #: Bumped whenever reading, cleaning or chunking changes what passages a file gives, so that
 #: an update re-reads every source (vectors of unchanged passages are still reused).
-INGEST_VERSION = 26
+INGEST_VERSION = 27
 
 
 def chunking_params(settings: Settings) -> dict[str, int]:

@@ -48,6 +48,11 @@ _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:(?:[A-Z]{1,3}|\d{1,2})[
                           re.IGNORECASE)
 #: A run of the digits of a note reference (one to three digits, alone in its run).
 _MARK = re.compile(r"^\s*\d{1,3}\s*$")
+#: A page whose small-type block at the bottom holds more than this share of its lines is set in
+#: small type (NIST's Framework Core table, SP 800-122's glossary table), not footnoted: such
+#: pages after one with a note were all read as notes. 0.7-0.9 read every PDF of the sets alike;
+#: at 0.6 and below, pages of a CRS report whose notes run longer than its text lose their notes.
+FOOTNOTE_SHARE = 0.8
 _NOTE_START = re.compile(r"^(?:\d{1,3}|\[\d{1,3}\]|[*†‡§])[\s.)]*\S")
 _BULLET = re.compile(r"^[•◦▪▫‣●○■□◆◇►▸➢✓\uf000-\uf0ff–-]\s+")  # U+F0xx: Symbol/Wingdings bullets
 _NUMBERED = re.compile(r"^(?:\d{1,2}|[a-z])[.)]\s")
@@ -343,7 +348,8 @@ def _mark_furniture(pages: list[list[_Row]]) -> None:
 
 def _mark_footnotes(page: list[_Row], body: float, noted: bool) -> bool:
     """Footnotes: the block of clearly smaller lines at the very bottom of the page, from its first
-    numbered line on (all of it when the previous page had footnotes: a note may run on)."""
+    numbered line on (all of it when the previous page had footnotes: a note may run on), unless
+    it is most of the page (:data:`FOOTNOTE_SHARE`)."""
     placed = sorted((row for row in page if row.y is not None and not row.role), key=lambda row: row.y or 0)
     block: list[_Row] = []
     for row in placed:
@@ -351,6 +357,8 @@ def _mark_footnotes(page: list[_Row], body: float, noted: bool) -> bool:
             break
         block.append(row)
     block.reverse()  # top to bottom
+    if len(block) > FOOTNOTE_SHARE * len(placed):
+        return False  # a page set in small type (a table, an appendix), not its notes
     start = next((i for i, row in enumerate(block) if _NOTE_START.match(row.text)), None)
     if start is None and not noted:
         return False
