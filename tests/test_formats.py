@@ -191,6 +191,17 @@ def test_a_back_of_book_index_is_not_text(tmp_path: Path) -> None:
     assert [b.text for b in blocks if b.kind != "heading"] == ["The bagpipes appear in two of the novels."]
 
 
+def test_the_longer_suffixes_of_markdown_and_html_are_read_as_them(tmp_path: Path) -> None:
+    markdown = _doc(tmp_path, "spec.markdown", b"# Versions\n\nA version is *three* numbers.\n")
+    xhtml = _doc(tmp_path, "book.xhtml", b'<?xml version="1.0" encoding="utf-8"?>\n'
+                 b'<html xmlns="http://www.w3.org/1999/xhtml"><body><h1>Sonatas</h1><p>Op. 27 is in C sharp minor.</p>'
+                 b"</body></html>")
+    assert markdown.kind == "markdown" and [line.text for line in markdown.lines if line.text][1] == (
+        "A version is three numbers.")
+    assert xhtml.kind == "html" and [line.text for line in xhtml.lines if line.text] == [
+        "Sonatas", "Op. 27 is in C sharp minor."]
+
+
 def test_a_ditto_mark_in_an_html_table_says_the_cell_above(tmp_path: Path) -> None:
     html = ("<html><body><table><tr><th>Opus</th><th>No.</th><th>Published</th><th>Dedicated to</th></tr>"
             "<tr><td>Op. 27</td><td>No. 1</td><td>1802.</td><td>Princess Liechtenstein.</td></tr>"

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".html", ".htm", ".docx")
-#: The reader of each suffix, by kind.
-KINDS = {".txt": "text", ".md": "markdown", ".pdf": "pdf", ".html": "html", ".htm": "html", ".docx": "docx"}
+#: The reader of each suffix, by kind (".markdown" and ".xhtml" are the longer names of two of them).
+KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".pdf": "pdf", ".html": "html", ".htm": "html",
+         ".xhtml": "html", ".docx": "docx"}
+SUPPORTED_SUFFIXES = tuple(KINDS)
 #: Files above this size are refused: they are almost always a mistake (a dump, a video).
 #: Read at call time, so tests (or a program using scoqa) may patch it; ``check_readable`` also takes a limit.
 MAX_FILE_BYTES = 50 * 1024 * 1024

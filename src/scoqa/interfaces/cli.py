@@ -335,7 +335,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def _common(parser: argparse.ArgumentParser) -> None:
     # SUPPRESS keeps a value given before the sub-command from being reset by the sub-parser.
     parser.add_argument("--corpus", metavar="DIR", default=argparse.SUPPRESS,
-                        help="folder of documents: .pdf, .html/.htm, .docx, .md, .txt (default: $SCOQA_CORPUS or ./corpus)")
+                        help="folder of documents: .pdf, .html/.htm/.xhtml, .docx, .md/.markdown, .txt "
+                             "(default: $SCOQA_CORPUS or ./corpus)")
     parser.add_argument("--index", metavar="DIR", default=argparse.SUPPRESS,
                         help="index folder (default: $SCOQA_INDEX or ./index)")
     parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
