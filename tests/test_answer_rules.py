@@ -76,6 +76,7 @@ def test_question_types(question: str, kind: str) -> None:
     ("The final rule provides that the hyperlink shall be called No FEAR Act Data.", 1.0),
     ("Releasing new package versions can quickly become a nightmare.", 0.0),
     ('Such messes are "package dependencies" of the worst kind.', 0.0),   # quotes only what is asked
+    ("The agency's data and the board's rules are public.", 0.0),          # apostrophes are no quotes
 ])
 def test_a_term_asked_for_is_named_or_quoted(text: str, expected: float) -> None:
     assert _type_match("term", text, "What name is given to the mess of package dependencies?") == expected

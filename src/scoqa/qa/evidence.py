@@ -71,7 +71,7 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|on account of|as a result of|
                     r"(?:to|would) (?:avoid|prevent|ensure|protect|make sure|guard against))\b", re.IGNORECASE)
 #: How a text gives something its name: "called X", "known as X", or X in quotes.
 _NAMING = re.compile(r"\b(?:called|named|termed|known as|referred to as|entitled|dubbed|styled)\s+([^,.;:()]{2,60})"
-                     r"|[“\"‘']([^”\"’']{2,60})[”\"’']")
+                     r"|(?<!\w)[“\"‘']([^”\"’']{2,60})[”\"’'](?!\w)")  # quotes, not an "agency's" apostrophe
 PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
 
 
