@@ -73,6 +73,8 @@ _CAUSE = re.compile(r"\b(?:because|due to|owing to|on account of|as a result of|
 _NAMING = re.compile(r"\b(?:called|named|termed|known as|referred to as|entitled|dubbed|styled)\s+([^,.;:()]{2,60})"
                      r"|(?<!\w)[“\"‘']([^”\"’']{2,60})[”\"’'](?!\w)")  # quotes, not an "agency's" apostrophe
 PRONOUN_START = re.compile(r"^(?:It|Its|They|Their|This|These|He|His|She|Her)\b")
+#: A word as names are matched: apostrophes and hyphens inside it ("Midē´wiwin", "O'Neill").
+_WORD = re.compile(r"[\w’'-]+")
 
 
 @dataclass(frozen=True)
@@ -139,8 +141,8 @@ def _type_match(kind: str, text: str, question: str) -> float:
     if kind == "term":
         # "... a dreaded place called "dependency hell."", "... shall be called "No FEAR Act Data"":
         # a naming word, or a quoted phrase with words the question does not say.
-        asked = set(re.findall(r"[\w’'-]+", question.lower()))
-        return 1.0 if any(m.group(1) or any(not _said(w.lower(), asked) for w in re.findall(r"[\w’'-]+", m.group(2)))
+        asked = set(_WORD.findall(question.lower()))
+        return 1.0 if any(m.group(1) or any(not _said(w.lower(), asked) for w in _WORD.findall(m.group(2)))
                           for m in _NAMING.finditer(text)) else 0.0
     if kind == "define":
         term = defined_term(question)
@@ -148,8 +150,8 @@ def _type_match(kind: str, text: str, question: str) -> float:
     if kind in ("who", "name"):
         # A name, a nationality or a title the question does not already say (in any form):
         # "Chinese consul", "Quentin Peel", "M. Imanaliev"; the first word is capitalised anyway.
-        asked = set(re.findall(r"[\w’'-]+", question.lower()))
-        words = re.findall(r"[\w’'-]+", text)
+        asked = set(_WORD.findall(question.lower()))
+        words = _WORD.findall(text)
         return 1.0 if any(w[:1].isupper() and not _said(w.lower(), asked) for w in words[1:]) else 0.0
     return 0.0
 
